@@ -1,0 +1,70 @@
+"""Switchboard: clients chat with profiles that moderators operate."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import BASE_DIR, Config
+
+
+def create_app(config_class: type = Config) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(config_class.INSTANCE_DIR),
+    )
+    app.config.from_object(config_class)
+
+    from . import database, redis_client
+    from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate, sock
+    from .i18n import select_locale
+
+    database.configure_sqlite(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    login.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    mail.init_app(app)
+    htmx.init_app(app)
+    sock.init_app(app)
+    redis_client.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    limiter.init_app(app)
+
+    from .realtime import hub
+    from .realtime.middleware import NoDeflateMiddleware
+
+    hub.init_app(app)
+    app.wsgi_app = NoDeflateMiddleware(app.wsgi_app)
+
+    from . import auth_setup, errors, security, web
+
+    auth_setup.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    web.init_app(app)
+
+    from .blueprints.admin import bp as admin_bp
+    from .blueprints.auth import bp as auth_bp
+    from .blueprints.chat import bp as chat_bp
+    from .blueprints.moderator import bp as moderator_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(chat_bp)
+    app.register_blueprint(moderator_bp, url_prefix="/moderateur")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+    from .realtime import socket  # registers /ws on `sock`
+
+    socket.init_app(app)
+
+    from . import cli
+
+    cli.init_app(app)
+    from . import models  # noqa: F401  so Flask-Migrate sees every table
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app

@@ -1,0 +1,127 @@
+"""Admin pages: overview, users, profiles, the local outbox."""
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ...auth_setup import role_required
+from ...database import write_transaction
+from ...models import Role
+from ...realtime.hub import publish_kick
+from ...redis_client import get_redis
+from ...services import overview as overview_service
+from ...services import profiles, users
+from ...services.errors import ValidationError
+from . import bp
+
+
+@bp.before_request
+@role_required(Role.ADMIN)
+def admins_only():
+    return None
+
+
+@bp.route("/")
+def overview():
+    figures = overview_service.overview(get_redis(), current_app.config["RQ_QUEUES"])
+    return render_template("admin/overview.html", **figures)
+
+
+@bp.route("/users")
+def user_list():
+    role = request.args.get("role")
+    selected = Role(role) if role in {r.value for r in Role} else None
+    return render_template("admin/users.html", users=users.list_users(selected), role=selected, roles=list(Role),
+                           form_values={})
+
+
+@bp.route("/users", methods=["POST"])
+def user_create():
+    form = request.form
+    try:
+        role = Role(form.get("role", ""))
+    except ValueError:
+        role = None
+    try:
+        if role is None:
+            raise ValidationError(_("Choose a role."))
+        with write_transaction():
+            user = users.create_user(email=form.get("email", ""), password=form.get("password", ""), role=role,
+                                     display_name=form.get("display_name", ""), locale=form.get("locale", "fr"))
+    except ValidationError as exc:
+        flash(str(exc.message), "error")
+        return render_template("admin/users.html", users=users.list_users(), role=None, roles=list(Role),
+                               form_values=form), 422
+    flash(_("Account %(email)s created.", email=user.email), "success")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+def user_set_active(user_id: int):
+    active = request.form.get("active") == "1"
+    with write_transaction():
+        user = users.set_active(user_id, active)
+    if not active:
+        publish_kick(get_redis(), user_id)
+    flash(_("%(email)s is now %(state)s.", email=user.email, state=_("active") if active else _("disabled")), "success")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.route("/profiles")
+def profile_list():
+    return render_template("admin/profiles.html", profiles=profiles.list_profiles(active_only=False))
+
+
+@bp.route("/profiles/new", methods=["GET", "POST"])
+def profile_new():
+    if request.method == "GET":
+        return render_template("admin/profile_form.html", profile=None, values={})
+    return _save_profile(None)
+
+
+@bp.route("/profiles/<int:profile_id>", methods=["GET", "POST"])
+def profile_edit(profile_id: int):
+    profile = profiles.get_profile(profile_id, active_only=False)
+    if request.method == "GET":
+        return render_template("admin/profile_form.html", profile=profile, values={})
+    return _save_profile(profile_id)
+
+
+def _save_profile(profile_id):
+    form = request.form
+    upload = request.files.get("avatar")
+    try:
+        with write_transaction():
+            if profile_id is None:
+                profile = profiles.create_profile(name=form.get("name"), age=form.get("age"),
+                                                  city=form.get("city"), bio=form.get("bio"))
+            else:
+                profile = profiles.update_profile(profile_id, name=form.get("name"), age=form.get("age"),
+                                                  city=form.get("city"), bio=form.get("bio"),
+                                                  active=form.get("active") == "1")
+            if upload and upload.filename:
+                profiles.store_avatar(profile, upload.read(), current_app.config["UPLOAD_DIR"],
+                                      current_app.config["AVATAR_SIZE"])
+    except ValidationError as exc:
+        flash(str(exc.message), "error")
+        existing = profiles.get_profile(profile_id, active_only=False) if profile_id else None
+        return render_template("admin/profile_form.html", profile=existing, values=form), 422
+    flash(_("Profile %(name)s saved.", name=profile.name), "success")
+    return redirect(url_for("admin.profile_list"))
+
+
+@bp.route("/outbox")
+def outbox_list():
+    from ... import outbox
+
+    return render_template("admin/outbox.html", mails=outbox.list_mails(current_app.config["MAIL_OUTBOX_DIR"]),
+                           mail=None)
+
+
+@bp.route("/outbox/<key>")
+def outbox_mail(key: str):
+    from ... import outbox
+
+    mail = outbox.get_mail(current_app.config["MAIL_OUTBOX_DIR"], key)
+    if mail is None:
+        abort(404)
+    return render_template("admin/outbox.html", mails=outbox.list_mails(current_app.config["MAIL_OUTBOX_DIR"]),
+                           mail=mail)

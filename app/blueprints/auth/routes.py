@@ -1,0 +1,89 @@
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ...database import write_transaction
+from ...extensions import limiter
+from ...i18n import LANG_COOKIE
+from ...jobs import enqueue_welcome_email
+from ...models import Role
+from ...services import users
+from ...services.errors import ValidationError
+from . import bp
+from .forms import LoginForm, SignupForm
+
+
+def home_for(user) -> str:
+    if user.is_admin:
+        return url_for("admin.overview")
+    if user.is_moderator:
+        return url_for("moderator.workspace")
+    return url_for("chat.home")
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = users.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+        flash(_("Wrong e-mail or password."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = SignupForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with write_transaction():
+                user = users.create_user(email=form.email.data, password=form.password.data, role=Role.CLIENT,
+                                         display_name=form.display_name.data, locale=form.locale.data)
+        except ValidationError as exc:
+            flash(str(exc.message), "error")
+            status = 422
+        else:
+            enqueue_welcome_email(user)
+            login_user(user)
+            flash(_("Welcome to Switchboard, %(name)s!", name=user.display_name), "success")
+            return redirect(url_for("chat.home"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/signup.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/lang/<code>", methods=["POST"])
+def set_language(code: str):
+    if code not in current_app.config["LANGUAGES"]:
+        return redirect(request.referrer or url_for("auth.login"))
+    if current_user.is_authenticated:
+        with write_transaction():
+            current_user.locale = code
+    response = redirect(_safe_next(request.form.get("next")) or url_for("auth.login"))
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+    return response

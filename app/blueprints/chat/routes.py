@@ -1,0 +1,86 @@
+"""Client pages: browse profiles, chat with one."""
+from flask import abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask_login import current_user, login_required
+
+from ...auth_setup import role_required
+from ...database import write_transaction
+from ...models import Role
+from ...models._time import utcnow
+from ...realtime import push
+from ...services import chat, profiles
+from . import bp
+
+client_only = role_required(Role.CLIENT)
+
+
+@bp.route("/")
+def index():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    from ..auth.routes import home_for
+
+    return redirect(home_for(current_user))
+
+
+@bp.route("/profiles")
+@client_only
+def home():
+    return render_template("chat/home.html", profiles=profiles.list_profiles(),
+                           conversations=chat.client_conversations(current_user.id))
+
+
+@bp.route("/profiles/<int:profile_id>")
+@client_only
+def conversation(profile_id: int):
+    profile = profiles.get_profile(profile_id)
+    conversation = chat.find_conversation(current_user.id, profile.id)
+    messages = chat.history(conversation.id, limit=current_app.config["HISTORY_PAGE_SIZE"]) if conversation else []
+    return render_template("chat/conversation.html", profile=profile, conversation=conversation,
+                           messages=messages, page_size=current_app.config["HISTORY_PAGE_SIZE"])
+
+
+@bp.route("/profiles/<int:profile_id>/messages", methods=["GET"])
+@client_only
+def messages(profile_id: int):
+    """Older history (``before``) or catch-up after a reconnect (``after``): bubbles only."""
+    profile = profiles.get_profile(profile_id)
+    conversation = chat.find_conversation(current_user.id, profile.id)
+    before, after = _int_arg("before"), _int_arg("after")
+    rows = []
+    if conversation is not None:
+        rows = chat.history(conversation.id, before_id=before, after_id=after,
+                            limit=current_app.config["HISTORY_PAGE_SIZE"])
+    return render_template("chat/_history.html", profile=profile, messages=rows, older=before is not None, after=after,
+                           page_size=current_app.config["HISTORY_PAGE_SIZE"], viewer_side="client")
+
+
+@bp.route("/profiles/<int:profile_id>/messages", methods=["POST"])
+@client_only
+def send(profile_id: int):
+    with write_transaction():
+        posted = chat.post_client_message(current_user, profile_id, request.form.get("body"),
+                                          request.form.get("client_token"), utcnow(),
+                                          current_app.config["MESSAGE_MAX_LENGTH"])
+    message = posted.message
+    if posted.created:
+        push.message_posted(message)
+    return render_template("partials/_message.html", message=message, viewer_side="client")
+
+
+@bp.route("/avatars/<path:filename>")
+@login_required
+def avatar(filename: str):
+    return send_from_directory(f"{current_app.config['UPLOAD_DIR']}/avatars", filename, max_age=86400)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        abort(400)
+    if number < 0:
+        abort(400)
+    return number

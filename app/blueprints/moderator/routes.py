@@ -1,0 +1,62 @@
+"""The moderator workspace: their conversations, one open beside the client and the profile."""
+from flask import current_app, render_template, request
+from flask_login import current_user
+
+from ...auth_setup import role_required
+from ...database import write_transaction
+from ...models import Role
+from ...models._time import utcnow
+from ...realtime import push
+from ...services import chat
+from ..chat.routes import _int_arg
+from . import bp
+
+moderator_only = role_required(Role.MODERATOR)
+
+
+@bp.route("/")
+@moderator_only
+def workspace():
+    return render_template("moderator/workspace.html", conversations=chat.moderator_conversations(current_user.id),
+                           current=None, messages=[])
+
+
+@bp.route("/conversations")
+@moderator_only
+def conversation_list():
+    return render_template("moderator/_conversation_list.html",
+                           conversations=chat.moderator_conversations(current_user.id))
+
+
+@bp.route("/c/<int:conversation_id>")
+@moderator_only
+def conversation(conversation_id: int):
+    current = chat.moderator_conversation(current_user, conversation_id)
+    messages = chat.history(current.id, limit=current_app.config["HISTORY_PAGE_SIZE"])
+    context = {"current": current, "messages": messages, "page_size": current_app.config["HISTORY_PAGE_SIZE"]}
+    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "conversation-panel":
+        return render_template("moderator/_conversation_panel.html", **context)
+    return render_template("moderator/workspace.html",
+                           conversations=chat.moderator_conversations(current_user.id), **context)
+
+
+@bp.route("/c/<int:conversation_id>/messages", methods=["GET"])
+@moderator_only
+def messages(conversation_id: int):
+    current = chat.moderator_conversation(current_user, conversation_id)
+    before, after = _int_arg("before"), _int_arg("after")
+    rows = chat.history(current.id, before_id=before, after_id=after, limit=current_app.config["HISTORY_PAGE_SIZE"])
+    return render_template("moderator/_history.html", current=current, messages=rows, older=before is not None, after=after,
+                           page_size=current_app.config["HISTORY_PAGE_SIZE"], viewer_side="profile")
+
+
+@bp.route("/c/<int:conversation_id>/messages", methods=["POST"])
+@moderator_only
+def reply(conversation_id: int):
+    with write_transaction():
+        posted = chat.post_profile_reply(current_user, conversation_id, request.form.get("body"),
+                                         request.form.get("client_token"), utcnow(),
+                                         current_app.config["MESSAGE_MAX_LENGTH"])
+    if posted.created:
+        push.message_posted(posted.message)
+    return render_template("partials/_message.html", message=posted.message, viewer_side="profile")

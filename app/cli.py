@@ -1,0 +1,60 @@
+"""``flask`` commands for ops: seed-demo, users create|list|disable."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from .database import write_transaction
+from .models import Role
+from .models._time import utcnow
+from .services import demo, users
+from .services.errors import ServiceError
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Create demo accounts, profiles and conversations if the database is empty."""
+        with write_transaction():
+            created = demo.seed(utcnow())
+        click.echo("Demo data created." if created else "Database not empty: demo data left alone.")
+
+    @app.cli.group("users")
+    def users_group():
+        """Manage accounts."""
+
+    @users_group.command("create")
+    @click.option("--email", required=True)
+    @click.option("--name", "display_name", required=True)
+    @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.MODERATOR.value)
+    @click.option("--locale", type=click.Choice(["fr", "en", "es", "de"]), default="fr")
+    @click.password_option()
+    def create(email, display_name, role, locale, password):
+        """Create an account (moderators and admins are created this way or by an admin)."""
+        try:
+            with write_transaction():
+                user = users.create_user(email=email, password=password, role=Role(role),
+                                         display_name=display_name, locale=locale)
+        except ServiceError as exc:
+            raise click.ClickException(str(exc.message))
+        click.echo(f"Created {user.role.value} #{user.id} {user.email}")
+
+    @users_group.command("list")
+    @click.option("--role", type=click.Choice([r.value for r in Role]))
+    def list_(role):
+        """List accounts."""
+        for user in users.list_users(Role(role) if role else None):
+            state = "active" if user.active else "disabled"
+            online = "online" if user.is_online else "offline"
+            click.echo(f"{user.id:>5}  {user.role.value:<9} {state:<8} {online:<7} {user.email}  {user.display_name}")
+
+    @users_group.command("disable")
+    @click.argument("email")
+    def disable(email):
+        """Disable an account (it can no longer log in; its conversations are released)."""
+        user = users.find_by_email(email)
+        if user is None:
+            raise click.ClickException(f"No account with e-mail {email}")
+        with write_transaction():
+            users.set_active(user.id, False)
+        click.echo(f"Disabled {email}")

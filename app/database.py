@@ -1,0 +1,105 @@
+"""Database engine set-up and the one way services write.
+
+SQLite (the embedded default) is shared by the web process and the worker. Its measured
+traps decide this module:
+
+* pysqlite starts transactions late and runs SELECTs outside them, so read-then-write code
+  double-claims; every *write* transaction therefore starts with ``BEGIN IMMEDIATE``.
+* a write waiting on SQLite's busy handler blocks in C and freezes the whole gevent worker,
+  so the busy timeout is 0 and ``BEGIN IMMEDIATE`` is retried with a cooperative sleep
+  (``time.sleep`` is gevent's under the gevent worker).
+
+Reads use a deferred ``BEGIN`` (WAL lets them run beside a writer). PostgreSQL needs none of
+this: ``write_transaction`` only commits there.
+"""
+from __future__ import annotations
+
+import contextvars
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+_wait_seconds = 15.0
+_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
+
+
+def is_sqlite(engine: Engine | None = None) -> bool:
+    return (engine or db.engine).dialect.name == "sqlite"
+
+
+def configure_sqlite(app) -> None:
+    """Register the pysqlite recipe on the app's engine when it is SQLite."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("sqlite"):
+        return
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    connect_args = options.setdefault("connect_args", {})
+    connect_args.setdefault("timeout", 0)
+    connect_args.setdefault("check_same_thread", False)
+    global _wait_seconds
+    _wait_seconds = app.config.get("SQLITE_WRITE_WAIT_SECONDS", 15.0)
+    if not event.contains(Engine, "connect", _on_connect):
+        event.listen(Engine, "connect", _on_connect)
+        event.listen(Engine, "begin", _on_begin)
+
+
+def _on_connect(dbapi_conn, _record):
+    if type(dbapi_conn).__module__.startswith("sqlite3"):
+        dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cursor = dbapi_conn.cursor()
+        _retry_locked(lambda: cursor.execute("PRAGMA journal_mode=WAL"), _wait_seconds)
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _on_begin(conn):
+    if conn.dialect.name != "sqlite":
+        return
+    if _immediate.get():
+        _retry_locked(lambda: conn.exec_driver_sql("BEGIN IMMEDIATE"), _wait_seconds)
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _retry_locked(operation, wait_seconds: float):
+    """Run ``operation``, retrying cooperatively while SQLite reports a lock."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.001
+    while True:
+        try:
+            return operation()
+        except Exception as exc:  # sqlite3.OperationalError or its SQLAlchemy wrapper
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """One write transaction: ``BEGIN IMMEDIATE`` on SQLite, commit on success, rollback on error.
+
+    Any read transaction the session had open is ended first, so the writes below see fresh
+    data and (on SQLite) hold the write lock from their first statement.
+    """
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    token = _immediate.set(True)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _immediate.reset(token)
+

@@ -1,0 +1,47 @@
+"""Every periodic job, declared once, with a deterministic id and its interval from config.
+
+The scheduler reconciles this list when it starts: jobs no longer listed are cancelled,
+listed ones are (re)scheduled, so two scheduler starts never duplicate a job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+from rq_scheduler import Scheduler
+
+from .assignment import assign_orphan_conversations
+
+
+@dataclass(frozen=True)
+class Periodic:
+    id: str
+    func: object
+    interval_setting: str
+    queue: str = "default"
+
+
+PERIODIC_JOBS = (
+    Periodic("switchboard:assign-orphans", assign_orphan_conversations, "ORPHAN_SWEEP_SECONDS"),
+)
+
+
+def reconcile(scheduler: Scheduler, app: Flask) -> list[str]:
+    """Make the scheduler hold exactly PERIODIC_JOBS; returns the ids scheduled."""
+    wanted = {p.id: p for p in PERIODIC_JOBS}
+    for job in scheduler.get_jobs():
+        if job.id.startswith("switchboard:"):
+            scheduler.cancel(job)
+            job.delete()
+    for periodic in wanted.values():
+        scheduler.schedule(
+            scheduled_time=_now(), func=periodic.func, interval=app.config[periodic.interval_setting],
+            repeat=None, id=periodic.id, queue_name=periodic.queue, result_ttl=600,
+        )
+    return list(wanted)
+
+
+def _now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)

@@ -1,0 +1,75 @@
+"""Conversations (one client x one profile) and their messages."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._time import utcnow
+from .profiles import Profile
+from .users import User
+
+
+class Sender(str, enum.Enum):
+    CLIENT = "client"
+    PROFILE = "profile"
+
+
+class Conversation(db.Model):
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id"), nullable=False)
+    assigned_moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when a client message is waiting for an answer, cleared by the profile's reply.
+    awaiting_reply_since: Mapped[datetime | None] = mapped_column(DateTime)
+    pending_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_client_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_profile_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    client: Mapped[User] = relationship(foreign_keys=[client_id])
+    profile: Mapped[Profile] = relationship()
+    moderator: Mapped[User | None] = relationship(foreign_keys=[assigned_moderator_id])
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "profile_id", name="uq_conversations_client_profile"),
+        Index("ix_conversations_moderator_waiting", "assigned_moderator_id", "awaiting_reply_since"),
+        Index("ix_conversations_moderator_last", "assigned_moderator_id", "last_message_at"),
+        Index("ix_conversations_client_last", "client_id", "last_message_at"),
+        Index("ix_conversations_waiting", "awaiting_reply_since"),
+    )
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.awaiting_reply_since is not None
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), nullable=False)
+    sender: Mapped[Sender] = mapped_column(
+        Enum(Sender, name="message_sender", values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+    # The user who typed it: the client, or the moderator writing as the profile.
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    client_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship()
+    author: Mapped[User] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "client_token", name="uq_messages_conversation_token"),
+        Index("ix_messages_conversation_id", "conversation_id", "id"),
+    )

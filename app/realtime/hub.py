@@ -1,0 +1,158 @@
+"""The process's fan-out hub.
+
+One Redis pub/sub subscription per process (pattern ``sb:u:*`` plus a control channel); a
+dispatcher maps each published fragment to the sockets this process holds for that user and
+only ``put_nowait``s it into the socket's bounded queue. The socket's own handler is its only
+writer, so one stuck client cannot stall the others: when its queue overflows it is closed
+with 1012 and the page reconnects and catches up from the database.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import defaultdict
+
+import redis
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+USER_CHANNEL = "sb:u:{}"
+CONTROL_CHANNEL = "sb:ctl"
+RECONNECT = 1012  # "service restart": the htmx ws extension reconnects on it
+
+
+class Connection:
+    """One socket's mailbox."""
+
+    def __init__(self, user_id: int, size: int):
+        self.id = uuid.uuid4().hex
+        self.user_id = user_id
+        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.close_code: int | None = None
+
+    def offer(self, fragment: str) -> bool:
+        try:
+            self.queue.put_nowait(fragment)
+            return True
+        except queue.Full:
+            self.request_close(RECONNECT)
+            return False
+
+    def request_close(self, code: int) -> None:
+        if self.close_code is None:
+            self.close_code = code
+            try:
+                self.queue.put_nowait(None)
+            except queue.Full:
+                pass  # the handler sees close_code on its next wake-up
+
+
+class Hub:
+    def __init__(self, redis_url: str, queue_size: int = 256):
+        self.redis_url = redis_url
+        self.queue_size = queue_size
+        self._sockets: dict[int, set[Connection]] = defaultdict(set)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.dropped = 0
+
+    # -- sockets -------------------------------------------------------------------
+    def register(self, user_id: int) -> Connection:
+        self._ensure_listening()
+        conn = Connection(user_id, self.queue_size)
+        with self._lock:
+            self._sockets[user_id].add(conn)
+        return conn
+
+    def unregister(self, conn: Connection) -> None:
+        with self._lock:
+            conns = self._sockets.get(conn.user_id)
+            if conns is not None:
+                conns.discard(conn)
+                if not conns:
+                    del self._sockets[conn.user_id]
+
+    def local_count(self) -> int:
+        with self._lock:
+            return sum(len(c) for c in self._sockets.values())
+
+    # -- fan-out -------------------------------------------------------------------
+    def deliver(self, user_id: int, fragment: str) -> None:
+        with self._lock:
+            targets = list(self._sockets.get(user_id, ()))
+        for conn in targets:
+            if not conn.offer(fragment):
+                self.dropped += 1
+                log.warning("socket queue full, closing socket of user %s", user_id)
+
+    def kick(self, user_id: int | None) -> None:
+        with self._lock:
+            targets = [c for uid, cs in self._sockets.items() if user_id in (None, uid) for c in cs]
+        for conn in targets:
+            conn.request_close(RECONNECT)
+
+    def _ensure_listening(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._listen_forever, name="sb-hub", daemon=True)
+                self._thread.start()
+
+    def _listen_forever(self) -> None:
+        backoff = 0.2
+        first = True
+        while True:
+            try:
+                client = redis.Redis.from_url(self.redis_url, health_check_interval=30)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(USER_CHANNEL.format("*"))
+                pubsub.subscribe(CONTROL_CHANNEL)
+                if not first:
+                    self.kick(None)  # pushes may have been missed: make every page catch up
+                first = False
+                backoff = 0.2
+                for message in pubsub.listen():
+                    self._dispatch(message)
+            except Exception:  # noqa: BLE001 - the listener must outlive Redis hiccups
+                log.exception("hub subscription lost; reconnecting")
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _dispatch(self, message: dict) -> None:
+        channel = message["channel"]
+        channel = channel.decode() if isinstance(channel, bytes) else channel
+        data = message["data"]
+        data = data.decode() if isinstance(data, bytes) else data
+        if channel == CONTROL_CHANNEL:
+            command = json.loads(data)
+            if "kick" in command:
+                self.kick(command["kick"])
+            return
+        try:
+            user_id = int(channel.rsplit(":", 1)[1])
+        except ValueError:
+            return
+        self.deliver(user_id, data)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["hub"] = Hub(app.config["REDIS_URL"], app.config["SOCKET_QUEUE_SIZE"])
+
+
+def get_hub() -> Hub:
+    return current_app.extensions["hub"]
+
+
+def publish(r: redis.Redis, user_id: int, fragment: str) -> None:
+    r.publish(USER_CHANNEL.format(user_id), fragment)
+
+
+def publish_kick(r: redis.Redis, user_id: int | None) -> None:
+    """Close (with a reconnect code) every socket of a user, or of everyone, in every process."""
+    r.publish(CONTROL_CHANNEL, json.dumps({"kick": user_id}))

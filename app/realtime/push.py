@@ -1,0 +1,48 @@
+"""What each event pushes, to whom: fragments rendered in the recipient's language.
+
+Always called after the commit, so a page that misses a push finds the data on catch-up.
+"""
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import force_locale
+
+from ..extensions import db
+from ..models import Conversation, Message, User
+from ..models.chat import Sender
+from ..redis_client import get_redis
+from ..services import chat
+from .hub import publish
+
+
+def _render_for(user: User, template: str, **context) -> str:
+    with force_locale(user.locale):
+        return render_template(template, viewer=user, **context)
+
+
+def message_posted(message: Message) -> None:
+    """A new message: to the client's pages and to the moderator holding the conversation."""
+    conversation: Conversation = message.conversation
+    r = get_redis()
+    client = conversation.client
+    publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
+                                      conversation=conversation, message=message))
+    if conversation.assigned_moderator_id is not None:
+        moderator = conversation.moderator
+        publish(r, moderator.id, _render_for(
+            moderator, "partials/push/_moderator_message.html", conversation=conversation, message=message,
+            conversations=chat.moderator_conversations(moderator.id)))
+
+
+def conversations_assigned(moderator_ids: set[int]) -> None:
+    """Refresh the conversation list of moderators who just received work."""
+    r = get_redis()
+    for moderator_id in moderator_ids:
+        moderator = db.session.get(User, moderator_id)
+        publish(r, moderator_id, _render_for(
+            moderator, "partials/push/_moderator_list.html",
+            conversations=chat.moderator_conversations(moderator_id)))
+
+
+def is_from_client(message: Message) -> bool:
+    return message.sender == Sender.CLIENT

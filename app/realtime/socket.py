@@ -1,0 +1,100 @@
+"""``/ws``: the page's one WebSocket. Push only: clients send over plain HTTP (hx-post)."""
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, request
+from flask_login import current_user
+from simple_websocket import ConnectionClosed
+
+from ..database import write_transaction
+from ..extensions import db, sock
+from ..models import User
+from ..models._time import utcnow
+from ..redis_client import get_redis
+from ..services import presence
+from . import push
+from .hub import get_hub
+
+log = logging.getLogger(__name__)
+ALIVE_EVERY = 30.0
+
+
+def check_socket_request() -> None:
+    """Before the handshake: a logged-in user, from one of our own pages."""
+    if not current_user.is_authenticated:
+        abort(401)
+    origin = request.headers.get("Origin")
+    if origin is None:
+        abort(403)
+    allowed = {request.host_url.rstrip("/"), *current_app.config["WS_ALLOWED_ORIGINS"]}
+    parts = urlsplit(origin)
+    if f"{parts.scheme.replace('ws', 'http')}://{parts.netloc}" not in allowed and origin not in allowed:
+        abort(403)
+
+
+@sock.route("/ws")
+def websocket(ws):
+    user_id = current_user.id
+    hub, r = get_hub(), get_redis()
+    conn = hub.register(user_id)
+    _opened(r, user_id, conn.id)
+    last_alive = time.monotonic()
+    try:
+        while conn.close_code is None:
+            try:
+                fragment = conn.queue.get(timeout=5)
+            except queue.Empty:
+                fragment = None
+            if fragment is not None:
+                ws.send(fragment)
+            elif conn.close_code is not None:
+                break
+            if not ws.connected:
+                break
+            if time.monotonic() - last_alive > ALIVE_EVERY:
+                presence.socket_alive(r, user_id, conn.id, utcnow())
+                last_alive = time.monotonic()
+        if conn.close_code is not None and ws.connected:
+            ws.close(reason=conn.close_code, message="reconnect")
+    except ConnectionClosed:
+        pass
+    finally:
+        hub.unregister(conn)
+        _closed(r, user_id, conn.id)
+
+
+def _opened(r, user_id: int, socket_id: str) -> None:
+    now = utcnow()
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        came_online = presence.socket_opened(r, user, socket_id, now)
+        assigned = {}
+        if came_online and user.is_moderator:
+            from ..services import assignment
+
+            assigned = assignment.assign_orphans(now)
+    if assigned:
+        push.conversations_assigned(set(assigned.values()))
+    db.session.remove()
+
+
+def _closed(r, user_id: int, socket_id: str) -> None:
+    try:
+        with write_transaction():
+            user = db.session.get(User, user_id)
+            presence.socket_closed(r, user, socket_id, utcnow())
+    except Exception:  # noqa: BLE001 - a closing socket must not raise into the server
+        log.exception("could not record socket close for user %s", user_id)
+    finally:
+        db.session.remove()
+
+
+def init_app(app) -> None:
+    @app.before_request
+    def guard_socket():
+        if request.path == "/ws":
+            check_socket_request()

@@ -1,0 +1,102 @@
+"""Skeleton assignment rule: a waiting conversation goes to the online moderator with the
+fewest active conversations.
+
+Invariant guarded here: a conversation has at most one moderator. The claim is a single
+compare-and-set ``UPDATE … WHERE assigned_moderator_id IS NULL`` checked by its rowcount,
+which CONCURRENCY.md measured exact on PostgreSQL (READ COMMITTED, many processes) and on
+SQLite; callers run it inside ``write_transaction`` (``BEGIN IMMEDIATE`` on SQLite).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from ..extensions import db
+from ..models import Conversation, Role, User
+
+ACTIVE_WINDOW = timedelta(minutes=30)
+
+
+def active_load_subquery(now: datetime):
+    """Active conversations per moderator: waiting, or traffic in the last 30 minutes."""
+    return (
+        select(Conversation.assigned_moderator_id.label("moderator_id"), func.count().label("load"))
+        .where(
+            Conversation.assigned_moderator_id.is_not(None),
+            or_(
+                Conversation.awaiting_reply_since.is_not(None),
+                Conversation.last_message_at >= now - ACTIVE_WINDOW,
+            ),
+        )
+        .group_by(Conversation.assigned_moderator_id)
+        .subquery()
+    )
+
+
+def least_loaded_online_moderator(now: datetime) -> int | None:
+    loads = active_load_subquery(now)
+    load = func.coalesce(loads.c.load, 0)
+    return db.session.scalar(
+        select(User.id)
+        .outerjoin(loads, loads.c.moderator_id == User.id)
+        .where(User.role == Role.MODERATOR, User.is_online.is_(True), User.active.is_(True))
+        .order_by(load, User.last_online_at, User.id)
+        .limit(1)
+    )
+
+
+def assign_if_unassigned(conversation_id: int, now: datetime) -> int | None:
+    """Give a conversation without a moderator to the least-loaded online one.
+
+    Returns the moderator now holding it (possibly someone who won a race), or None.
+    """
+    moderator_id = least_loaded_online_moderator(now)
+    if moderator_id is not None:
+        db.session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.assigned_moderator_id.is_(None))
+            .values(assigned_moderator_id=moderator_id, assigned_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.expire_all()
+    return db.session.scalar(
+        select(Conversation.assigned_moderator_id).where(Conversation.id == conversation_id)
+    )
+
+
+def assign_orphans(now: datetime, limit: int = 200) -> dict[int, int]:
+    """Assign waiting conversations that have no moderator (none was online when they arrived).
+
+    Returns {conversation_id: moderator_id} for the ones assigned by this call.
+    """
+    orphan_ids = list(
+        db.session.scalars(
+            select(Conversation.id)
+            .where(Conversation.assigned_moderator_id.is_(None), Conversation.awaiting_reply_since.is_not(None))
+            .order_by(Conversation.awaiting_reply_since)
+            .limit(limit)
+        )
+    )
+    assigned = {}
+    for conversation_id in orphan_ids:
+        moderator_id = assign_if_unassigned(conversation_id, now)
+        if moderator_id is None:
+            break
+        assigned[conversation_id] = moderator_id
+    return assigned
+
+
+def release_moderator_conversations(moderator_id: int) -> list[int]:
+    """Unassign a moderator's conversations (account disabled); they become orphans again."""
+    ids = list(
+        db.session.scalars(select(Conversation.id).where(Conversation.assigned_moderator_id == moderator_id))
+    )
+    if ids:
+        db.session.execute(
+            update(Conversation)
+            .where(and_(Conversation.id.in_(ids), Conversation.assigned_moderator_id == moderator_id))
+            .values(assigned_moderator_id=None, assigned_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    return ids

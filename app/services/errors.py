@@ -1,0 +1,21 @@
+"""Errors a service raises for the view to turn into a clear 4xx page or fragment."""
+
+
+class ServiceError(Exception):
+    status_code = 400
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+class ValidationError(ServiceError):
+    status_code = 422
+
+
+class NotFound(ServiceError):
+    status_code = 404
+
+
+class Forbidden(ServiceError):
+    status_code = 403

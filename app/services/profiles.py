@@ -1,0 +1,92 @@
+"""Profiles and their avatars."""
+from __future__ import annotations
+
+import io
+import secrets
+from pathlib import Path
+
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Profile
+from .errors import NotFound, ValidationError
+
+MAX_AVATAR_BYTES = 5 * 1024 * 1024
+
+
+def get_profile(profile_id: int, *, active_only: bool = True) -> Profile:
+    profile = db.session.get(Profile, profile_id)
+    if profile is None or (active_only and not profile.active):
+        raise NotFound(_l("This profile does not exist."))
+    return profile
+
+
+def list_profiles(*, active_only: bool = True) -> list[Profile]:
+    query = select(Profile).order_by(Profile.name, Profile.id)
+    if active_only:
+        query = query.where(Profile.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def _clean(name: str, age, city: str, bio: str) -> dict:
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationError(_l("The name must be 1 to 80 characters long."))
+    try:
+        age = int(age)
+    except (TypeError, ValueError):
+        raise ValidationError(_l("The age must be a number."))
+    if not 18 <= age <= 120:
+        raise ValidationError(_l("The age must be between 18 and 120."))
+    city = (city or "").strip()
+    if len(city) > 80:
+        raise ValidationError(_l("The city must be at most 80 characters long."))
+    bio = (bio or "").strip()
+    if len(bio) > 2000:
+        raise ValidationError(_l("The bio must be at most 2,000 characters long."))
+    return {"name": name, "age": age, "city": city, "bio": bio}
+
+
+def create_profile(*, name: str, age, city: str = "", bio: str = "") -> Profile:
+    profile = Profile(**_clean(name, age, city, bio), active=True)
+    db.session.add(profile)
+    db.session.flush()
+    return profile
+
+
+def update_profile(profile_id: int, *, name: str, age, city: str, bio: str, active: bool) -> Profile:
+    profile = get_profile(profile_id, active_only=False)
+    for key, value in _clean(name, age, city, bio).items():
+        setattr(profile, key, value)
+    profile.active = bool(active)
+    return profile
+
+
+def store_avatar(profile: Profile, data: bytes, upload_dir: str, size: int = 512) -> str:
+    """Re-encode an uploaded image as a square JPEG; the original bytes are never served."""
+    if not data:
+        raise ValidationError(_l("The file is empty."))
+    if len(data) > MAX_AVATAR_BYTES:
+        raise ValidationError(_l("The image must be at most 5 MB."))
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError(_l("This file is not an image we can read (JPEG, PNG, GIF or WebP)."))
+    image = image.convert("RGB")
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
+    folder = Path(upload_dir) / "avatars"
+    folder.mkdir(parents=True, exist_ok=True)
+    filename = f"{profile.id}-{secrets.token_hex(8)}.jpg"
+    image.save(folder / filename, "JPEG", quality=85, optimize=True)
+    old = profile.avatar_filename
+    profile.avatar_filename = filename
+    if old and old != filename:
+        (folder / old).unlink(missing_ok=True)
+    return filename

@@ -1,0 +1,77 @@
+"""Accounts: create, authenticate, disable."""
+from __future__ import annotations
+
+import email_validator
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Role, User
+from .errors import NotFound, ValidationError
+
+MIN_PASSWORD_LENGTH = 8
+# Staff and demo accounts live on internal domains (switchboard.local, example.test):
+# accept those special-use names, as email_validator documents.
+for _internal in ("local", "test"):
+    if _internal in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_internal)
+LOCALES = ("fr", "en", "es", "de")
+
+
+def normalize_email(email: str) -> str:
+    try:
+        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValidationError(_l("Enter a valid e-mail address."))
+
+
+def create_user(*, email: str, password: str, role: Role, display_name: str, locale: str = "fr") -> User:
+    """Add a user; e-mails are unique, case-insensitively."""
+    email = normalize_email(email)
+    display_name = (display_name or "").strip()
+    if not display_name or len(display_name) > 80:
+        raise ValidationError(_l("The display name must be 1 to 80 characters long."))
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(_l("The password must be at least %(n)d characters long.", n=MIN_PASSWORD_LENGTH))
+    if locale not in LOCALES:
+        locale = "fr"
+    if find_by_email(email) is not None:
+        raise ValidationError(_l("An account already uses this e-mail address."))
+    user = User(email=email, role=Role(role), display_name=display_name, locale=locale, active=True)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same answer for every failure)."""
+    user = find_by_email(email or "")
+    if user is None or not user.active or not user.check_password(password or ""):
+        return None
+    return user
+
+
+def set_active(user_id: int, active: bool) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    user.active = active
+    if not active:
+        user.is_online = False
+        from .assignment import release_moderator_conversations  # avoid an import cycle
+
+        release_moderator_conversations(user.id)
+    return user
+
+
+def list_users(role: Role | None = None, limit: int = 500) -> list[User]:
+    query = select(User).order_by(User.role, User.created_at.desc()).limit(limit)
+    if role is not None:
+        query = query.where(User.role == role)
+    return list(db.session.scalars(query))

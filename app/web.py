@@ -1,0 +1,30 @@
+"""Template helpers shared by every blueprint."""
+from __future__ import annotations
+
+from flask import current_app, url_for
+from flask_babel import format_datetime, get_locale
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def layout_context():
+        return {
+            "languages": current_app.config["LANGUAGES"],
+            "current_locale": str(get_locale()),
+            "poll_seconds": current_app.config["POLL_INTERVAL_SECONDS"],
+            "max_message_length": current_app.config["MESSAGE_MAX_LENGTH"],
+        }
+
+    @app.template_filter("when")
+    def when(value):
+        return format_datetime(value, "short") if value else ""
+
+    @app.template_filter("time")
+    def time_only(value):
+        return format_datetime(value, "HH:mm") if value else ""
+
+    @app.template_global()
+    def avatar_url(profile):
+        if profile.avatar_filename:
+            return url_for("chat.avatar", filename=profile.avatar_filename)
+        return url_for("static", filename="img/avatar.svg")

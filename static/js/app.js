@@ -1,0 +1,199 @@
+/* Switchboard page behaviour. No inline script anywhere (CSP): everything lives here. */
+(function () {
+  "use strict";
+
+  var live = false;          // is the WebSocket open?
+  var pollTimer = null;
+
+  function lastMessageId(container) {
+    var ids = Array.prototype.map.call(container.querySelectorAll("[data-msg-id]"), function (el) {
+      return parseInt(el.getAttribute("data-msg-id"), 10);
+    });
+    return ids.length ? Math.max.apply(null, ids) : 0;
+  }
+
+  function nearBottom(container) {
+    return container.scrollHeight - container.scrollTop - container.clientHeight < 120;
+  }
+
+  function scrollToBottom(container) { container.scrollTop = container.scrollHeight; }
+
+  /* Keep each message list sorted by id and free of duplicates: a push, the POST answer and a
+     catch-up may all bring the same message. */
+  function tidyMessages(container) {
+    var seen = {}, bubbles = container.querySelectorAll("[data-msg-id]"), last = -1, sorted = true;
+    Array.prototype.forEach.call(bubbles, function (el) {
+      var id = el.getAttribute("data-msg-id");
+      if (seen[id]) { el.remove(); return; }
+      seen[id] = true;
+      var n = parseInt(id, 10);
+      if (n < last) { sorted = false; }
+      last = n;
+    });
+    if (!sorted) {
+      var list = Array.prototype.slice.call(container.querySelectorAll("[data-msg-id]"));
+      list.sort(function (a, b) { return a.getAttribute("data-msg-id") - b.getAttribute("data-msg-id"); });
+      list.forEach(function (el) { container.appendChild(el); });
+    }
+    if (bubbles.length) {
+      var empty = container.querySelector("[data-empty]");
+      if (empty) { empty.remove(); }
+    }
+  }
+
+  function tidyAll(stick) {
+    document.querySelectorAll("[data-messages]").forEach(function (c) {
+      var wasNear = nearBottom(c);
+      tidyMessages(c);
+      if (stick || wasNear) { scrollToBottom(c); }
+    });
+    markOpenConversation();
+  }
+
+  /* Catch up on what the page missed: after a (re)connect and on each poll while offline. */
+  function catchUp() {
+    document.querySelectorAll("[data-catchup-url]").forEach(function (c) {
+      var url = c.getAttribute("data-catchup-url") + "?after=" + lastMessageId(c);
+      htmx.ajax("GET", url, { target: "#" + c.id, swap: "beforeend" });
+    });
+    document.querySelectorAll("[data-refresh-url]").forEach(function (el) {
+      htmx.ajax("GET", el.getAttribute("data-refresh-url"), { target: "#" + el.id, swap: "outerHTML" });
+    });
+  }
+
+  function markOpenConversation() {
+    var open = document.querySelector("[data-open-conversation]");
+    var id = open ? open.getAttribute("data-open-conversation") : null;
+    document.querySelectorAll("[data-conversation-id]").forEach(function (li) {
+      if (li.getAttribute("data-conversation-id") === id) { li.setAttribute("aria-current", "true"); }
+      else { li.removeAttribute("aria-current"); }
+    });
+  }
+
+  function setLive(value) {
+    live = value;
+    document.body.classList.toggle("is-live", value);
+    document.body.classList.toggle("is-down", !value);
+  }
+
+  function startPolling() {
+    var root = document.getElementById("live");
+    if (!root || pollTimer) { return; }
+    var seconds = parseInt(root.getAttribute("data-poll-seconds"), 10) || 30;
+    pollTimer = setInterval(function () { if (!live) { catchUp(); } }, seconds * 1000);
+  }
+
+  /* --- sending: one client token per message, kept only to re-send the same text --- */
+  function newToken() {
+    if (window.crypto && crypto.randomUUID) { return crypto.randomUUID(); }
+    return Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form.matches || !form.matches("[data-send-form]")) { return; }
+    var body = evt.detail.parameters.get ? evt.detail.parameters.get("body") : evt.detail.parameters.body;
+    var token = (form.dataset.failedBody === body && form.dataset.failedToken) ? form.dataset.failedToken : newToken();
+    if (evt.detail.parameters.set) { evt.detail.parameters.set("client_token", token); }
+    else { evt.detail.parameters.client_token = token; }
+    form.dataset.inflightBody = body;
+    form.dataset.inflightToken = token;
+    var textarea = form.querySelector("textarea");
+    textarea.value = "";
+    var error = form.querySelector(".send-error");
+    if (error) { error.innerHTML = ""; }
+  });
+
+  function restoreText(form) {
+    var textarea = form.querySelector("textarea");
+    if (!textarea.value) { textarea.value = form.dataset.inflightBody || ""; }
+  }
+
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (!form.matches || !form.matches("[data-send-form]")) { return; }
+    if (evt.detail.successful) {
+      delete form.dataset.failedBody;
+      delete form.dataset.failedToken;
+      tidyAll(true);
+    } else {
+      restoreText(form);   // nothing typed is lost
+      if (!evt.detail.xhr || !evt.detail.xhr.status) {   // network failure: re-send keeps the token
+        form.dataset.failedBody = form.dataset.inflightBody;
+        form.dataset.failedToken = form.dataset.inflightToken;
+      }
+    }
+  });
+
+  document.addEventListener("htmx:sendError", function (evt) {
+    var form = evt.detail.elt;
+    if (form.matches && form.matches("[data-send-form]")) {
+      var error = form.querySelector(".send-error");
+      if (error) { error.textContent = form.getAttribute("data-offline-text") || "⚠"; }
+    }
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    var t = evt.target;
+    if (t.tagName !== "TEXTAREA" || !t.form || !t.form.matches("[data-send-form]")) { return; }
+    if (evt.key === "Enter" && !evt.shiftKey && !evt.isComposing) {
+      evt.preventDefault();
+      if (t.value.trim()) { t.form.requestSubmit(); }
+    }
+  });
+
+  /* --- history: keep the reader's place when older messages are prepended --- */
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var elt = evt.detail.target;
+    if (elt && elt.hasAttribute && elt.hasAttribute("data-older")) {
+      var c = elt.closest("[data-messages]");
+      if (c) { c.dataset.prevHeight = c.scrollHeight; }
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    document.querySelectorAll("[data-messages]").forEach(function (c) {
+      if (c.dataset.prevHeight) {
+        c.scrollTop += c.scrollHeight - parseInt(c.dataset.prevHeight, 10);
+        delete c.dataset.prevHeight;
+        tidyMessages(c);
+      } else {
+        var wasNear = nearBottom(c);
+        tidyMessages(c);
+        if (wasNear) { scrollToBottom(c); }
+      }
+    });
+    markOpenConversation();
+  });
+
+  /* --- the socket --- */
+  document.addEventListener("htmx:wsOpen", function () { setLive(true); catchUp(); });
+  document.addEventListener("htmx:wsClose", function (evt) {
+    setLive(false);
+    var code = evt.detail && evt.detail.event ? evt.detail.event.code : 0;
+    // The extension reconnects by itself on 1006/1011/1012/1013; after a clean close
+    // (server restart, logout elsewhere) try again ourselves a little later.
+    if ([1006, 1011, 1012, 1013].indexOf(code) < 0 && evt.detail.socketWrapper) {
+      setTimeout(function () { evt.detail.socketWrapper.reconnect(); }, 2000 + Math.random() * 3000);
+    }
+  });
+  document.addEventListener("htmx:wsAfterMessage", function () { tidyAll(false); });
+
+  document.addEventListener("click", function (evt) {
+    if (evt.target.matches("[data-dismiss]")) { evt.target.closest(".alert").remove(); }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.htmx) {
+      // Reconnect quickly at first, never waiting more than 10 s.
+      htmx.config.wsReconnectDelay = function (retry) {
+        return Math.min(500 * Math.pow(2, retry), 10000) * (0.5 + Math.random() / 2);
+      };
+    }
+    setLive(false);
+    startPolling();
+    tidyAll(true);
+    var textarea = document.querySelector("[data-send-form] textarea");
+    if (textarea && window.matchMedia("(min-width: 700px)").matches) { textarea.focus(); }
+  });
+})();

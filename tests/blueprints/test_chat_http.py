@@ -1,0 +1,87 @@
+"""The client's chat and the moderator's reply over HTTP, with bad input."""
+from app.models import Conversation, Message, Role
+from tests.support import count, app_context, login, make_profile, make_user, token
+
+
+def send(client, csrf, profile_id, body, tok=None, htmx=True):
+    headers = {"X-CSRFToken": csrf}
+    if htmx:
+        headers.update({"HX-Request": "true", "X-Error-Target": "#send-error"})
+    return client.post(f"/profiles/{profile_id}/messages", data={"body": body, "client_token": tok or token()},
+                       headers=headers)
+
+
+def test_client_sends_and_gets_the_bubble_back(client):
+    make_user(Role.MODERATOR, online=True)
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    response = send(client, csrf, profile.id, "bonjour <b>toi</b>")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "bonjour &lt;b&gt;toi&lt;/b&gt;" in html and 'class="msg mine"' in html
+    page = client.get(f"/profiles/{profile.id}").get_data(as_text=True)
+    assert "bonjour &lt;b&gt;toi&lt;/b&gt;" in page
+
+
+def test_bad_messages_get_a_clear_4xx_fragment_and_nothing_is_stored(client):
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    for body, status in [("", 422), ("x" * 4001, 422)]:
+        response = send(client, csrf, profile.id, body)
+        assert response.status_code == status
+        assert response.headers["HX-Retarget"] == "#send-error"
+        assert 'role="alert"' in response.get_data(as_text=True)
+    assert send(client, csrf, 999999, "hello").status_code == 404
+    assert send(client, "forged-token", profile.id, "hello").status_code == 400
+    assert count(Message) == 0 and count(Conversation) == 0
+
+
+def test_full_page_errors_for_plain_requests(client):
+    user, profile = make_user(), make_profile()
+    login(client, user.email)
+    response = client.get("/profiles/424242")
+    assert response.status_code == 404 and "<html" in response.get_data(as_text=True)
+    assert client.get(f"/profiles/{profile.id}/messages?before=abc").status_code == 400
+
+
+def test_moderator_sees_only_assigned_conversations(client, app):
+    holder = make_user(Role.MODERATOR, online=True)
+    outsider = make_user(Role.MODERATOR)
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    send(client, csrf, profile.id, "hello")
+    with app_context():
+        conversation = Conversation.query.one()
+        assert conversation.assigned_moderator_id == holder.id
+
+    moderator_client = app.test_client()
+    csrf_mod = login(moderator_client, outsider.email)
+    assert moderator_client.get(f"/moderateur/c/{conversation.id}").status_code == 403
+    response = moderator_client.post(f"/moderateur/c/{conversation.id}/messages",
+                                     data={"body": "intrusion", "client_token": token()},
+                                     headers={"X-CSRFToken": csrf_mod, "HX-Request": "true"})
+    assert response.status_code == 403
+    assert count(Message) == 1
+
+    holder_client = app.test_client()
+    csrf_holder = login(holder_client, holder.email)
+    workspace = holder_client.get("/moderateur/").get_data(as_text=True)
+    assert f'data-conversation-id="{conversation.id}"' in workspace
+    reply = holder_client.post(f"/moderateur/c/{conversation.id}/messages",
+                               data={"body": "salut !", "client_token": token()},
+                               headers={"X-CSRFToken": csrf_holder, "HX-Request": "true"})
+    assert reply.status_code == 200 and "salut !" in reply.get_data(as_text=True)
+    assert client.get(f"/profiles/{profile.id}/messages?after=0").get_data(as_text=True).count("data-msg-id") == 2
+
+
+def test_history_endpoint_pages_older_messages(client):
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    for i in range(55):
+        send(client, csrf, profile.id, f"message {i}")
+    page = client.get(f"/profiles/{profile.id}").get_data(as_text=True)
+    assert page.count("data-msg-id=") == 50 and "data-older" in page
+    with app_context():
+        first_shown = Message.query.order_by(Message.id).all()[5].id
+    older = client.get(f"/profiles/{profile.id}/messages?before={first_shown}").get_data(as_text=True)
+    assert older.count("data-msg-id=") == 5 and "data-older" not in older

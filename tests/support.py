@@ -1,0 +1,232 @@
+"""Factories, a login helper and real-process fixtures (worker, web servers, SMTP sink)."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from contextlib import contextmanager
+
+import pytest
+import requests
+from flask import has_app_context
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import Role
+from app.services import profiles, users
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "test-password-1"
+
+
+# -- factories ------------------------------------------------------------------------
+# HTTP tests must not hold an app context while the test client runs (Flask would share `g`,
+# and with it the logged-in user, between requests), so factories push their own when needed.
+TEST_APP = None
+
+
+@contextmanager
+def app_context():
+    """Yields True when it pushed a context of its own (objects are then detached on exit)."""
+    if has_app_context():
+        yield False
+        return
+    with TEST_APP.app_context():
+        try:
+            yield True
+        finally:
+            db.session.remove()
+
+
+def make_user(role: Role = Role.CLIENT, email: str | None = None, online: bool = False, **extra):
+    email = email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.test"
+    with app_context() as owned:
+        with write_transaction():
+            user = users.create_user(email=email, password=PASSWORD, role=role,
+                                     display_name=extra.pop("display_name", email.split("@")[0]), **extra)
+            user.is_online = online
+        db.session.refresh(user)
+        if owned:
+            db.session.expunge(user)
+    return user
+
+
+def make_profile(name: str = "Camille", age: int = 29):
+    with app_context() as owned:
+        with write_transaction():
+            profile = profiles.create_profile(name=name, age=age, city="Paris", bio="Bio")
+        db.session.refresh(profile)
+        if owned:
+            db.session.expunge(profile)
+    return profile
+
+
+def count(model, **filters) -> int:
+    with app_context():
+        return db.session.query(model).filter_by(**filters).count()
+
+
+def token() -> str:
+    return uuid.uuid4().hex
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in page"
+    return match.group(1) or match.group(2)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Log a Flask test client (or a requests.Session with base_url) in; returns the CSRF token."""
+    page = client.get("/login")
+    html = page.get_data(as_text=True) if hasattr(page, "get_data") else page.text
+    csrf = csrf_from(html)
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf})
+    assert response.status_code in (302, 303, 200), response.status_code
+    home = client.get("/", follow_redirects=True) if hasattr(page, "get_data") else client.get("/", allow_redirects=True)
+    html = home.get_data(as_text=True) if hasattr(home, "get_data") else home.text
+    return csrf_from(html)
+
+
+class LiveSession(requests.Session):
+    """requests.Session with a base URL, for real servers."""
+
+    def __init__(self, base_url: str):
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):
+        if url.startswith("/"):
+            url = self.base_url + url
+        kwargs.setdefault("allow_redirects", False)
+        kwargs.setdefault("timeout", 10)
+        return super().request(method, url, *args, **kwargs)
+
+
+# -- processes --------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(**extra) -> dict:
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 8.0) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+class WebServer:
+    """A real gunicorn (gevent) web process on a free port."""
+
+    def __init__(self, port: int | None = None, workers: int = 1):
+        self.port = port or free_port()
+        self.workers = workers
+        self.proc: subprocess.Popen | None = None
+        self.log = Path(os.environ["SWITCHBOARD_INSTANCE"]).parent / f"web-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "WebServer":
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        out = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(self.workers), "wsgi:app"],
+            cwd=ROOT, env=_env(PUBLIC_URL=self.url), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for_port(self.port, proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+
+    def kill(self) -> None:
+        """Die abruptly, as a crashed server would (sockets drop without a close frame)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+@pytest.fixture
+def web_server(app):
+    server = WebServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def second_web_server(app):
+    server = WebServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink():
+    """A real SMTP server (the mail sink) on the configured port, storing into a Maildir."""
+    from app.mailsink import start_sink
+
+    controller = start_sink(os.environ["MAIL_OUTBOX_DIR"], host="127.0.0.1", port=int(os.environ["MAIL_PORT"]))
+    yield os.environ["MAIL_OUTBOX_DIR"]
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def rq_worker(app, smtp_sink):
+    """A real RQ worker process on the test Redis and database."""
+    log = Path(os.environ["SWITCHBOARD_INSTANCE"]).parent / "worker.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=_env(), stdout=open(log, "ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    yield proc
+    stop(proc)
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
