@@ -155,7 +155,8 @@ def stop(proc: subprocess.Popen, timeout: float = 8.0) -> None:
 class WebServer:
     """A real gunicorn (gevent) web process on a free port."""
 
-    def __init__(self, port: int | None = None, workers: int = 1):
+    def __init__(self, port: int | None = None, workers: int = 1, **env):
+        self.env = env
         self.port = port or free_port()
         self.workers = workers
         self.proc: subprocess.Popen | None = None
@@ -171,7 +172,7 @@ class WebServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "wsgi:app"],
-            cwd=ROOT, env=_env(PUBLIC_URL=self.url), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env=_env(PUBLIC_URL=self.url, **self.env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_for_port(self.port, proc=self.proc)
         return self

@@ -1,0 +1,53 @@
+# Switchboard: `make run` starts everything on the embedded default; `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HTMX_VERSION := 2.0.8
+HTMX_WS_VERSION := 2.0.4
+
+.PHONY: run test test-browser install install-dev translations vendor extract-messages bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed translations
+install-dev: $(VENV)/.installed-dev translations
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy -q -d app/translations
+
+extract-messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+run: install
+	$(BIN)/python -m app.launcher
+
+test: install-dev
+	$(BIN)/python -m pytest tests --ignore=tests/browser -q
+
+test-browser: install-dev
+	$(BIN)/python -m pytest tests/browser -q
+
+# Re-vendor htmx and its ws extension (pinned) from npm into static/vendor.
+vendor:
+	npm ci --no-audit --no-fund
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx-$(HTMX_VERSION).min.js
+	cp node_modules/htmx-ext-ws/dist/ws.min.js static/vendor/htmx-ext-ws-$(HTMX_WS_VERSION).min.js
+
+bench: install-dev
+	$(BIN)/python bench/push_latency.py
+	$(BIN)/python bench/sockets.py
+
+clean:
+	rm -rf $(VENV) instance
