@@ -7,6 +7,8 @@ from flask import Flask
 from .database import write_transaction
 from .models import Role
 from .models._time import utcnow
+from .realtime.hub import publish_kick
+from .redis_client import get_redis
 from .services import demo, users
 from .services.errors import ServiceError
 
@@ -57,4 +59,5 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(f"No account with e-mail {email}")
         with write_transaction():
             users.set_active(user.id, False)
+        publish_kick(get_redis(), user.id)  # close their open pages
         click.echo(f"Disabled {email}")

@@ -1,5 +1,5 @@
 """Language choice: the user's own setting, then a cookie, then the browser's."""
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
 
 LANG_COOKIE = "sb_lang"
@@ -7,6 +7,8 @@ LANG_COOKIE = "sb_lang"
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and jobs: English for ops, force_locale() for users
+        return "en"
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     cookie = request.cookies.get(LANG_COOKIE)

@@ -39,6 +39,7 @@ os.environ["MAIL_PORT"] = str(_free_port())
 os.environ["MAIL_OUTBOX_DIR"] = str(TMP / "outbox")
 os.environ["UPLOAD_DIR"] = str(TMP / "uploads")
 os.environ.setdefault("RATELIMIT_ENABLED", "0")
+os.environ["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"  # fast hashing in tests only
 
 import pytest  # noqa: E402
 from sqlalchemy import text  # noqa: E402

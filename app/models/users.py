@@ -58,7 +58,9 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        from flask import current_app
+
+        self.password_hash = generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"])
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

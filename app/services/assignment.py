@@ -49,20 +49,19 @@ def least_loaded_online_moderator(now: datetime) -> int | None:
 def assign_if_unassigned(conversation_id: int, now: datetime) -> int | None:
     """Give a conversation without a moderator to the least-loaded online one.
 
-    Returns the moderator now holding it (possibly someone who won a race), or None.
+    Returns the moderator this call assigned, or None when nobody is online or another
+    process assigned it first (the compare-and-set lost).
     """
     moderator_id = least_loaded_online_moderator(now)
-    if moderator_id is not None:
-        db.session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.assigned_moderator_id.is_(None))
-            .values(assigned_moderator_id=moderator_id, assigned_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    db.session.expire_all()
-    return db.session.scalar(
-        select(Conversation.assigned_moderator_id).where(Conversation.id == conversation_id)
+    if moderator_id is None:
+        return None
+    result = db.session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.assigned_moderator_id.is_(None))
+        .values(assigned_moderator_id=moderator_id, assigned_at=now)
+        .execution_options(synchronize_session=False)
     )
+    return moderator_id if result.rowcount == 1 else None
 
 
 def assign_orphans(now: datetime, limit: int = 200) -> dict[int, int]:
@@ -81,9 +80,10 @@ def assign_orphans(now: datetime, limit: int = 200) -> dict[int, int]:
     assigned = {}
     for conversation_id in orphan_ids:
         moderator_id = assign_if_unassigned(conversation_id, now)
-        if moderator_id is None:
+        if moderator_id is not None:
+            assigned[conversation_id] = moderator_id
+        elif least_loaded_online_moderator(now) is None:
             break
-        assigned[conversation_id] = moderator_id
     return assigned
 
 

@@ -1,0 +1,109 @@
+"""Admin pages: users, profiles with avatar upload, overview."""
+import io
+
+from PIL import Image
+
+from app.models import Conversation, Profile, Role, User
+from tests.support import app_context, count, csrf_from, login, make_profile, make_user
+
+
+def admin_client(app):
+    client = app.test_client()
+    admin = make_user(Role.ADMIN)
+    return client, login(client, admin.email), admin
+
+
+def png_bytes(size=(800, 600), color=(200, 40, 90)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_admin_creates_a_moderator_and_disables_a_user(app):
+    client, csrf, _ = admin_client(app)
+    response = client.post("/admin/users", data={"csrf_token": csrf, "display_name": "Nadia", "email": "nadia@example.test",
+                                                  "password": "long-enough-1", "role": "moderator", "locale": "en"})
+    assert response.status_code == 302
+    with app_context():
+        nadia = User.query.filter_by(email="nadia@example.test").one()
+        assert nadia.role == Role.MODERATOR and nadia.locale == "en"
+        nadia_id = nadia.id
+    response = client.post(f"/admin/users/{nadia_id}/active", data={"csrf_token": csrf, "active": "0"})
+    assert response.status_code == 302
+    with app_context():
+        assert User.query.get(nadia_id).active is False
+
+
+def test_admin_user_form_errors_keep_what_was_typed(app):
+    client, csrf, _ = admin_client(app)
+    response = client.post("/admin/users", data={"csrf_token": csrf, "display_name": "Bob", "email": "not-an-email",
+                                                  "password": "long-enough-1", "role": "moderator"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "valid e-mail" in html or "e-mail" in html.lower()
+    assert 'value="Bob"' in html
+    assert count(User, display_name="Bob") == 0
+
+
+def test_disabling_a_moderator_releases_their_conversations(app):
+    client, csrf, _ = admin_client(app)
+    moderator = make_user(Role.MODERATOR, online=True)
+    customer, profile = make_user(), make_profile()
+    customer_client = app.test_client()
+    csrf_c = login(customer_client, customer.email)
+    customer_client.post(f"/profiles/{profile.id}/messages", data={"body": "hi", "client_token": "t1"},
+                         headers={"X-CSRFToken": csrf_c, "HX-Request": "true"})
+    client.post(f"/admin/users/{moderator.id}/active", data={"csrf_token": csrf, "active": "0"})
+    with app_context():
+        conversation = Conversation.query.one()
+        assert conversation.assigned_moderator_id is None and conversation.is_waiting
+
+
+def test_profile_create_with_avatar_reencoded_square_jpeg(app):
+    client, csrf, _ = admin_client(app)
+    response = client.post("/admin/profiles/new", content_type="multipart/form-data", data={
+        "csrf_token": csrf, "name": "Zoé", "age": "27", "city": "Lyon", "bio": "Hello",
+        "avatar": (io.BytesIO(png_bytes()), "photo.png"),
+    })
+    assert response.status_code == 302
+    with app_context():
+        profile = Profile.query.filter_by(name="Zoé").one()
+        assert profile.avatar_filename.endswith(".jpg")
+        filename = profile.avatar_filename
+    served = client.get(f"/avatars/{filename}")
+    assert served.status_code == 200
+    image = Image.open(io.BytesIO(served.data))
+    assert image.format == "JPEG" and image.size == (512, 512)
+
+
+def test_profile_bad_input_is_a_clear_422_and_nothing_changes(app):
+    client, csrf, _ = admin_client(app)
+    profile = make_profile("Ana", 30)
+    response = client.post(f"/admin/profiles/{profile.id}", content_type="multipart/form-data", data={
+        "csrf_token": csrf, "name": "Ana", "age": "12", "city": "", "bio": "", "active": "1"})
+    assert response.status_code == 422
+    response = client.post(f"/admin/profiles/{profile.id}", content_type="multipart/form-data", data={
+        "csrf_token": csrf, "name": "Ana B", "age": "30", "city": "", "bio": "", "active": "1",
+        "avatar": (io.BytesIO(b"not an image at all"), "evil.png")})
+    assert response.status_code == 422
+    assert "not an image" in response.get_data(as_text=True)
+    with app_context():
+        stored = Profile.query.get(profile.id)
+        assert stored.name == "Ana" and stored.age == 30 and stored.avatar_filename is None
+    assert client.post("/admin/profiles/99999", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_overview_shows_online_moderators_and_waiting_messages(app):
+    client, _, _ = admin_client(app)
+    make_user(Role.MODERATOR, online=True, display_name="Online Olga")
+    html = client.get("/admin/").get_data(as_text=True)
+    assert "Online Olga" in html
+    assert "default" in html and "high" in html
+
+
+def test_moderator_cannot_reach_admin(app):
+    client = app.test_client()
+    login(client, make_user(Role.MODERATOR).email)
+    assert client.get("/admin/users").status_code == 403
+    page = client.get("/moderateur/")
+    assert page.status_code == 200 and csrf_from(page.get_data(as_text=True))

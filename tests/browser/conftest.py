@@ -1,0 +1,129 @@
+"""Browser tests: Debian's Chromium driven by Playwright (sync API) against real gunicorn processes.
+
+Chromium comes from the system (``apt-get install chromium``), not from ``playwright install``.
+Without it the browser tests are skipped locally, and fail under CI (which installs it).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-component-update", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_chromium() -> None:
+    """Skip the calling module when Chromium is missing, except under CI where that is a failure."""
+    if CHROMIUM.exists():
+        return
+    if in_ci():
+        pytest.fail(f"CI is set but there is no Chromium at {CHROMIUM} (apt-get install chromium)", pytrace=False)
+    pytest.skip(f"no Chromium at {CHROMIUM}: install it (apt-get install chromium) to run the browser tests",
+                allow_module_level=True)
+
+
+# -- what the browser complains about ---------------------------------------------------------
+# A CSP violation is reported twice on purpose: Chromium's console line and the DOM event.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__reportCspViolation(e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+                              " at " + e.sourceFile + ":" + e.lineNumber + " " + (e.sample || ""));
+});
+"""
+
+
+@dataclass
+class Problem:
+    page: str
+    kind: str          # console | pageerror | csp
+    text: str
+    phase: str
+
+    def __str__(self) -> str:
+        return f"[{self.page}/{self.kind}/{self.phase}] {self.text}"
+
+
+@dataclass
+class BrowserProblems:
+    """Console errors, uncaught exceptions and CSP violations of every watched page.
+
+    ``phase`` is a label the test moves along (e.g. "kill-window") so that errors expected
+    during a given window can be told from the others.
+    """
+
+    phase: str = "normal"
+    problems: list[Problem] = field(default_factory=list)
+
+    def watch(self, context, name: str):
+        context.expose_binding("__reportCspViolation",
+                               lambda source, text: self.problems.append(Problem(name, "csp", text, self.phase)))
+        context.add_init_script(script=CSP_LISTENER)
+        page = context.new_page()
+        page.on("console", lambda msg: msg.type == "error" and self.problems.append(
+            Problem(name, "console", f"{msg.text} ({msg.location.get('url', '')})", self.phase)))
+        page.on("pageerror", lambda exc: self.problems.append(Problem(name, "pageerror", str(exc), self.phase)))
+        return page
+
+    def unexpected(self, allowed: dict[tuple[str, str], list[re.Pattern]] | None = None) -> list[Problem]:
+        """Problems not matched by ``allowed[(page, phase)]`` patterns."""
+        allowed = allowed or {}
+        return [p for p in self.problems
+                if not (p.kind == "console" and any(rx.search(p.text) for rx in allowed.get((p.page, p.phase), [])))]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(browser):
+    """``new_context(**options)``: a fresh browser context (its own cookies), closed after the test."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(locale="fr-FR", **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def browser_problems():
+    return BrowserProblems()
+
+
+@pytest.fixture
+def shot():
+    """``shot(page, "name")`` saves ``screenshots/name.png`` (the folder is not versioned)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def take(page, name: str, full_page: bool = False) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+    return take

@@ -1,0 +1,63 @@
+"""Several OS processes assign the same waiting conversations at the same instant: each
+conversation is won exactly once (compare-and-set), on SQLite and on PostgreSQL alike."""
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import Conversation, Role
+from app.services import chat
+from tests.support import ROOT, make_profile, make_user, token
+
+RACER = r"""
+import json, sys, time
+from app import create_app
+from app.config import TestConfig
+from app.database import write_transaction
+from app.models._time import utcnow
+from app.services import assignment
+app = create_app(TestConfig)
+start_at = float(sys.argv[1])
+with app.app_context():
+    time.sleep(max(0, start_at - time.time()))
+    won = {}
+    for _ in range(3):
+        with write_transaction():
+            won.update(assignment.assign_orphans(utcnow()))
+    print(json.dumps(won))
+"""
+
+
+def test_racing_processes_never_assign_a_conversation_twice(ctx):
+    profile = make_profile()
+    clients = [make_user() for _ in range(60)]
+    for client in clients:           # nobody online: all 60 wait as orphans
+        with write_transaction():
+            chat.post_client_message(client, profile.id, "hello", token(), datetime(2026, 11, 23, 12, 0))
+    moderators = [make_user(Role.MODERATOR) for _ in range(3)]
+    with write_transaction():
+        for moderator in moderators:
+            db.session.merge(moderator).is_online = True
+
+    start_at = time.time() + 4
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(start_at)], cwd=ROOT, env=dict(os.environ),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = []
+    for racer in racers:
+        out, err = racer.communicate(timeout=60)
+        assert racer.returncode == 0, err[-2000:]
+        results.append({int(k): v for k, v in json.loads(out.strip().splitlines()[-1]).items()})
+
+    won = [cid for result in results for cid in result]
+    assert len(won) == len(set(won)) == 60, "a conversation was claimed twice or not at all"
+    db.session.expire_all()
+    stored = dict(db.session.execute(select(Conversation.id, Conversation.assigned_moderator_id)).all())
+    merged = {cid: mid for result in results for cid, mid in result.items()}
+    assert stored == merged
+    assert set(stored.values()) <= {m.id for m in moderators}

@@ -1,0 +1,34 @@
+"""The ops commands, through Flask's CLI runner."""
+from app.models import Conversation, Profile, Role, User
+from tests.support import app_context, count
+
+
+def test_seed_demo_creates_the_demo_world_once(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert count(User, role=Role.ADMIN) == 1
+    assert count(User, role=Role.MODERATOR) == 4
+    assert count(User, role=Role.CLIENT) == 6
+    assert count(Profile) == 12
+    assert count(Conversation) >= 3
+    again = runner.invoke(args=["seed-demo"])
+    assert "left alone" in again.output and count(User) == 11
+
+
+def test_users_create_list_disable(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "--email", "ops@example.test", "--name", "Ops",
+                                 "--role", "moderator", "--password", "long-enough-1"])
+    assert result.exit_code == 0, result.output
+    listing = runner.invoke(args=["users", "list", "--role", "moderator"])
+    assert "ops@example.test" in listing.output
+    duplicate = runner.invoke(args=["users", "create", "--email", "ops@example.test", "--name", "Ops",
+                                    "--password", "long-enough-1"])
+    assert duplicate.exit_code != 0 and "already" in duplicate.output
+    disabled = runner.invoke(args=["users", "disable", "ops@example.test"])
+    assert disabled.exit_code == 0
+    with app_context():
+        assert User.query.filter_by(email="ops@example.test").one().active is False
+    unknown = runner.invoke(args=["users", "disable", "nobody@example.test"])
+    assert unknown.exit_code != 0
