@@ -47,6 +47,7 @@ def app_context():
 
 def make_user(role: Role = Role.CLIENT, email: str | None = None, online: bool = False, **extra):
     email = email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.test"
+    extra.setdefault("locale", "en")  # assertions read English text
     with app_context() as owned:
         with write_transaction():
             user = users.create_user(email=email, password=PASSWORD, role=role,

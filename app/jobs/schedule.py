@@ -22,7 +22,7 @@ class Periodic:
 
 
 PERIODIC_JOBS = (
-    Periodic("switchboard:assign-orphans", assign_orphan_conversations, "ORPHAN_SWEEP_SECONDS"),
+    Periodic("switchboard-assign-orphans", assign_orphan_conversations, "ORPHAN_SWEEP_SECONDS"),
 )
 
 
@@ -30,7 +30,7 @@ def reconcile(scheduler: Scheduler, app: Flask) -> list[str]:
     """Make the scheduler hold exactly PERIODIC_JOBS; returns the ids scheduled."""
     wanted = {p.id: p for p in PERIODIC_JOBS}
     for job in scheduler.get_jobs():
-        if job.id.startswith("switchboard:"):
+        if job.id.startswith("switchboard-"):
             scheduler.cancel(job)
             job.delete()
     for periodic in wanted.values():

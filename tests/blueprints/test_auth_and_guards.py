@@ -37,7 +37,8 @@ def test_anonymous_is_sent_to_login(client):
 
 def test_forged_csrf_is_refused_and_nothing_stored(client):
     response = client.post("/signup", data={"display_name": "Eve", "email": "eve@example.test",
-                                            "password": "long-enough-1", "locale": "fr", "csrf_token": "forged"})
+                                            "password": "long-enough-1", "locale": "fr", "csrf_token": "forged"},
+                           headers={"Accept-Language": "en"})
     assert response.status_code == 400
     assert "Reload the page" in response.get_data(as_text=True)
     assert count(User, email="eve@example.test") == 0

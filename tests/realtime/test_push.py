@@ -152,7 +152,9 @@ def test_stuck_socket_is_dropped_without_stalling_others(app):
             while True:
                 slow_ws.recv(timeout=10)
                 received += 1
-        assert closed.value.rcvd.code == 1012
+        # 1012 when the close frame gets through the full buffers, else an abnormal close (1006):
+        # the htmx ws extension reconnects on both.
+        assert closed.value.rcvd is None or closed.value.rcvd.code == 1012
         assert received < 1000
         fast_ws.close()
     finally:

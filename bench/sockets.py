@@ -1,0 +1,350 @@
+"""Sockets: memory per idle socket, and push latency while some clients stall.
+
+1. One gunicorn worker (gevent) holds 1,000 then 5,000 idle authenticated sockets (distinct
+   client users, minted session cookies); the worker's RSS is read at each step.
+2. 50 more sockets read continuously while 5 others stall; fragments are published to the
+   users' channels in Redis (exactly what the app's publish() does) and the latency from just
+   before PUBLISH to arrival is measured on the 50 readers: first with no stall (baseline),
+   then while large fragments are pushed to the 5 stalled clients.
+
+How a client is made to stall: a raw TCP socket with a tiny receive buffer (SO_RCVBUF set
+before connect, so the advertised window stays small) completes the WebSocket handshake and
+then never calls recv(). The kernel buffers on both sides fill up and the server's send()
+to it blocks. (An asyncio websockets client whose recv() is never called is not a true stall:
+it keeps reading frames into its own queue until max_queue, then pauses reading, so the
+server only blocks much later and by an amount set by client library tuning.)
+Afterwards the stalled sockets are drained and their byte streams parsed as WebSocket frames,
+to see whether the server closed them and whether every frame arrived whole.
+
+    python bench/sockets.py                         # 1,000 and 5,000 idle sockets
+    python bench/sockets.py --idle 200,500 --phase-seconds 5
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import gc
+import os
+import re
+import socket
+import struct
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--idle", default="1000,5000", help="idle socket counts to measure, ascending")
+    p.add_argument("--active", type=int, default=50, help="sockets that read and are timed")
+    p.add_argument("--stalled", type=int, default=5, help="sockets that never read")
+    p.add_argument("--rate", type=float, default=500.0, help="pushes per second to the active sockets (total)")
+    p.add_argument("--stall-rate", type=float, default=50.0, help="large pushes per second to each stalled socket")
+    p.add_argument("--stall-kb", type=int, default=64, help="size of a push to a stalled socket (KB)")
+    p.add_argument("--phase-seconds", type=float, default=10.0)
+    p.add_argument("--setup", choices=("embedded", "services"),
+                   default="services" if os.environ.get("DATABASE_URL") else "embedded")
+    p.add_argument("--queue-size", type=int, default=None, help="SOCKET_QUEUE_SIZE for the server (app default)")
+    args = p.parse_args(argv)
+    args.idle = sorted(int(x) for x in args.idle.split(",") if x)
+    if args.phase_seconds > 120 or args.idle[-1] > 20000:
+        p.error("at most 120 s per phase and 20,000 idle sockets")
+    return args
+
+
+# -- stalled clients: raw sockets ----------------------------------------------------------
+def open_stalled(port: int, cookie: str, rcvbuf: int = 4096) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before connect: small window from the start
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n"
+               f"User-Agent: {common.USER_AGENT}\r\nCookie: {cookie}\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:  # read the handshake response only, byte by byte, nothing beyond it
+        chunk = s.recv(1)
+        if not chunk:
+            raise RuntimeError("stalled socket: connection closed during handshake")
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise RuntimeError(f"stalled socket: handshake refused: {head[:200]!r}")
+    return s
+
+
+def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> dict:
+    """Read what the server sent to a stalled socket and parse it as server frames."""
+    s.settimeout(quiet)
+    data = bytearray()
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(1 << 20)
+        except (socket.timeout, TimeoutError):
+            break
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    frames, intact, corrupt, close_code, pings = 0, 0, 0, None, 0
+    pos = 0
+    pattern = re.compile(rb"^<div id='stall-\d+'>x+</div>$")
+    while pos + 2 <= len(data):
+        b0, b1 = data[pos], data[pos + 1]
+        opcode, length, pos2 = b0 & 0x0F, b1 & 0x7F, pos + 2
+        if b1 & 0x80 or not b0 & 0x80 or opcode not in (0x1, 0x2, 0x8, 0x9, 0xA):
+            corrupt += 1  # server frames are unmasked, unfragmented: anything else is a broken stream
+            break
+        if length == 126:
+            length, pos2 = struct.unpack(">H", data[pos2:pos2 + 2])[0], pos2 + 2
+        elif length == 127:
+            length, pos2 = struct.unpack(">Q", data[pos2:pos2 + 8])[0], pos2 + 8
+        if pos2 + length > len(data):
+            corrupt += 1  # truncated frame at the end of the stream
+            break
+        payload = bytes(data[pos2:pos2 + length])
+        pos = pos2 + length
+        frames += 1
+        if opcode == 0x8:
+            close_code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None
+        elif opcode == 0x9:
+            pings += 1
+        elif opcode == 0x1:
+            if pattern.match(payload):
+                intact += 1
+            else:
+                corrupt += 1
+    s.close()
+    return {"bytes": len(data), "frames": frames, "intact_text_frames": intact, "corrupt": corrupt,
+            "close_code": close_code, "pings": pings}
+
+
+# -- the run ---------------------------------------------------------------------------------
+class Bench:
+    def __init__(self, args, setup: common.Setup, server: common.Server, cookies: list[str], user_ids: list[int]):
+        self.args, self.setup, self.server = args, setup, server
+        self.cookies, self.user_ids = cookies, user_ids
+        self.idle = []
+        self.tag = uuid.uuid4().hex[:6]
+        self.marker_re = re.compile(rf"pk{self.tag}(\d{{8}})z")
+        self.sent_at: dict[int, float] = {}
+        self.arrived: dict[int, float] = {}
+        self.closed: Counter = Counter()
+
+    async def connect(self, cookie: str):
+        from websockets.asyncio.client import connect
+
+        return await connect(self.server.ws_url, origin=self.server.url, additional_headers={"Cookie": cookie},
+                             user_agent_header=common.USER_AGENT, proxy=None, open_timeout=120,
+                             ping_interval=None, close_timeout=2, max_size=None)
+
+    async def open_idle(self, upto: int, concurrency: int = 100):
+        sem = asyncio.Semaphore(concurrency)
+        failures = Counter()
+
+        async def one(i):
+            async with sem:
+                try:
+                    ws = await self.connect(self.cookies[i])
+                except Exception as exc:  # noqa: BLE001 - counted
+                    failures[type(exc).__name__ + ": " + str(exc)[:80]] += 1
+                    return
+            self.idle.append(ws)
+            asyncio.get_running_loop().create_task(self.watch(ws))
+
+        await asyncio.gather(*(one(i) for i in range(len(self.idle), upto)))
+        return failures
+
+    async def watch(self, ws):
+        """Idle sockets: nothing should arrive; note if the server closes one."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for _ in ws:
+                pass
+        except ConnectionClosed as exc:
+            self.closed[exc.rcvd.code if exc.rcvd else None] += 1
+
+    async def read_active(self, ws):
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for frame in ws:
+                now = time.perf_counter()
+                m = self.marker_re.search(frame if isinstance(frame, str) else frame.decode())
+                if m:
+                    self.arrived.setdefault(int(m.group(1)), now)
+        except ConnectionClosed as exc:
+            self.closed[("active", exc.rcvd.code if exc.rcvd else None)] += 1
+
+    async def pushes(self, r, active_ids, seconds: float, seq0: int, stalled_ids=(), stall_payload=""):
+        """Publish at args.rate to the active users (round-robin) and, if any, stall_rate large
+        fragments to each stalled user; returns the sequence numbers sent to the active ones."""
+        from app.realtime.hub import USER_CHANNEL
+
+        seqs = []
+        start = time.perf_counter()
+        n = int(self.args.rate * seconds)
+        stall_every = 1.0 / self.args.stall_rate if stalled_ids else None
+        next_stall, stall_seq = start, 0
+        for i in range(n):
+            target = start + i / self.args.rate
+            while stall_every is not None and next_stall <= target:
+                for uid in stalled_ids:
+                    await r.publish(USER_CHANNEL.format(uid), f"<div id='stall-{stall_seq}'>{stall_payload}</div>")
+                stall_seq += 1
+                next_stall += stall_every
+            delay = target - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            seq = seq0 + i
+            uid = active_ids[i % len(active_ids)]
+            fragment = f'<div id="push-{seq}" hx-swap-oob="beforeend">pk{self.tag}{seq:08d}z payload</div>'
+            self.sent_at[seq] = time.perf_counter()
+            await r.publish(USER_CHANNEL.format(uid), fragment)
+            seqs.append(seq)
+        return seqs, stall_seq
+
+    async def wait_for(self, seqs, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not all(s in self.arrived for s in seqs):
+            await asyncio.sleep(0.05)
+
+    def latency(self, seqs) -> dict:
+        lat = [(self.arrived[s] - self.sent_at[s]) * 1000 for s in seqs if s in self.arrived]
+        out = common.latency_summary(lat)
+        out["sent"], out["delivered"] = len(seqs), len(lat)
+        return out
+
+
+async def settle_rss(server: common.Server, seconds: float = 3.0) -> int:
+    await asyncio.sleep(seconds)
+    return server.worker_rss()
+
+
+async def run_async(args, setup, server, bench: Bench) -> dict:
+    import redis.asyncio as aioredis
+
+    mb = lambda b: round(b / 2**20, 1)  # noqa: E731
+    result: dict = {"idle": []}
+    base_rss = await settle_rss(server, 1.0)
+    result["worker_rss_no_sockets_mb"] = mb(base_rss)
+    print(f"  worker RSS with no socket: {mb(base_rss)} MB", flush=True)
+    for target in args.idle:
+        t = time.monotonic()
+        failures = await bench.open_idle(target)
+        took = time.monotonic() - t
+        rss = await settle_rss(server)
+        step = {"sockets": len(bench.idle), "open_seconds": round(took, 1), "worker_rss_mb": mb(rss),
+                "kb_per_socket": round((rss - base_rss) / 1024 / max(1, len(bench.idle)), 1),
+                "open_failures": dict(failures), "closed_by_server": sum(bench.closed.values())}
+        result["idle"].append(step)
+        print(f"  {step['sockets']} idle sockets (opened in {took:.1f} s): worker RSS {step['worker_rss_mb']} MB, "
+              f"{step['kb_per_socket']} KB/socket; failures {dict(failures) or 0}", flush=True)
+
+    n_idle = args.idle[-1]
+    active_ids = bench.user_ids[n_idle:n_idle + args.active]
+    stalled_ids = bench.user_ids[n_idle + args.active:n_idle + args.active + args.stalled]
+    active = [await bench.connect(c) for c in bench.cookies[n_idle:n_idle + args.active]]
+    for ws in active:
+        asyncio.get_running_loop().create_task(bench.read_active(ws))
+    stalled = [open_stalled(server.port, c) for c in bench.cookies[n_idle + args.active:n_idle + args.active + args.stalled]]
+    await asyncio.sleep(1.0)
+    r = aioredis.Redis.from_url(setup.env["REDIS_URL"])
+    gc.collect()
+    gc.freeze()
+
+    seqs, _ = await bench.pushes(r, active_ids, args.phase_seconds, 0)
+    await bench.wait_for(seqs)
+    base = bench.latency(seqs)
+    print(f"  {args.active} active sockets, no stall, {args.rate:g} pushes/s: p50 {base['p50_ms']} p99 {base['p99_ms']} "
+          f"max {base['max_ms']} ms, delivered {base['delivered']}/{base['sent']}", flush=True)
+
+    drops0 = server.log_count("socket queue full")
+    payload = "x" * (args.stall_kb * 1024)
+    rss0 = server.worker_rss()
+    seqs, stall_sent = await bench.pushes(r, active_ids, args.phase_seconds, 10_000_000, stalled_ids, payload)
+    await bench.wait_for(seqs)
+    stall = bench.latency(seqs)
+    rss_stall = server.worker_rss()
+    drops = server.log_count("socket queue full") - drops0
+    print(f"  same with {args.stalled} stalled sockets each sent {stall_sent} x {args.stall_kb} KB: p50 {stall['p50_ms']} "
+          f"p99 {stall['p99_ms']} max {stall['max_ms']} ms, delivered {stall['delivered']}/{stall['sent']}; "
+          f"queue-full drops logged {drops}; worker RSS {mb(rss0)} -> {mb(rss_stall)} MB", flush=True)
+    # Do the stalled sockets get closed (and freed) while they keep not reading?
+    await asyncio.sleep(5)
+    rss_after = server.worker_rss()
+    drained = await asyncio.get_running_loop().run_in_executor(None, lambda: [drain_frames(s) for s in stalled])
+    await asyncio.sleep(2)
+    rss_drained = server.worker_rss()
+    print(f"  stalled sockets, drained after the run: " + "; ".join(
+        f"{d['intact_text_frames']} whole frames, corrupt {d['corrupt']}, close {d['close_code']}" for d in drained),
+        flush=True)
+    gc.unfreeze()
+    await r.aclose()
+    result.update({
+        "active_sockets": args.active, "push_rate": args.rate, "phase_seconds": args.phase_seconds,
+        "push_no_stall": base,
+        "push_with_stall": stall,
+        "stalled": {"sockets": args.stalled, "fragment_kb": args.stall_kb, "per_socket_sent": stall_sent,
+                    "queue_full_drops_logged": drops, "worker_rss_before_mb": mb(rss0),
+                    "worker_rss_end_of_stall_mb": mb(rss_stall), "worker_rss_5s_later_mb": mb(rss_after),
+                    "worker_rss_after_drain_mb": mb(rss_drained), "drained": drained},
+        "closed_by_server": {str(k): v for k, v in bench.closed.items()},
+    })
+    await asyncio.gather(*(ws.close() for ws in active + bench.idle), return_exceptions=True)
+    return result
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    nofile = common.raise_nofile()
+    total = args.idle[-1] + args.active + args.stalled
+    print(f"sockets: setup={args.setup} idle={args.idle} active={args.active} stalled={args.stalled} "
+          f"(open files limit {nofile})", flush=True)
+    if nofile < total + 200:
+        raise SystemExit(f"open files limit {nofile} is too low for {total} sockets")
+    setup = common.Setup(args.setup).prepare()
+    server = None
+    try:
+        ids = common.create_users(setup, "client", total, "bench-sock")
+        minted = common.Cookies(setup.app)
+        cookies = [minted.for_user(uid)[0] for uid in ids]
+        extra = {"SOCKET_QUEUE_SIZE": args.queue_size} if args.queue_size else {}
+        server = common.Server(setup, workers=1, **extra).start()
+        common.check_login(server.url, cookies[0], "/profiles")
+        bench = Bench(args, setup, server, cookies, ids)
+        result = asyncio.run(run_async(args, setup, server, bench))
+    finally:
+        if server is not None:
+            server.stop()
+    result["server_tracebacks"] = server.log_count("Traceback")
+    if result["server_tracebacks"]:
+        result["server_log_tail"] = server.log_tail(40)
+    desc = setup.describe()
+    setup.close()
+    key = f"{args.setup}-idle{'+'.join(map(str, args.idle))}"
+    record = {"when": common.now_iso(), "setup": desc, "machine": common.machine(),
+              "queue_size": args.queue_size or "app default", **result}
+    path = common.write_result("sockets", key, record)
+    idle = ", ".join(f"{s['sockets']} -> {s['worker_rss_mb']} MB ({s['kb_per_socket']} KB/socket)" for s in result["idle"])
+    st = result["push_with_stall"]
+    whole = all(d["corrupt"] == 0 for d in result["stalled"]["drained"])
+    print(f"SUMMARY sockets {key}: idle {idle}; push p99 {result['push_no_stall']['p99_ms']} ms -> "
+          f"{st['p99_ms']} ms with {args.stalled} stalled, delivered {st['delivered']}/{st['sent']}, "
+          f"stalled streams {'intact' if whole else 'CORRUPT'}, server tracebacks {result['server_tracebacks']} "
+          f"(client on same machine) -> {path.relative_to(common.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
