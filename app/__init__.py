@@ -31,7 +31,7 @@ def create_app(config_class: type = Config) -> Flask:
     htmx.init_app(app)
     sock.init_app(app)
     redis_client.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_client.limits_storage_uri(app.config["REDIS_URL"]))
     limiter.init_app(app)
 
     from .realtime import hub

@@ -17,3 +17,10 @@ def init_app(app: Flask) -> None:
 
 def get_redis() -> redis.Redis:
     return current_app.extensions["redis"]
+
+
+def limits_storage_uri(redis_url: str) -> str:
+    """The same Redis for Flask-Limiter, whose storage names a unix socket ``redis+unix://``."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url

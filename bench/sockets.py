@@ -95,7 +95,7 @@ def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> d
         if not chunk:
             break
         data += chunk
-    frames, intact, corrupt, close_code, pings = 0, 0, 0, None, 0
+    frames, intact, corrupt, close_code, pings, first_bad = 0, 0, 0, None, 0, None
     pos = 0
     pattern = re.compile(rb"^<div id='stall-\d+'>x+</div>$")
     while pos + 2 <= len(data):
@@ -103,6 +103,7 @@ def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> d
         opcode, length, pos2 = b0 & 0x0F, b1 & 0x7F, pos + 2
         if b1 & 0x80 or not b0 & 0x80 or opcode not in (0x1, 0x2, 0x8, 0x9, 0xA):
             corrupt += 1  # server frames are unmasked, unfragmented: anything else is a broken stream
+            first_bad = first_bad or f"frame {frames}: bad header {bytes(data[pos:pos + 8])!r}"
             break
         if length == 126:
             length, pos2 = struct.unpack(">H", data[pos2:pos2 + 2])[0], pos2 + 2
@@ -110,6 +111,7 @@ def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> d
             length, pos2 = struct.unpack(">Q", data[pos2:pos2 + 8])[0], pos2 + 8
         if pos2 + length > len(data):
             corrupt += 1  # truncated frame at the end of the stream
+            first_bad = first_bad or f"frame {frames}: {length} bytes announced, {len(data) - pos2} left in stream"
             break
         payload = bytes(data[pos2:pos2 + length])
         pos = pos2 + length
@@ -123,9 +125,11 @@ def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> d
                 intact += 1
             else:
                 corrupt += 1
+                first_bad = first_bad or (f"frame {frames - 1}: {length} bytes, starts {payload[:24]!r}, "
+                                          f"contains a frame header at {payload.find(bytes([0x81, 0x7f]))}")
     s.close()
     return {"bytes": len(data), "frames": frames, "intact_text_frames": intact, "corrupt": corrupt,
-            "close_code": close_code, "pings": pings}
+            "close_code": close_code, "pings": pings, "first_bad": first_bad}
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -263,6 +267,8 @@ async def run_async(args, setup, server, bench: Bench) -> dict:
     gc.collect()
     gc.freeze()
 
+    warm, _ = await bench.pushes(r, active_ids, 1.0, 20_000_000)  # warm-up, not counted
+    await bench.wait_for(warm)
     seqs, _ = await bench.pushes(r, active_ids, args.phase_seconds, 0)
     await bench.wait_for(seqs)
     base = bench.latency(seqs)
