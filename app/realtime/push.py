@@ -9,7 +9,6 @@ from flask_babel import force_locale
 
 from ..extensions import db
 from ..models import Conversation, Message, User
-from ..models.chat import Sender
 from ..redis_client import get_redis
 from ..services import chat
 from .hub import publish
@@ -43,6 +42,3 @@ def conversations_assigned(moderator_ids: set[int]) -> None:
             moderator, "partials/push/_moderator_list.html",
             conversations=chat.moderator_conversations(moderator_id)))
 
-
-def is_from_client(message: Message) -> bool:
-    return message.sender == Sender.CLIENT

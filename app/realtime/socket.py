@@ -55,6 +55,7 @@ def websocket(ws):
                 break
             if not ws.connected:
                 break
+            _discard_incoming(ws)
             if time.monotonic() - last_alive > ALIVE_EVERY:
                 presence.socket_alive(r, user_id, conn.id, utcnow())
                 last_alive = time.monotonic()
@@ -65,6 +66,13 @@ def websocket(ws):
     finally:
         hub.unregister(conn)
         _closed(r, user_id, conn.id)
+
+
+def _discard_incoming(ws, limit: int = 100) -> None:
+    """Pages only listen; drop anything they send so it cannot pile up in memory."""
+    for _ in range(limit):
+        if ws.receive(timeout=0) is None:
+            return
 
 
 def _opened(r, user_id: int, socket_id: str) -> None:

@@ -28,13 +28,15 @@ document.addEventListener("htmx:wsClose", function () { window.__socketCloses +=
 """
 
 
-def log_in(page, base_url: str, email: str, *, touch: bool = False) -> None:
+def log_in(page, base_url: str, email: str, *, touch: bool = False, before_submit=None) -> None:
     """Fill the login form and press its button, like a person."""
     page.goto(f"{base_url}/login")
     for name, value in (("email", email), ("password", PASSWORD)):
         field = page.locator(f"main form input[name={name}]")
         field.tap() if touch else field.click()
         field.fill(value)
+    if before_submit:
+        before_submit()
     button = page.locator("main form button[type=submit]")
     button.tap() if touch else button.click()
     page.wait_for_url(lambda url: "/login" not in url)
@@ -77,7 +79,7 @@ def is_online(user_id: int) -> bool:
 
 def test_live_chat_survives_a_server_dying(new_context, browser_problems, shot, web_server, second_web_server):
     moderator = make_user(Role.MODERATOR, display_name="Modératrice Inès")
-    client = make_user(display_name="Julien")
+    client = make_user(display_name="Julien", locale="fr")     # a French client, an English-speaking moderator
     profile = make_profile("Léa", 27)
 
     # 1. The moderator opens the workspace; the socket opens and marks them online.
@@ -93,7 +95,8 @@ def test_live_chat_survives_a_server_dying(new_context, browser_problems, shot, 
 
     # 2. The client, on a phone, picks the profile and says hello.
     cli = browser_problems.watch(new_context(**PHONE), "client")
-    log_in(cli, second_web_server.url, client.email, touch=True)
+    log_in(cli, second_web_server.url, client.email, touch=True,
+           before_submit=lambda: shot(cli, "client_login_phone"))
     expect(cli).to_have_url(f"{second_web_server.url}/profiles")
     shot(cli, "client_profiles_phone", full_page=True)
     cli.get_by_role("link", name=re.compile("Léa")).first.tap()

@@ -12,7 +12,7 @@ from tests.support import LiveSession, login, make_profile, make_user, token, wa
 def open_socket(session: LiveSession, origin: str | None = None):
     cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
     return connect(session.base_url.replace("http", "ws") + "/ws", origin=origin or session.base_url,
-                   additional_headers={"Cookie": cookie}, open_timeout=5)
+                   additional_headers={"Cookie": cookie}, open_timeout=5, legacy=True)
 
 
 def receive_until(ws, needle: str, timeout: float = 10.0) -> str:
