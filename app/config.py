@@ -53,6 +53,7 @@ class Config:
     AVATAR_SIZE = 512
 
     BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Europe/Paris")
     LANGUAGES = ("fr", "en", "es", "de")
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
 
@@ -76,6 +77,7 @@ class Config:
     WS_ALLOWED_ORIGINS = [o for o in os.environ.get("WS_ALLOWED_ORIGINS", "").split(",") if o]
 
     ORPHAN_SWEEP_SECONDS = int(os.environ.get("ORPHAN_SWEEP_SECONDS", "30"))
+    PRESENCE_SWEEP_SECONDS = int(os.environ.get("PRESENCE_SWEEP_SECONDS", "60"))
     SQLITE_WRITE_WAIT_SECONDS = 15.0
 
 

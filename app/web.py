@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 
 
 def init_app(app) -> None:
@@ -18,6 +18,10 @@ def init_app(app) -> None:
     @app.template_filter("when")
     def when(value):
         return format_datetime(value, "short") if value else ""
+
+    @app.template_filter("day")
+    def day(value):
+        return format_date(value, "medium") if value else ""
 
     @app.template_filter("time")
     def time_only(value):

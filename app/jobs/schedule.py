@@ -11,6 +11,7 @@ from flask import Flask
 from rq_scheduler import Scheduler
 
 from .assignment import assign_orphan_conversations
+from .presence import sweep_stale_presence
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Periodic:
 
 PERIODIC_JOBS = (
     Periodic("switchboard-assign-orphans", assign_orphan_conversations, "ORPHAN_SWEEP_SECONDS"),
+    Periodic("switchboard-sweep-presence", sweep_stale_presence, "PRESENCE_SWEEP_SECONDS"),
 )
 
 

@@ -50,6 +50,18 @@ def socket_closed(r: redis.Redis, user: User, socket_id: str, now: datetime) -> 
     return True
 
 
+def sweep_stale(r: redis.Redis, now: datetime) -> list[int]:
+    """Users marked online whose sockets all vanished (their web process died) go offline."""
+    from sqlalchemy import select
+
+    stale = []
+    for user in db.session.scalars(select(User).where(User.is_online.is_(True))):
+        if live_socket_count(r, user.id, now) == 0:
+            user.is_online = False
+            stale.append(user.id)
+    return stale
+
+
 def online_moderators() -> list[User]:
     from sqlalchemy import select
 

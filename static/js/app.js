@@ -183,6 +183,29 @@
     if (evt.target.matches("[data-dismiss]")) { evt.target.closest(".alert").remove(); }
   });
 
+  /* Pushes carry fragments for widgets a page may not show (a conversation that is not open):
+     drop those before htmx looks for their targets. */
+  function hasTarget(el) {
+    var spec = el.getAttribute("hx-swap-oob") || "true";
+    var colon = spec.indexOf(":");
+    if (colon >= 0) { return !!document.querySelector(spec.slice(colon + 1)); }
+    return !!(el.id && document.getElementById(el.id));
+  }
+
+  if (window.htmx) {
+    htmx.defineExtension("known-targets", {
+      transformResponse: function (text, xhr) {
+        if (xhr) { return text; }   // only socket pushes (no xhr) are filtered
+        var template = document.createElement("template");
+        template.innerHTML = text;
+        Array.prototype.slice.call(template.content.children).forEach(function (el) {
+          if (!hasTarget(el)) { el.remove(); }
+        });
+        return template.innerHTML;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     if (window.htmx) {
       // Reconnect quickly at first, never waiting more than 10 s.
