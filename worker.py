@@ -34,9 +34,6 @@ def main() -> None:
             logging.getLogger("switchboard.scheduler").info("periodic jobs: %s", ", ".join(ids))
             scheduler.run(burst=args.burst)
             return
-        from app.jobs.context import job_app
-
-        assert job_app() is app
         worker = Worker(app.config["RQ_QUEUES"], connection=connection)
         worker.work(burst=args.burst, with_scheduler=True, logging_level="INFO")
 

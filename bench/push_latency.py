@@ -1,7 +1,7 @@
 """Push latency: client message POSTed over HTTP -> fragment on the moderator's WebSocket.
 
 N moderators hold one socket each; N client/profile conversations are opened first (one
-message each, sent a few at a time so the least-loaded rule gives every moderator one), then
+message each, one after the other so the least-loaded rule gives every moderator one), then
 client messages are posted at R msg/s, open loop, round-robin over the conversations. Each body
 carries a unique marker; the latency of a message is from just before its POST is written to
 the first arrival of a fragment containing its marker on any moderator socket. HTTP and the
@@ -46,6 +46,8 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     p.add_argument("--profiles", type=int, default=50, help="profiles the conversations are spread over")
     p.add_argument("--http-connections", type=int, default=32, help="keep-alive HTTP connections at most")
+    p.add_argument("--warmup-concurrency", type=int, default=1,
+                   help="first messages (which assign conversations) posted at once")
     p.add_argument("--drain", type=float, default=5.0, help="seconds to wait for late pushes")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--blocking-report", type=float, default=0.0, metavar="SECONDS",
@@ -179,8 +181,9 @@ async def run_async(args, setup: common.Setup, server: common.Server, run: Run) 
         raise RuntimeError(f"only {online}/{args.moderators} moderators came online")
 
     pool = common.HTTPPool(server.port, size=args.http_connections)
-    # Warm-up: one message per conversation, 4 at a time, so each gets the least-loaded moderator.
-    sem = asyncio.Semaphore(4)
+    # Warm-up: one message per conversation, one at a time by default, so that each sees the previous
+    # assignment committed and the least-loaded rule gives every moderator a conversation.
+    sem = asyncio.Semaphore(args.warmup_concurrency)
 
     async def warm(i):
         async with sem:
@@ -231,7 +234,7 @@ async def measure(args, setup, server, run: Run, pool, order, seq0: int) -> dict
     gc.collect()
     gc.freeze()
     cpu0, own0, redis0 = server.cpu_seconds(), common.own_cpu(), common.process_cpu(setup.redis_pid())
-    busy0 = common.machine_busy_seconds()
+    busy0, services0 = common.machine_busy_seconds(), common.services_cpu_snapshot(setup.database_name)
     frag0, retried0 = run.fragments, pool.retried
     start = time.perf_counter()
     tasks = []
@@ -248,7 +251,7 @@ async def measure(args, setup, server, run: Run, pool, order, seq0: int) -> dict
     ok_keys = [("m", seq0 + i) for i in range(total) if ("m", seq0 + i) in run.answered_at]
     await run.wait_arrivals(ok_keys, args.drain)
     cpu1, own1, redis1 = server.cpu_seconds(), common.own_cpu(), common.process_cpu(setup.redis_pid())
-    busy1 = common.machine_busy_seconds()
+    busy1, services_s = common.machine_busy_seconds(), common.services_cpu_delta(services0, setup.database_name)
     elapsed = time.perf_counter() - start
     gc.unfreeze()
 
@@ -261,7 +264,8 @@ async def measure(args, setup, server, run: Run, pool, order, seq0: int) -> dict
             sec = int(run.sent_at[k] - start)
             by_second[sec] = max(by_second.get(sec, 0.0), (run.arrived[k][0] - run.sent_at[k]) * 1000)
     worst_seconds = sorted(by_second.items(), key=lambda kv: -kv[1])[:5]
-    other_cores = ((busy1 - busy0) - (cpu1 - cpu0) - (own1 - own0) - (redis1 - redis0)) / elapsed
+    # Everything else on the machine: other people's programs (the database and Redis are ours).
+    other_cores = ((busy1 - busy0) - (cpu1 - cpu0) - (own1 - own0) - services_s) / elapsed
     reached = len({run.arrived[k][1] for k in ok_keys if k in run.arrived})
     sent_ok = run.status.get(200, 0)
     return {
@@ -280,6 +284,7 @@ async def measure(args, setup, server, run: Run, pool, order, seq0: int) -> dict
         "server_cpu_ms_per_msg": round((cpu1 - cpu0) * 1000 / max(1, total), 3),
         "server_cpu_util": round((cpu1 - cpu0) / elapsed, 3),
         "redis_cpu_ms_per_msg": round((redis1 - redis0) * 1000 / max(1, total), 3) if setup.redis_pid() else None,
+        "db_and_redis_cpu_ms_per_msg": round(services_s * 1000 / max(1, total), 3),
         "client_cpu_ms_per_msg": round((own1 - own0) * 1000 / max(1, total), 3),
         "fragments_received": run.fragments - frag0,
         "mean_fragment_bytes": round(run.fragment_bytes / max(1, run.fragments)),
@@ -357,7 +362,8 @@ def main(argv=None) -> int:
     print(f"  POST round trip ms: p50 {http['p50_ms']}  p99 {http['p99_ms']}  max {http['max_ms']}; "
           f"other programs used {result['other_programs_cpu_cores']} cores during the run")
     print(f"  server CPU {result['server_cpu_ms_per_msg']} ms/msg (worker {result['server_cpu_util'] * 100:.0f}% "
-          f"of a core); client CPU {result['client_cpu_ms_per_msg']} ms/msg; server tracebacks {errors}")
+          f"of a core); database+Redis {result['db_and_redis_cpu_ms_per_msg']} ms/msg; "
+          f"client {result['client_cpu_ms_per_msg']} ms/msg; server tracebacks {errors}")
     if result["failures"]:
         print("  failures:", *result["failures"], sep="\n    ")
     print(f"SUMMARY push_latency {key}: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms, "

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -184,8 +184,7 @@ def moderator_conversations(moderator_id: int, limit: int = 200) -> list[Convers
 
 
 def waiting_count() -> int:
-    from sqlalchemy import func
-
+    """Client messages waiting for an answer, over all conversations."""
     return db.session.scalar(
         select(func.coalesce(func.sum(Conversation.pending_count), 0)).where(
             Conversation.awaiting_reply_since.is_not(None)

@@ -3,6 +3,7 @@ import io
 
 from PIL import Image
 
+from app.extensions import db
 from app.models import Conversation, Profile, Role, User
 from tests.support import app_context, count, csrf_from, login, make_profile, make_user
 
@@ -31,7 +32,7 @@ def test_admin_creates_a_moderator_and_disables_a_user(app):
     response = client.post(f"/admin/users/{nadia_id}/active", data={"csrf_token": csrf, "active": "0"})
     assert response.status_code == 302
     with app_context():
-        assert User.query.get(nadia_id).active is False
+        assert db.session.get(User, nadia_id).active is False
 
 
 def test_admin_user_form_errors_keep_what_was_typed(app):
@@ -88,7 +89,7 @@ def test_profile_bad_input_is_a_clear_422_and_nothing_changes(app):
     assert response.status_code == 422
     assert "not an image" in response.get_data(as_text=True)
     with app_context():
-        stored = Profile.query.get(profile.id)
+        stored = db.session.get(Profile, profile.id)
         assert stored.name == "Ana" and stored.age == 30 and stored.avatar_filename is None
     assert client.post("/admin/profiles/99999", data={"csrf_token": csrf}).status_code == 404
 
