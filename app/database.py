@@ -96,7 +96,13 @@ def write_transaction() -> Iterator[None]:
     token = _immediate.set(True)
     try:
         yield
-        session.commit()
+        # What was just written stays loaded: the pushes rendered after the commit read it
+        # without a round trip per attribute.
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
     except BaseException:
         session.rollback()
         raise

@@ -347,6 +347,31 @@ class Server:
         except OSError:
             return ""
 
+    def first_tracebacks(self, count: int = 3, frames: int = 12) -> list[str]:
+        """The first distinct server errors: the project's frames and the exception lines."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+        found, seen, i = [], set(), 0
+        while i < len(lines) and len(found) < count:
+            if lines[i].startswith("Traceback"):
+                block = []
+                i += 1
+                while i < len(lines) and (lines[i].startswith(" ") or not block or "Error" not in lines[i - 1]):
+                    if lines[i].startswith("Traceback") or lines[i].startswith("["):
+                        break
+                    block.append(lines[i])
+                    i += 1
+                keep = [ln.strip() for ln in block if str(ROOT) in ln or (ln and not ln.startswith(" "))]
+                text = " | ".join(keep[-frames:])
+                if text not in seen:
+                    seen.add(text)
+                    found.append(text)
+            else:
+                i += 1
+        return found
+
     def log_count(self, needle: str) -> int:
         try:
             return self.log_path.read_text(errors="replace").count(needle)

@@ -49,12 +49,16 @@ def parse_args(argv=None):
     p.add_argument("--stall-rate", type=float, default=50.0, help="large pushes per second to each stalled socket")
     p.add_argument("--stall-kb", type=int, default=64, help="size of a push to a stalled socket (KB)")
     p.add_argument("--phase-seconds", type=float, default=10.0)
+    p.add_argument("--hold", type=float, default=40.0,
+                   help="seconds the idle sockets are held before RSS is read (longer than the 30 s heartbeat)")
     p.add_argument("--setup", choices=("embedded", "services"),
                    default="services" if os.environ.get("DATABASE_URL") else "embedded")
+    p.add_argument("--redis-max-connections", type=int, default=None,
+                   help="diagnosis: raise redis-py's connection cap (100) for the server via REDIS_URL's query")
     p.add_argument("--queue-size", type=int, default=None, help="SOCKET_QUEUE_SIZE for the server (app default)")
     args = p.parse_args(argv)
     args.idle = sorted(int(x) for x in args.idle.split(",") if x)
-    if args.phase_seconds > 120 or args.idle[-1] > 20000:
+    if args.phase_seconds > 120 or args.hold > 300 or args.idle[-1] > 20000:
         p.error("at most 120 s per phase and 20,000 idle sockets")
     return args
 
@@ -129,7 +133,8 @@ def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> d
                                           f"contains a frame header at {payload.find(bytes([0x81, 0x7f]))}")
     s.close()
     return {"bytes": len(data), "frames": frames, "intact_text_frames": intact, "corrupt": corrupt,
-            "close_code": close_code, "pings": pings, "first_bad": first_bad}
+            "close_code": close_code, "pings": pings, "first_bad": first_bad,
+            "reconnect_close_seen": b"\x03\xf4reconnect" in data}
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -235,25 +240,36 @@ async def settle_rss(server: common.Server, seconds: float = 3.0) -> int:
     return server.worker_rss()
 
 
+def server_errors(server: common.Server) -> dict:
+    return {"tracebacks": server.log_count("Traceback"),
+            "redis_too_many_connections": server.log_count("MaxConnectionsError: Too many connections"),
+            "hub_subscription_lost": server.log_count("hub subscription lost"),
+            "queue_full_drops": server.log_count("socket queue full")}
+
+
+def delta(after: dict, before: dict) -> dict:
+    return {k: after[k] - before.get(k, 0) for k in after}
+
+
+async def push_phase(bench: Bench, r, active_ids, label: str, seq0: int, stalled_ids=(), payload="") -> dict:
+    errors0 = server_errors(bench.server)
+    seqs, stall_sent = await bench.pushes(r, active_ids, bench.args.phase_seconds, seq0, stalled_ids, payload)
+    await bench.wait_for(seqs)
+    out = bench.latency(seqs)
+    out["server_errors"] = delta(server_errors(bench.server), errors0)
+    print(f"  {label}: p50 {out['p50_ms']} p99 {out['p99_ms']} max {out['max_ms']} ms, "
+          f"delivered {out['delivered']}/{out['sent']}; server errors {out['server_errors']}", flush=True)
+    return out, stall_sent
+
+
 async def run_async(args, setup, server, bench: Bench) -> dict:
     import redis.asyncio as aioredis
 
     mb = lambda b: round(b / 2**20, 1)  # noqa: E731
-    result: dict = {"idle": []}
+    result: dict = {"levels": []}
     base_rss = await settle_rss(server, 1.0)
     result["worker_rss_no_sockets_mb"] = mb(base_rss)
     print(f"  worker RSS with no socket: {mb(base_rss)} MB", flush=True)
-    for target in args.idle:
-        t = time.monotonic()
-        failures = await bench.open_idle(target)
-        took = time.monotonic() - t
-        rss = await settle_rss(server)
-        step = {"sockets": len(bench.idle), "open_seconds": round(took, 1), "worker_rss_mb": mb(rss),
-                "kb_per_socket": round((rss - base_rss) / 1024 / max(1, len(bench.idle)), 1),
-                "open_failures": dict(failures), "closed_by_server": sum(bench.closed.values())}
-        result["idle"].append(step)
-        print(f"  {step['sockets']} idle sockets (opened in {took:.1f} s): worker RSS {step['worker_rss_mb']} MB, "
-              f"{step['kb_per_socket']} KB/socket; failures {dict(failures) or 0}", flush=True)
 
     n_idle = args.idle[-1]
     active_ids = bench.user_ids[n_idle:n_idle + args.active]
@@ -261,54 +277,78 @@ async def run_async(args, setup, server, bench: Bench) -> dict:
     active = [await bench.connect(c) for c in bench.cookies[n_idle:n_idle + args.active]]
     for ws in active:
         asyncio.get_running_loop().create_task(bench.read_active(ws))
-    stalled = [open_stalled(server.port, c) for c in bench.cookies[n_idle + args.active:n_idle + args.active + args.stalled]]
-    await asyncio.sleep(1.0)
     r = aioredis.Redis.from_url(setup.env["REDIS_URL"])
-    gc.collect()
-    gc.freeze()
-
-    warm, _ = await bench.pushes(r, active_ids, 1.0, 20_000_000)  # warm-up, not counted
+    warm, _ = await bench.pushes(r, active_ids, 1.0, 90_000_000)  # warm-up, not counted
     await bench.wait_for(warm)
-    seqs, _ = await bench.pushes(r, active_ids, args.phase_seconds, 0)
-    await bench.wait_for(seqs)
-    base = bench.latency(seqs)
-    print(f"  {args.active} active sockets, no stall, {args.rate:g} pushes/s: p50 {base['p50_ms']} p99 {base['p99_ms']} "
-          f"max {base['max_ms']} ms, delivered {base['delivered']}/{base['sent']}", flush=True)
-
-    drops0 = server.log_count("socket queue full")
-    payload = "x" * (args.stall_kb * 1024)
-    rss0 = server.worker_rss()
-    seqs, stall_sent = await bench.pushes(r, active_ids, args.phase_seconds, 10_000_000, stalled_ids, payload)
-    await bench.wait_for(seqs)
-    stall = bench.latency(seqs)
-    rss_stall = server.worker_rss()
-    drops = server.log_count("socket queue full") - drops0
-    print(f"  same with {args.stalled} stalled sockets each sent {stall_sent} x {args.stall_kb} KB: p50 {stall['p50_ms']} "
-          f"p99 {stall['p99_ms']} max {stall['max_ms']} ms, delivered {stall['delivered']}/{stall['sent']}; "
-          f"queue-full drops logged {drops}; worker RSS {mb(rss0)} -> {mb(rss_stall)} MB", flush=True)
-    # Do the stalled sockets get closed (and freed) while they keep not reading?
-    await asyncio.sleep(5)
-    rss_after = server.worker_rss()
-    drained = await asyncio.get_running_loop().run_in_executor(None, lambda: [drain_frames(s) for s in stalled])
-    await asyncio.sleep(2)
-    rss_drained = server.worker_rss()
-    print(f"  stalled sockets, drained after the run: " + "; ".join(
-        f"{d['intact_text_frames']} whole frames, corrupt {d['corrupt']}, close {d['close_code']}" for d in drained),
-        flush=True)
-    gc.unfreeze()
+    seq0 = 0
+    leftover = 0  # memory the stall phase left behind (not given back by the allocator), kept out of per-socket
+    prev_rss, prev_n = base_rss, 0
+    for n, target in enumerate(args.idle):
+        errors0, closed0 = server_errors(server), sum(bench.closed.values())
+        t = time.monotonic()
+        failures = await bench.open_idle(target)
+        took = time.monotonic() - t
+        # Hold them idle for longer than the app's per-socket heartbeat (30 s), then read the RSS.
+        rss = await settle_rss(server, args.hold)
+        live = len(bench.idle) + args.active - sum(bench.closed.values())
+        level = {"idle_sockets": len(bench.idle), "plus_active": args.active, "open_seconds": round(took, 1),
+                 "held_seconds": args.hold, "worker_rss_mb": mb(rss),
+                 "live_sockets": live,
+                 "kb_per_socket": round((rss - base_rss - leftover) / 1024 / max(1, live), 1),
+                 "kb_per_added_socket": round((rss - prev_rss) / 1024 / max(1, live - prev_n), 1),
+                 "open_failures": dict(failures),
+                 "closed_by_server_while_idle": sum(bench.closed.values()) - closed0,
+                 "server_errors_while_idle": delta(server_errors(server), errors0)}
+        print(f"  {level['idle_sockets']} idle + {args.active} active sockets (opened in {took:.1f} s, held "
+              f"{args.hold:g} s, {live} still open): worker RSS {level['worker_rss_mb']} MB, {level['kb_per_socket']} KB/socket "
+              f"({level['kb_per_added_socket']} KB per socket added); "
+              f"open failures {dict(failures) or 0}; closed by server {level['closed_by_server_while_idle']}; "
+              f"server errors {level['server_errors_while_idle']}", flush=True)
+        gc.collect()
+        gc.freeze()
+        level["push_no_stall"], _ = await push_phase(
+            bench, r, active_ids, f"{args.active} active sockets, {args.rate:g} pushes/s", seq0)
+        seq0 += 1_000_000
+        prev_rss, prev_n = rss, live
+        if n == 0 and args.stalled:
+            level["stall"] = st = await stall_phase(args, bench, server, r, active_ids, stalled_ids, seq0)
+            seq0 += 1_000_000
+            prev_rss = server.worker_rss()
+            leftover = max(0, prev_rss - rss)
+            level["stall"]["rss_left_after_stall_mb"] = round(leftover / 2**20, 1)
+        gc.unfreeze()
+        result["levels"].append(level)
+    result["closed_by_server"] = {str(k): v for k, v in bench.closed.items()}
     await r.aclose()
-    result.update({
-        "active_sockets": args.active, "push_rate": args.rate, "phase_seconds": args.phase_seconds,
-        "push_no_stall": base,
-        "push_with_stall": stall,
-        "stalled": {"sockets": args.stalled, "fragment_kb": args.stall_kb, "per_socket_sent": stall_sent,
-                    "queue_full_drops_logged": drops, "worker_rss_before_mb": mb(rss0),
-                    "worker_rss_end_of_stall_mb": mb(rss_stall), "worker_rss_5s_later_mb": mb(rss_after),
-                    "worker_rss_after_drain_mb": mb(rss_drained), "drained": drained},
-        "closed_by_server": {str(k): v for k, v in bench.closed.items()},
-    })
     await asyncio.gather(*(ws.close() for ws in active + bench.idle), return_exceptions=True)
     return result
+
+
+async def stall_phase(args, bench, server, r, active_ids, stalled_ids, seq0) -> dict:
+    mb = lambda b: round(b / 2**20, 1)  # noqa: E731
+    loop = asyncio.get_running_loop()
+    stalled = await loop.run_in_executor(None, lambda: [
+        open_stalled(server.port, bench.cookies[bench.user_ids.index(uid)]) for uid in stalled_ids])
+    await asyncio.sleep(1.0)
+    payload = "x" * (args.stall_kb * 1024)
+    rss0 = server.worker_rss()
+    out, stall_sent = await push_phase(
+        bench, r, active_ids, f"same with {args.stalled} stalled sockets sent {args.stall_rate:g}/s x "
+        f"{args.stall_kb} KB each", seq0, stalled_ids, payload)
+    rss_stall = server.worker_rss()
+    await asyncio.sleep(5)  # do the stalled sockets get closed (and their queues freed) while they stay stalled?
+    rss_later = server.worker_rss()
+    drained = await loop.run_in_executor(None, lambda: [drain_frames(s) for s in stalled])
+    rss_drained = await settle_rss(server, 2.0)
+    print(f"  stalled sockets: worker RSS {mb(rss0)} -> {mb(rss_stall)} MB during the stall, {mb(rss_later)} MB 5 s "
+          f"later, {mb(rss_drained)} MB once drained; streams: " + "; ".join(
+              f"{d['intact_text_frames']} whole frames, corrupt {d['corrupt']}, 1012 close seen {d['reconnect_close_seen']}"
+              for d in drained), flush=True)
+    out.update({"stalled_sockets": args.stalled, "fragment_kb": args.stall_kb, "per_stalled_socket_sent": stall_sent,
+                "worker_rss_before_mb": mb(rss0), "worker_rss_end_of_stall_mb": mb(rss_stall),
+                "worker_rss_5s_later_mb": mb(rss_later), "worker_rss_after_drain_mb": mb(rss_drained),
+                "drained": drained})
+    return out
 
 
 def main(argv=None) -> int:
@@ -326,6 +366,9 @@ def main(argv=None) -> int:
         minted = common.Cookies(setup.app)
         cookies = [minted.for_user(uid)[0] for uid in ids]
         extra = {"SOCKET_QUEUE_SIZE": args.queue_size} if args.queue_size else {}
+        if args.redis_max_connections:
+            url = setup.env["REDIS_URL"]
+            extra["REDIS_URL"] = f"{url}{'&' if '?' in url else '?'}max_connections={args.redis_max_connections}"
         server = common.Server(setup, workers=1, **extra).start()
         common.check_login(server.url, cookies[0], "/profiles")
         bench = Bench(args, setup, server, cookies, ids)
@@ -335,19 +378,32 @@ def main(argv=None) -> int:
             server.stop()
     result["server_tracebacks"] = server.log_count("Traceback")
     if result["server_tracebacks"]:
-        result["server_log_tail"] = server.log_tail(40)
+        result["server_first_errors"] = server.first_tracebacks()
     desc = setup.describe()
     setup.close()
     key = f"{args.setup}-idle{'+'.join(map(str, args.idle))}"
+    if args.redis_max_connections:
+        key += f"-redis_max_connections{args.redis_max_connections}"
     record = {"when": common.now_iso(), "setup": desc, "machine": common.machine(),
-              "queue_size": args.queue_size or "app default", **result}
+              "queue_size": args.queue_size or "app default",
+              "redis_max_connections": args.redis_max_connections or "redis-py default (100)", "active_sockets": args.active,
+              "push_rate": args.rate, "phase_seconds": args.phase_seconds, **result}
     path = common.write_result("sockets", key, record)
-    idle = ", ".join(f"{s['sockets']} -> {s['worker_rss_mb']} MB ({s['kb_per_socket']} KB/socket)" for s in result["idle"])
-    st = result["push_with_stall"]
-    whole = all(d["corrupt"] == 0 for d in result["stalled"]["drained"])
-    print(f"SUMMARY sockets {key}: idle {idle}; push p99 {result['push_no_stall']['p99_ms']} ms -> "
-          f"{st['p99_ms']} ms with {args.stalled} stalled, delivered {st['delivered']}/{st['sent']}, "
-          f"stalled streams {'intact' if whole else 'CORRUPT'}, server tracebacks {result['server_tracebacks']} "
+    parts = []
+    for level in result["levels"]:
+        p = level["push_no_stall"]
+        parts.append(f"{level['idle_sockets']} idle ({level['live_sockets']} of {level['idle_sockets'] + args.active} still open): "
+                     f"{level['worker_rss_mb']} MB ({level['kb_per_socket']} KB/socket), "
+                     f"push p99 {p['p99_ms']} ms delivered {p['delivered']}/{p['sent']}, "
+                     f"closed by server {level['closed_by_server_while_idle']}")
+        if "stall" in level:
+            st = level["stall"]
+            whole = all(d["corrupt"] == 0 for d in st["drained"])
+            closed = sum(d["reconnect_close_seen"] for d in st["drained"])
+            parts.append(f"with {args.stalled} stalled: push p99 {st['p99_ms']} ms delivered {st['delivered']}/{st['sent']}, "
+                         f"stalled streams {'intact' if whole else 'CORRUPT'}, worker RSS +"
+                         f"{round(st['worker_rss_end_of_stall_mb'] - st['worker_rss_before_mb'], 1)} MB")
+    print(f"SUMMARY sockets {key}: " + "; ".join(parts) + f"; server tracebacks {result['server_tracebacks']} "
           f"(client on same machine) -> {path.relative_to(common.ROOT)}")
     return 0
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Conversation, Message, Profile, User
@@ -176,6 +177,7 @@ def moderator_conversations(moderator_id: int, limit: int = 200) -> list[Convers
     return list(
         db.session.scalars(
             select(Conversation)
+            .options(joinedload(Conversation.client), joinedload(Conversation.profile))
             .where(Conversation.assigned_moderator_id == moderator_id)
             .order_by(waiting_first, Conversation.last_message_at.desc(), Conversation.id.desc())
             .limit(limit)
