@@ -9,7 +9,7 @@ from .models import Role
 from .models._time import utcnow
 from .realtime.hub import publish_kick
 from .redis_client import get_redis
-from .services import demo, users
+from .services import demo, locks, users
 from .services.errors import ServiceError
 
 
@@ -20,6 +20,29 @@ def init_app(app: Flask) -> None:
         with write_transaction():
             created = demo.seed(utcnow())
         click.echo("Demo data created." if created else "Database not empty: demo data left alone.")
+
+    @app.cli.group("locks")
+    def locks_group():
+        """Profile and client locks."""
+
+    @locks_group.command("clean")
+    def locks_clean():
+        """Delete expired locks."""
+        with write_transaction():
+            removed = locks.clean_expired(utcnow())
+        click.echo(f"Removed {removed} expired lock(s).")
+
+    @locks_group.command("list")
+    def locks_list():
+        """Show the locks in force."""
+        now = utcnow()
+        for lock in locks.active_profile_locks(now):
+            left = int((lock.expires_at - now).total_seconds())
+            click.echo(f"profile #{lock.profile_id:<6} moderator #{lock.moderator_id:<6} {lock.lock_type:<12} {left}s left")
+        for lock in locks.active_client_locks(now):
+            left = int((lock.expires_at - now).total_seconds())
+            click.echo(f"client  #{lock.client_id:<6} moderator #{lock.moderator_id:<6} via profile #{lock.profile_id} "
+                       f"{lock.lock_reason} {left}s left")
 
     @app.cli.group("users")
     def users_group():

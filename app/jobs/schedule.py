@@ -11,6 +11,7 @@ from flask import Flask
 from rq_scheduler import Scheduler
 
 from .assignment import assign_orphan_conversations
+from .locks import clean_expired_locks
 from .presence import sweep_stale_presence
 
 
@@ -25,6 +26,7 @@ class Periodic:
 PERIODIC_JOBS = (
     Periodic("switchboard-assign-orphans", assign_orphan_conversations, "ORPHAN_SWEEP_SECONDS"),
     Periodic("switchboard-sweep-presence", sweep_stale_presence, "PRESENCE_SWEEP_SECONDS"),
+    Periodic("switchboard-clean-locks", clean_expired_locks, "LOCK_CLEAN_SECONDS"),
 )
 
 

@@ -1,6 +1,7 @@
 """Models, one module per aggregate."""
 from .chat import Conversation, Message
+from .locks import ClientLock, ProfileLock, UnlockRequest
 from .profiles import Profile
 from .users import Role, User
 
-__all__ = ["Conversation", "Message", "Profile", "Role", "User"]
+__all__ = ["ClientLock", "Conversation", "Message", "Profile", "ProfileLock", "Role", "UnlockRequest", "User"]

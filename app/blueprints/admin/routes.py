@@ -1,6 +1,7 @@
 """Admin pages: overview, users, profiles, the local outbox."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from ...auth_setup import role_required
 from ...database import write_transaction
@@ -8,7 +9,8 @@ from ...models import Role
 from ...realtime.hub import publish_kick
 from ...redis_client import get_redis
 from ...services import overview as overview_service
-from ...services import profiles, users
+from ...models._time import utcnow
+from ...services import locks, profiles, unlock_requests, users
 from ...services.errors import ValidationError
 from . import bp
 
@@ -125,3 +127,21 @@ def outbox_mail(key: str):
         abort(404)
     return render_template("admin/outbox.html", mails=outbox.list_mails(current_app.config["MAIL_OUTBOX_DIR"]),
                            mail=mail)
+
+
+@bp.route("/locks")
+def lock_list():
+    now = utcnow()
+    return render_template("admin/locks.html", profile_locks=locks.active_profile_locks(now),
+                           client_locks=locks.active_client_locks(now), requests=unlock_requests.pending_requests(),
+                           now=now)
+
+
+@bp.route("/locks/requests/<int:request_id>", methods=["POST"])
+def lock_request_decide(request_id: int):
+    grant = request.form.get("grant") == "1"
+    with write_transaction():
+        decided = unlock_requests.decide(current_user, request_id, grant, utcnow())
+    flash(_("Unlock of %(name)s granted.", name=decided.profile.name) if grant
+          else _("Unlock of %(name)s refused.", name=decided.profile.name), "success")
+    return redirect(url_for("admin.lock_list"))

@@ -1,5 +1,6 @@
 """The moderator workspace: their conversations, one open beside the client and the profile."""
-from flask import current_app, render_template, request
+from flask import abort, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ...auth_setup import role_required
@@ -7,7 +8,7 @@ from ...database import write_transaction
 from ...models import Role
 from ...models._time import utcnow
 from ...realtime import push
-from ...services import chat
+from ...services import chat, locks, unlock_requests
 from ..chat.routes import _int_arg
 from . import bp
 
@@ -60,3 +61,24 @@ def reply(conversation_id: int):
     if posted.created:
         push.message_posted(posted.message)
     return render_template("partials/_message.html", message=posted.message, viewer_side="profile")
+
+
+@bp.route("/locks/status")
+@moderator_only
+def locks_status():
+    """Which profiles are locked, by whom, until when (a fragment that refreshes itself)."""
+    return render_template("moderator/_locks.html", profile_locks=locks.active_profile_locks(utcnow()),
+                           now=utcnow())
+
+
+@bp.route("/locks/request-unlock", methods=["POST"])
+@moderator_only
+def request_unlock():
+    try:
+        profile_id = int(request.form.get("profile_id", ""))
+    except ValueError:
+        abort(400)
+    with write_transaction():
+        unlock = unlock_requests.request_unlock(current_user, profile_id, request.form.get("reason", ""), utcnow())
+    return render_template("partials/_alert.html", level="success",
+                           message=_("Unlock requested for %(name)s: an admin will decide.", name=unlock.profile.name))

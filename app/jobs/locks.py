@@ -1,0 +1,13 @@
+"""Periodic cleaning of expired profile and client locks."""
+from __future__ import annotations
+
+from ..database import write_transaction
+from ..models._time import utcnow
+from ..services import locks
+from .context import job_context
+
+
+def clean_expired_locks() -> int:
+    with job_context():
+        with write_transaction():
+            return locks.clean_expired(utcnow())

@@ -1,0 +1,141 @@
+"""Expiring profile and client locks.
+
+Invariants and what guards them (measured races: a lock row taken by a conditional upsert
+was exact on PostgreSQL and SQLite; read-then-upsert and plain DELETE were not):
+
+* one holder per profile / per client: ``INSERT … ON CONFLICT (profile_id|client_id) DO UPDATE
+  … WHERE expires_at < now RETURNING token`` — a row back means the caller holds the lock, and
+  an unexpired lock is never overwritten;
+* a lock expires by itself: every check compares ``expires_at`` with ``now``; the cleaning job
+  only deletes rows that no check would honour anyway;
+* only the holder releases or extends: both are guarded by the owner token, never a plain
+  delete (which would free the next holder's lock);
+* fencing: a holder re-checks its token and expiry with ``holds_*`` inside the same transaction
+  as the write the lock protects, so a holder whose lock expired mid-work cannot act.
+
+Callers run these inside ``write_transaction`` and pass ``now`` explicitly.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from ..models import ClientLock, ProfileLock
+
+PROFILE_LOCK_SECONDS = 500
+CLIENT_LOCK_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Held:
+    token: str
+    expires_at: datetime
+
+
+def _insert(model):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _acquire(model, key: str, values: dict, now: datetime, seconds: int) -> Held | None:
+    token = secrets.token_hex(16)
+    expires_at = now + timedelta(seconds=seconds)
+    row = dict(values, token=token, locked_at=now, expires_at=expires_at)
+    table = model.__table__
+    statement = _insert(model).values(**row)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={name: statement.excluded[name] for name in row if name != key},
+        where=table.c.expires_at < now,
+    ).returning(table.c.token)
+    won = db.session.execute(statement).scalar()
+    return Held(token, expires_at) if won == token else None
+
+
+def lock_profile(profile_id: int, moderator_id: int, now: datetime, seconds: int = PROFILE_LOCK_SECONDS,
+                 lock_type: str = "assignment") -> Held | None:
+    """Reserve a profile for a moderator; None when someone else holds an unexpired lock."""
+    return _acquire(ProfileLock, "profile_id",
+                    {"profile_id": profile_id, "moderator_id": moderator_id, "lock_type": lock_type}, now, seconds)
+
+
+def lock_client(client_id: int, profile_id: int, moderator_id: int, now: datetime,
+                seconds: int = CLIENT_LOCK_SECONDS, reason: str = "approach") -> Held | None:
+    """Reserve a client for one moderator/profile; None when another approach is under way."""
+    return _acquire(ClientLock, "client_id", {"client_id": client_id, "profile_id": profile_id,
+                                              "moderator_id": moderator_id, "lock_reason": reason}, now, seconds)
+
+
+def _holds(model, token: str, now: datetime) -> bool:
+    return db.session.scalar(select(model.id).where(model.token == token, model.expires_at >= now)) is not None
+
+
+def holds_profile(token: str, now: datetime) -> bool:
+    """Fencing check: call in the transaction of the write the lock protects."""
+    return _holds(ProfileLock, token, now)
+
+
+def holds_client(token: str, now: datetime) -> bool:
+    return _holds(ClientLock, token, now)
+
+
+def _extend(model, token: str, now: datetime, seconds: int) -> datetime | None:
+    expires_at = now + timedelta(seconds=seconds)
+    result = db.session.execute(
+        update(model).where(model.token == token, model.expires_at >= now).values(expires_at=expires_at)
+        .execution_options(synchronize_session=False)
+    )
+    return expires_at if result.rowcount == 1 else None
+
+
+def extend_profile_lock(token: str, now: datetime, seconds: int = PROFILE_LOCK_SECONDS) -> datetime | None:
+    return _extend(ProfileLock, token, now, seconds)
+
+
+def extend_client_lock(token: str, now: datetime, seconds: int = CLIENT_LOCK_SECONDS) -> datetime | None:
+    return _extend(ClientLock, token, now, seconds)
+
+
+def _release(model, token: str) -> bool:
+    result = db.session.execute(delete(model).where(model.token == token).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def release_profile_lock(token: str) -> bool:
+    """Release by owner token only: a stale holder cannot free the next holder's lock."""
+    return _release(ProfileLock, token)
+
+
+def release_client_lock(token: str) -> bool:
+    return _release(ClientLock, token)
+
+
+def force_unlock_profile(profile_id: int) -> bool:
+    """Admin override (a granted unlock request): frees the profile whoever holds it."""
+    result = db.session.execute(delete(ProfileLock).where(ProfileLock.profile_id == profile_id)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def clean_expired(now: datetime) -> int:
+    """Delete expired locks of both kinds; returns how many."""
+    removed = 0
+    for model in (ProfileLock, ClientLock):
+        removed += db.session.execute(delete(model).where(model.expires_at < now)
+                                      .execution_options(synchronize_session=False)).rowcount
+    return removed
+
+
+def active_profile_locks(now: datetime) -> list[ProfileLock]:
+    return list(db.session.scalars(select(ProfileLock).where(ProfileLock.expires_at >= now)
+                                   .order_by(ProfileLock.expires_at)))
+
+
+def active_client_locks(now: datetime) -> list[ClientLock]:
+    return list(db.session.scalars(select(ClientLock).where(ClientLock.expires_at >= now)
+                                   .order_by(ClientLock.expires_at)))
