@@ -81,6 +81,6 @@ def init_app(app: Flask) -> None:
         if user is None:
             raise click.ClickException(f"No account with e-mail {email}")
         with write_transaction():
-            users.set_active(user.id, False)
+            users.set_active(user.id, False, utcnow())
         publish_kick(get_redis(), user.id)  # close their open pages
         click.echo(f"Disabled {email}")

@@ -26,6 +26,8 @@ class Conversation(db.Model):
     profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id"), nullable=False)
     assigned_moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When it last changed hands after its first assignment (anti ping-pong for balancing).
+    last_moved_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Set when a client message is waiting for an answer, cleared by the profile's reply.
     awaiting_reply_since: Mapped[datetime | None] = mapped_column(DateTime)
     pending_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

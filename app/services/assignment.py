@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 
 from ..extensions import db
-from ..models import Conversation, Role, User
+from ..models import AssignmentChange, ChangeReason, Conversation, Role, User
 
 ACTIVE_WINDOW = timedelta(minutes=30)
 
@@ -46,7 +46,15 @@ def least_loaded_online_moderator(now: datetime) -> int | None:
     )
 
 
-def assign_if_unassigned(conversation_id: int, now: datetime) -> int | None:
+def record_change(conversation_id: int, from_id: int | None, to_id: int | None, reason: ChangeReason,
+                  now: datetime) -> None:
+    """Every change of hands is written down, in the transaction that makes it."""
+    db.session.add(AssignmentChange(conversation_id=conversation_id, from_moderator_id=from_id,
+                                    to_moderator_id=to_id, reason=reason, changed_at=now))
+
+
+def assign_if_unassigned(conversation_id: int, now: datetime,
+                         reason: ChangeReason = ChangeReason.NEW) -> int | None:
     """Give a conversation without a moderator to the least-loaded online one.
 
     Returns the moderator this call assigned, or None when nobody is online or another
@@ -61,7 +69,10 @@ def assign_if_unassigned(conversation_id: int, now: datetime) -> int | None:
         .values(assigned_moderator_id=moderator_id, assigned_at=now)
         .execution_options(synchronize_session=False)
     )
-    return moderator_id if result.rowcount == 1 else None
+    if result.rowcount != 1:
+        return None
+    record_change(conversation_id, None, moderator_id, reason, now)
+    return moderator_id
 
 
 def assign_orphans(now: datetime, limit: int = 200) -> dict[int, int]:
@@ -87,7 +98,8 @@ def assign_orphans(now: datetime, limit: int = 200) -> dict[int, int]:
     return assigned
 
 
-def release_moderator_conversations(moderator_id: int) -> list[int]:
+def release_moderator_conversations(moderator_id: int, now: datetime,
+                                    reason: ChangeReason = ChangeReason.DISCONNECT) -> list[int]:
     """Unassign a moderator's conversations (account disabled); they become orphans again."""
     ids = list(
         db.session.scalars(select(Conversation.id).where(Conversation.assigned_moderator_id == moderator_id))
@@ -96,7 +108,30 @@ def release_moderator_conversations(moderator_id: int) -> list[int]:
         db.session.execute(
             update(Conversation)
             .where(and_(Conversation.id.in_(ids), Conversation.assigned_moderator_id == moderator_id))
-            .values(assigned_moderator_id=None, assigned_at=None)
+            .values(assigned_moderator_id=None, assigned_at=None, last_moved_at=now)
             .execution_options(synchronize_session=False)
         )
+        for conversation_id in ids:
+            record_change(conversation_id, moderator_id, None, reason, now)
     return ids
+
+
+def reassign(conversation_id: int, to_moderator_id: int, now: datetime, reason: ChangeReason) -> bool:
+    """Move a conversation to another moderator (admin by hand, balancing, inactivity).
+
+    Guarded like a claim: the UPDATE names the holder it read, so two movers cannot both win.
+    """
+    current = db.session.scalar(select(Conversation.assigned_moderator_id).where(Conversation.id == conversation_id))
+    if current == to_moderator_id:
+        return False
+    holder = Conversation.assigned_moderator_id.is_(None) if current is None else \
+        Conversation.assigned_moderator_id == current
+    result = db.session.execute(
+        update(Conversation).where(Conversation.id == conversation_id, holder)
+        .values(assigned_moderator_id=to_moderator_id, assigned_at=now, last_moved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    record_change(conversation_id, current, to_moderator_id, reason, now)
+    return True

@@ -1,6 +1,8 @@
 """Accounts: create, authenticate, disable."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import email_validator
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -57,7 +59,7 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def set_active(user_id: int, active: bool) -> User:
+def set_active(user_id: int, active: bool, now: datetime) -> User:
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_l("No such user."))
@@ -66,7 +68,7 @@ def set_active(user_id: int, active: bool) -> User:
         user.is_online = False
         from .assignment import release_moderator_conversations  # avoid an import cycle
 
-        release_moderator_conversations(user.id)
+        release_moderator_conversations(user.id, now)
     return user
 
 

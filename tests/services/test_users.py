@@ -1,3 +1,5 @@
+from datetime import datetime
+
 import pytest
 
 from app.database import write_transaction
@@ -34,5 +36,5 @@ def test_duplicate_email_is_refused(ctx):
 def test_disabled_user_cannot_log_in(ctx):
     user = make_user()
     with write_transaction():
-        users.set_active(user.id, False)
+        users.set_active(user.id, False, datetime(2026, 11, 23, 12, 0))
     assert users.authenticate(user.email, PASSWORD) is None

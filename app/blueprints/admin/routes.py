@@ -10,7 +10,10 @@ from ...realtime.hub import publish_kick
 from ...redis_client import get_redis
 from ...services import overview as overview_service
 from ...models._time import utcnow
-from ...services import locks, profiles, unlock_requests, users
+from ...models import ChangeReason, Conversation, User
+from ...realtime import push
+from ...services import assignment, history, locks, profiles, unlock_requests, users
+from ...extensions import db
 from ...services.errors import ValidationError
 from . import bp
 
@@ -60,7 +63,7 @@ def user_create():
 def user_set_active(user_id: int):
     active = request.form.get("active") == "1"
     with write_transaction():
-        user = users.set_active(user_id, active)
+        user = users.set_active(user_id, active, utcnow())
     if not active:
         publish_kick(get_redis(), user_id)
     flash(_("%(email)s is now %(state)s.", email=user.email, state=_("active") if active else _("disabled")), "success")
@@ -145,3 +148,44 @@ def lock_request_decide(request_id: int):
     flash(_("Unlock of %(name)s granted.", name=decided.profile.name) if grant
           else _("Unlock of %(name)s refused.", name=decided.profile.name), "success")
     return redirect(url_for("admin.lock_list"))
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        abort(400)
+
+
+@bp.route("/assignments")
+def assignment_history():
+    reason = request.args.get("reason")
+    filters = {
+        "moderator_id": _int_or_none(request.args.get("moderator")),
+        "reason": ChangeReason(reason) if reason in {r.value for r in ChangeReason} else None,
+        "conversation_id": _int_or_none(request.args.get("conversation")),
+    }
+    return render_template("admin/assignments.html", changes=history.changes(**filters), filters=filters,
+                           reasons=list(ChangeReason), moderators=users.list_users(Role.MODERATOR))
+
+
+@bp.route("/assignments/reassign", methods=["POST"])
+def reassign():
+    conversation_id = _int_or_none(request.form.get("conversation_id"))
+    moderator_id = _int_or_none(request.form.get("moderator_id"))
+    conversation = db.session.get(Conversation, conversation_id) if conversation_id else None
+    target = db.session.get(User, moderator_id) if moderator_id else None
+    if conversation is None:
+        abort(404)
+    if target is None or not target.is_moderator or not target.active:
+        flash(_("Choose an active moderator."), "error")
+        return redirect(url_for("admin.assignment_history", conversation=conversation_id)), 303
+    previous = conversation.assigned_moderator_id
+    with write_transaction():
+        moved = assignment.reassign(conversation_id, target.id, utcnow(), ChangeReason.MANUAL)
+    if moved:
+        push.conversations_assigned({target.id} | ({previous} if previous else set()))
+        flash(_("Conversation #%(id)d now goes to %(name)s.", id=conversation_id, name=target.display_name), "success")
+    else:
+        flash(_("Nothing changed: %(name)s already holds it.", name=target.display_name), "info")
+    return redirect(url_for("admin.assignment_history", conversation=conversation_id))
