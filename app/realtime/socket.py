@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -36,8 +37,27 @@ def check_socket_request() -> None:
         abort(403)
 
 
+class _WholeFrames:
+    """simple-websocket writes frames with ``socket.send`` and ignores short writes, which cut
+    frames in two when a client's TCP buffer fills; its pinger also writes from another
+    greenlet. Every write goes through ``sendall`` under one lock instead."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, data):
+        with self._lock:
+            self._sock.sendall(data)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
 @sock.route("/ws")
 def websocket(ws):
+    ws.sock = _WholeFrames(ws.sock)
     user_id = current_user.id
     hub, r = get_hub(), get_redis()
     conn = hub.register(user_id)
