@@ -12,7 +12,11 @@ def init_app(app: Flask) -> None:
             "REDIS_URL is not set. `make run` starts an embedded Redis and sets it; "
             "in production point it at your Redis (redis://host:6379/0)."
         )
-    app.extensions["redis"] = redis.Redis.from_url(url, health_check_interval=30)
+    # A blocking pool: under load, thousands of greenlets wait their turn for one of a bounded
+    # set of connections instead of failing (a plain pool raises past its cap).
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=app.config["REDIS_MAX_CONNECTIONS"], timeout=10, health_check_interval=30)
+    app.extensions["redis"] = redis.Redis(connection_pool=pool)
 
 
 def get_redis() -> redis.Redis:

@@ -561,7 +561,27 @@ def latency_summary(values_ms: list[float]) -> dict:
 
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "load_client": "client on same machine (load generator shares the CPUs with the server)"}
+            "load_client": "client on same machine (load generator shares the CPUs with the server)",
+            "app_commit": app_version()}
+
+
+def app_version() -> str:
+    """The commit measured (with '+changes' when the working tree differs from it)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "app", "templates", "wsgi.py", "gunicorn.conf.py"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        return head + ("+changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def redis_url_with_cap(url: str, max_connections: int | None) -> str:
+    """REDIS_URL with redis-py's pool cap (default 100) raised through the URL's query."""
+    if not max_connections:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}max_connections={max_connections}"
 
 
 def write_result(name: str, key: str, record: dict) -> Path:

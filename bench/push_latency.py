@@ -57,6 +57,8 @@ def parse_args(argv=None):
                    help="measured phases at most: one is repeated when other programs loaded the CPUs during it")
     p.add_argument("--busy-threshold", type=float, default=0.3,
                    help="CPU cores other programs may use during a phase for it to count as clean")
+    p.add_argument("--redis-max-connections", type=int, default=None,
+                   help="diagnosis: raise redis-py's connection cap (100) for the server via REDIS_URL's query")
     p.add_argument("--quiet-wait", type=float, default=120.0,
                    help="wait at most this long for other programs to leave the CPUs idle before measuring")
     args = p.parse_args(argv)
@@ -338,6 +340,8 @@ def main(argv=None) -> int:
         extra = {}
         if args.blocking_report:
             extra = {"GEVENT_MONITOR_THREAD_ENABLE": "true", "GEVENT_MAX_BLOCKING_TIME": args.blocking_report}
+        if args.redis_max_connections:
+            extra["REDIS_URL"] = common.redis_url_with_cap(setup.env["REDIS_URL"], args.redis_max_connections)
         server = common.Server(setup, workers=args.workers, **extra).start()
         common.check_login(server.url, mod_cookies[0], "/moderateur")
         common.check_login(server.url, conversations[0][0], "/profiles")
@@ -358,8 +362,11 @@ def main(argv=None) -> int:
 
     lat = result["latency"]
     key = f"{args.setup}-N{n}-R{args.rate:g}-w{args.workers}"
+    if args.redis_max_connections:
+        key += f"-redis_max_connections{args.redis_max_connections}"
     record = {"when": common.now_iso(), "setup": setup_desc, "moderators": n, "rate": args.rate,
-              "duration_s": args.duration, "workers": args.workers, "machine": common.machine(), **result}
+              "duration_s": args.duration, "workers": args.workers,
+              "redis_max_connections": args.redis_max_connections or "redis-py default (100)", "machine": common.machine(), **result}
     path = common.write_result("push_latency", key, record)
     print(f"  latency ms: p50 {lat['p50_ms']}  p95 {lat['p95_ms']}  p99 {lat['p99_ms']}  max {lat['max_ms']}")
     print(f"  delivered/sent: {result['delivered']}/{result['sent']} (HTTP {result['http_status']}), "

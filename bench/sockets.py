@@ -367,8 +367,7 @@ def main(argv=None) -> int:
         cookies = [minted.for_user(uid)[0] for uid in ids]
         extra = {"SOCKET_QUEUE_SIZE": args.queue_size} if args.queue_size else {}
         if args.redis_max_connections:
-            url = setup.env["REDIS_URL"]
-            extra["REDIS_URL"] = f"{url}{'&' if '?' in url else '?'}max_connections={args.redis_max_connections}"
+            extra["REDIS_URL"] = common.redis_url_with_cap(setup.env["REDIS_URL"], args.redis_max_connections)
         server = common.Server(setup, workers=1, **extra).start()
         common.check_login(server.url, cookies[0], "/profiles")
         bench = Bench(args, setup, server, cookies, ids)

@@ -29,8 +29,7 @@ def message_posted(message: Message) -> None:
     if conversation.assigned_moderator_id is not None:
         moderator = conversation.moderator
         publish(r, moderator.id, _render_for(
-            moderator, "partials/push/_moderator_message.html", conversation=conversation, message=message,
-            conversations=chat.moderator_conversations(moderator.id)))
+            moderator, "partials/push/_moderator_message.html", conversation=conversation, message=message))
 
 
 def conversations_assigned(moderator_ids: set[int]) -> None:

@@ -41,7 +41,26 @@
     }
   }
 
+  /* A pushed conversation entry is inserted at its new place; drop the older copy (lower rev). */
+  function tidyConversations() {
+    var best = {};
+    document.querySelectorAll("[data-conversation-id]").forEach(function (li) {
+      var id = li.getAttribute("data-conversation-id"), rev = li.getAttribute("data-rev") || "0";
+      var kept = best[id];
+      if (!kept) { best[id] = li; return; }
+      if (rev.length > kept.getAttribute("data-rev").length || (rev.length === kept.getAttribute("data-rev").length && rev > kept.getAttribute("data-rev"))) {
+        kept.remove(); best[id] = li;
+      } else { li.remove(); }
+    });
+    var list = document.getElementById("conversation-list");
+    if (list && list.querySelector("[data-conversation-id]")) {
+      var empty = list.querySelector("[data-empty]");
+      if (empty) { empty.remove(); }
+    }
+  }
+
   function tidyAll(stick) {
+    tidyConversations();
     document.querySelectorAll("[data-messages]").forEach(function (c) {
       var wasNear = nearBottom(c);
       tidyMessages(c);
@@ -163,6 +182,7 @@
         if (wasNear) { scrollToBottom(c); }
       }
     });
+    tidyConversations();
     markOpenConversation();
   });
 
