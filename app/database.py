@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from .extensions import db
@@ -109,3 +110,9 @@ def write_transaction() -> Iterator[None]:
     finally:
         _immediate.reset(token)
 
+
+
+def dialect_insert(model):
+    """``INSERT`` with the current database's ``ON CONFLICT`` support (PostgreSQL or SQLite)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

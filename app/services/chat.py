@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from ..database import dialect_insert
 from ..extensions import db
 from ..models import Conversation, Message, Profile, User
 from ..models.chat import Sender
@@ -68,16 +69,17 @@ def find_conversation(client_id: int, profile_id: int) -> Conversation | None:
 
 
 def _insert_message(conversation: Conversation, **fields) -> Posted:
-    existing = _existing(conversation.id, fields["client_token"])
-    if existing is not None:
-        return Posted(existing, created=False)
-    try:
-        with db.session.begin_nested():
-            message = Message(conversation_id=conversation.id, **fields)
-            db.session.add(message)
-    except IntegrityError:
-        return Posted(_existing(conversation.id, fields["client_token"]), created=False)
-    return Posted(message, created=True)
+    """One statement: ``INSERT … ON CONFLICT (conversation_id, client_token) DO NOTHING RETURNING``.
+    No row back means the same token was stored before (a re-send): return that message."""
+    statement = (
+        dialect_insert(Message).values(conversation_id=conversation.id, **fields)
+        .on_conflict_do_nothing(index_elements=["conversation_id", "client_token"])
+        .returning(Message)
+    )
+    message = db.session.scalars(statement).first()
+    if message is not None:
+        return Posted(message, created=True)
+    return Posted(_existing(conversation.id, fields["client_token"]), created=False)
 
 
 def post_client_message(client: User, profile_id: int, body: str, token: str, now: datetime,

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from ..database import dialect_insert
 from ..extensions import db
 from ..models import ClientLock, ProfileLock
 
@@ -37,17 +37,12 @@ class Held:
     expires_at: datetime
 
 
-def _insert(model):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 def _acquire(model, key: str, values: dict, now: datetime, seconds: int) -> Held | None:
     token = secrets.token_hex(16)
     expires_at = now + timedelta(seconds=seconds)
     row = dict(values, token=token, locked_at=now, expires_at=expires_at)
     table = model.__table__
-    statement = _insert(model).values(**row)
+    statement = dialect_insert(model).values(**row)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c[key]],
         set_={name: statement.excluded[name] for name in row if name != key},
