@@ -81,6 +81,9 @@ class Config:
     PROFILE_LOCK_SECONDS = int(os.environ.get("PROFILE_LOCK_SECONDS", "500"))
     CLIENT_LOCK_SECONDS = int(os.environ.get("CLIENT_LOCK_SECONDS", "30"))
     LOCK_CLEAN_SECONDS = int(os.environ.get("LOCK_CLEAN_SECONDS", "60"))
+    INACTIVITY_SECONDS = int(os.environ.get("INACTIVITY_SECONDS", "60"))
+    INACTIVITY_CHECK_SECONDS = int(os.environ.get("INACTIVITY_CHECK_SECONDS", "15"))
+    TYPING_RECORD_SECONDS = int(os.environ.get("TYPING_RECORD_SECONDS", "10"))
     PRESENCE_SWEEP_SECONDS = int(os.environ.get("PRESENCE_SWEEP_SECONDS", "60"))
     SQLITE_WRITE_WAIT_SECONDS = 15.0
 

@@ -11,6 +11,7 @@ from flask import Flask
 from rq_scheduler import Scheduler
 
 from .assignment import assign_orphan_conversations
+from .inactivity import reassign_idle_moderators_work
 from .locks import clean_expired_locks
 from .presence import sweep_stale_presence
 
@@ -27,6 +28,7 @@ PERIODIC_JOBS = (
     Periodic("switchboard-assign-orphans", assign_orphan_conversations, "ORPHAN_SWEEP_SECONDS"),
     Periodic("switchboard-sweep-presence", sweep_stale_presence, "PRESENCE_SWEEP_SECONDS"),
     Periodic("switchboard-clean-locks", clean_expired_locks, "LOCK_CLEAN_SECONDS"),
+    Periodic("switchboard-inactivity", reassign_idle_moderators_work, "INACTIVITY_CHECK_SECONDS", queue="high"),
 )
 
 

@@ -41,3 +41,14 @@ def conversations_assigned(moderator_ids: set[int]) -> None:
             moderator, "partials/push/_moderator_list.html",
             conversations=chat.moderator_conversations(moderator_id)))
 
+
+
+def work_taken_for_inactivity(moves) -> None:
+    """Tell idle moderators what moved and why; refresh everyone's list."""
+    r = get_redis()
+    for idle_id, taken in moves.taken.items():
+        moderator = db.session.get(User, idle_id)
+        conversations = [db.session.get(Conversation, cid) for cid, _ in taken]
+        publish(r, idle_id, _render_for(moderator, "partials/push/_reassigned_alert.html", moved=conversations,
+                                        conversations=chat.moderator_conversations(idle_id)))
+    conversations_assigned(moves.receivers)

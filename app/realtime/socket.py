@@ -16,7 +16,7 @@ from ..extensions import db, sock
 from ..models import User
 from ..models._time import utcnow
 from ..redis_client import get_redis
-from ..services import presence
+from ..services import inactivity, presence
 from . import push
 from .hub import get_hub
 
@@ -63,6 +63,7 @@ def websocket(ws):
     conn = hub.register(user_id)
     _opened(r, user_id, conn.id)
     last_alive = time.monotonic()
+    last_typing = 0.0
     try:
         while conn.close_code is None:
             try:
@@ -75,7 +76,9 @@ def websocket(ws):
                 break
             if not ws.connected:
                 break
-            _discard_incoming(ws)
+            if _typing_seen(ws) and time.monotonic() - last_typing > current_app.config["TYPING_RECORD_SECONDS"]:
+                _record_activity(user_id)
+                last_typing = time.monotonic()
             if time.monotonic() - last_alive > ALIVE_EVERY:
                 presence.socket_alive(r, user_id, conn.id, utcnow())
                 last_alive = time.monotonic()
@@ -88,11 +91,26 @@ def websocket(ws):
         _closed(r, user_id, conn.id)
 
 
-def _discard_incoming(ws, limit: int = 100) -> None:
-    """Pages only listen; drop anything they send so it cannot pile up in memory."""
+def _typing_seen(ws, limit: int = 100) -> bool:
+    """Pages send only typing signals (throttled by the page); read them all so nothing piles up."""
+    seen = False
     for _ in range(limit):
-        if ws.receive(timeout=0) is None:
-            return
+        data = ws.receive(timeout=0)
+        if data is None:
+            break
+        seen = seen or (isinstance(data, str) and '"typing"' in data[:100])
+    return seen
+
+
+def _record_activity(user_id: int) -> None:
+    """Typing counts as activity (the inactivity check reads it); at most one write per interval."""
+    try:
+        with write_transaction():
+            user = db.session.get(User, user_id)
+            if user is not None and user.is_moderator:
+                inactivity.record_activity(user, utcnow())
+    finally:
+        db.session.remove()
 
 
 def _opened(r, user_id: int, socket_id: str) -> None:

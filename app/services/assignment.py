@@ -34,16 +34,20 @@ def active_load_subquery(now: datetime):
     )
 
 
-def least_loaded_online_moderator(now: datetime) -> int | None:
+def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None) -> int | None:
+    """Lowest load first; ties go to whoever connected first, then the lowest id."""
     loads = active_load_subquery(now)
     load = func.coalesce(loads.c.load, 0)
-    return db.session.scalar(
+    query = (
         select(User.id)
         .outerjoin(loads, loads.c.moderator_id == User.id)
         .where(User.role == Role.MODERATOR, User.is_online.is_(True), User.active.is_(True))
         .order_by(load, User.last_online_at, User.id)
         .limit(1)
     )
+    if exclude:
+        query = query.where(User.id.not_in(exclude))
+    return db.session.scalar(query)
 
 
 def record_change(conversation_id: int, from_id: int | None, to_id: int | None, reason: ChangeReason,

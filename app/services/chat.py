@@ -13,7 +13,7 @@ from ..database import dialect_insert
 from ..extensions import db
 from ..models import Conversation, Message, Profile, User
 from ..models.chat import Sender
-from . import assignment
+from . import assignment, inactivity
 from .errors import Forbidden, NotFound, ValidationError
 
 MAX_BODY = 4000
@@ -144,7 +144,7 @@ def post_profile_reply(moderator: User, conversation_id: int, body: str, token: 
         )
         if result.rowcount != 1:
             raise Forbidden(_l("This conversation is not assigned to you."))
-        moderator.last_activity_at = now
+        inactivity.record_activity(moderator, now)
         db.session.refresh(conversation)
     return posted
 

@@ -187,7 +187,22 @@
   });
 
   /* --- the socket --- */
-  document.addEventListener("htmx:wsOpen", function () { setLive(true); catchUp(); });
+  var socket = null, lastTyping = 0;
+  document.addEventListener("htmx:wsOpen", function (evt) {
+    socket = evt.detail.socketWrapper;
+    setLive(true);
+    catchUp();
+  });
+  /* Typing is activity: a moderator typing an answer is not idle. Throttled to one signal per 5 s. */
+  document.addEventListener("input", function (evt) {
+    var t = evt.target;
+    if (!socket || !live || t.tagName !== "TEXTAREA" || !t.form || !t.form.matches("[data-send-form]")) { return; }
+    var now = Date.now();
+    if (now - lastTyping > 5000) {
+      lastTyping = now;
+      socket.send(JSON.stringify({ type: "typing" }));
+    }
+  });
   document.addEventListener("htmx:wsClose", function (evt) {
     setLive(false);
     var code = evt.detail && evt.detail.event ? evt.detail.event.code : 0;

@@ -1,0 +1,65 @@
+"""Inactivity: a moderator holding conversations that wait for an answer, with no typing or
+sending for ``INACTIVITY_SECONDS`` (default 60), loses those conversations to others.
+
+Measured per conversation from the later of the moderator's last activity and the moment
+they received it, so work handed to someone a second ago is never taken back at once.
+Each move is a guarded ``reassign`` (the UPDATE names the holder it read), so a reply or
+another mover racing with the scan cannot double-assign.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+
+from ..extensions import db
+from ..models import ChangeReason, Conversation, Role, User
+from . import assignment
+
+
+@dataclass
+class Moves:
+    # idle moderator id -> [(conversation id, new moderator id)]
+    taken: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+
+    @property
+    def receivers(self) -> set[int]:
+        return {to for moves in self.taken.values() for _, to in moves}
+
+
+def record_activity(user: User, now: datetime) -> None:
+    user.last_activity_at = now
+
+
+def idle_waiting_conversations(now: datetime, idle_seconds: int) -> list[tuple[int, int]]:
+    """(conversation id, holder id) of waiting conversations whose online holder is idle."""
+    cutoff = now - timedelta(seconds=idle_seconds)
+    last_sign = func.coalesce(User.last_activity_at, User.last_online_at, Conversation.assigned_at)
+    rows = db.session.execute(
+        select(Conversation.id, Conversation.assigned_moderator_id)
+        .join(User, User.id == Conversation.assigned_moderator_id)
+        .where(
+            Conversation.awaiting_reply_since.is_not(None),
+            User.role == Role.MODERATOR,
+            User.is_online.is_(True),
+            or_(Conversation.assigned_at.is_(None), Conversation.assigned_at < cutoff),
+            last_sign < cutoff,
+        )
+        .order_by(Conversation.awaiting_reply_since)
+    )
+    return [(cid, mid) for cid, mid in rows]
+
+
+def reassign_from_idle_moderators(now: datetime, idle_seconds: int = 60) -> Moves:
+    """Move the waiting conversations of idle moderators to the least-loaded active others."""
+    moves = Moves()
+    waiting = idle_waiting_conversations(now, idle_seconds)
+    idle = {mid for _, mid in waiting}  # never hand their work to another idle moderator
+    for conversation_id, idle_id in waiting:
+        target = assignment.least_loaded_online_moderator(now, exclude=idle)
+        if target is None:
+            break
+        if assignment.reassign(conversation_id, target, now, ChangeReason.INACTIVITY):
+            moves.taken.setdefault(idle_id, []).append((conversation_id, target))
+    return moves
