@@ -35,7 +35,8 @@ class Config:
     SECRET_KEY = _secret_key()
     INSTANCE_DIR = INSTANCE_DIR
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pre-ping (a round trip on every checkout); connections are recycled instead.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RQ_QUEUES = ("high", "default", "low")
     REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "64"))

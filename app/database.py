@@ -88,28 +88,33 @@ def _retry_locked(operation, wait_seconds: float):
 def write_transaction() -> Iterator[None]:
     """One write transaction: ``BEGIN IMMEDIATE`` on SQLite, commit on success, rollback on error.
 
-    Any read transaction the session had open is ended first, so the writes below see fresh
-    data and (on SQLite) hold the write lock from their first statement.
+    Any read transaction the session had open is ended first, so the statements below read
+    fresh rows and (on SQLite) hold the write lock from their first statement.
     """
     session = db.session()
     if session.in_transaction():
-        session.commit()
+        _commit_keeping_loaded(session)
     token = _immediate.set(True)
     try:
         yield
-        # What was just written stays loaded: the pushes rendered after the commit read it
-        # without a round trip per attribute.
-        expire, session.expire_on_commit = session.expire_on_commit, False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expire
+        _commit_keeping_loaded(session)
     except BaseException:
         session.rollback()
         raise
     finally:
         _immediate.reset(token)
 
+
+
+def _commit_keeping_loaded(session) -> None:
+    """Commit without expiring loaded objects: the logged-in user loaded before the write, and
+    the rows just written that the pushes render after it, need no reload round trips.
+    Guarded writes never trust loaded attributes: they re-check in SQL."""
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def dialect_insert(model):

@@ -288,6 +288,7 @@ class Server:
                     **{k: str(v) for k, v in extra_env.items()}}
         self.log_path = setup.tmp / f"web-{self.port}.log"
         self.proc: subprocess.Popen | None = None
+        self.app_commit = "not started"
 
     @property
     def url(self) -> str:
@@ -301,6 +302,7 @@ class Server:
         import requests
 
         http = http_session()
+        self.app_commit = app_version()
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
@@ -371,6 +373,13 @@ class Server:
             else:
                 i += 1
         return found
+
+    def error_counts(self) -> dict:
+        """Problems the server logged so far."""
+        return {"tracebacks": self.log_count("Traceback"),
+                "redis_too_many_connections": self.log_count("Too many connections"),
+                "hub_subscription_lost": self.log_count("hub subscription lost"),
+                "queue_full_drops": self.log_count("socket queue full")}
 
     def log_count(self, needle: str) -> int:
         try:
@@ -561,8 +570,7 @@ def latency_summary(values_ms: list[float]) -> dict:
 
 def machine() -> dict:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "load_client": "client on same machine (load generator shares the CPUs with the server)",
-            "app_commit": app_version()}
+            "load_client": "client on same machine (load generator shares the CPUs with the server)"}
 
 
 def app_version() -> str:

@@ -58,7 +58,7 @@ def parse_args(argv=None):
     p.add_argument("--busy-threshold", type=float, default=0.3,
                    help="CPU cores other programs may use during a phase for it to count as clean")
     p.add_argument("--redis-max-connections", type=int, default=None,
-                   help="diagnosis: raise redis-py's connection cap (100) for the server via REDIS_URL's query")
+                   help="diagnosis: the server's Redis connection cap (REDIS_MAX_CONNECTIONS and REDIS_URL's query)")
     p.add_argument("--quiet-wait", type=float, default=120.0,
                    help="wait at most this long for other programs to leave the CPUs idle before measuring")
     args = p.parse_args(argv)
@@ -342,6 +342,7 @@ def main(argv=None) -> int:
             extra = {"GEVENT_MONITOR_THREAD_ENABLE": "true", "GEVENT_MAX_BLOCKING_TIME": args.blocking_report}
         if args.redis_max_connections:
             extra["REDIS_URL"] = common.redis_url_with_cap(setup.env["REDIS_URL"], args.redis_max_connections)
+            extra["REDIS_MAX_CONNECTIONS"] = args.redis_max_connections
         server = common.Server(setup, workers=args.workers, **extra).start()
         common.check_login(server.url, mod_cookies[0], "/moderateur")
         common.check_login(server.url, conversations[0][0], "/profiles")
@@ -352,6 +353,8 @@ def main(argv=None) -> int:
             server.stop()
     errors = server.log_count("Traceback") if server else 0
     result["server_tracebacks"] = errors
+    if server is not None:
+        result["server_errors"] = server.error_counts()
     if server is not None:
         result["server_log"] = str(server.log_path)
         result["gevent_blocking_reports"] = server.log_count("appears to be blocked")
@@ -364,9 +367,9 @@ def main(argv=None) -> int:
     key = f"{args.setup}-N{n}-R{args.rate:g}-w{args.workers}"
     if args.redis_max_connections:
         key += f"-redis_max_connections{args.redis_max_connections}"
-    record = {"when": common.now_iso(), "setup": setup_desc, "moderators": n, "rate": args.rate,
+    record = {"when": common.now_iso(), "app_commit": server.app_commit, "setup": setup_desc, "moderators": n, "rate": args.rate,
               "duration_s": args.duration, "workers": args.workers,
-              "redis_max_connections": args.redis_max_connections or "redis-py default (100)", "machine": common.machine(), **result}
+              "redis_max_connections": args.redis_max_connections or "app default", "machine": common.machine(), **result}
     path = common.write_result("push_latency", key, record)
     print(f"  latency ms: p50 {lat['p50_ms']}  p95 {lat['p95_ms']}  p99 {lat['p99_ms']}  max {lat['max_ms']}")
     print(f"  delivered/sent: {result['delivered']}/{result['sent']} (HTTP {result['http_status']}), "
@@ -376,7 +379,7 @@ def main(argv=None) -> int:
           f"other programs used {result['other_programs_cpu_cores']} cores during the run")
     print(f"  server CPU {result['server_cpu_ms_per_msg']} ms/msg (worker {result['server_cpu_util'] * 100:.0f}% "
           f"of a core); database+Redis {result['db_and_redis_cpu_ms_per_msg']} ms/msg; "
-          f"client {result['client_cpu_ms_per_msg']} ms/msg; server tracebacks {errors}")
+          f"client {result['client_cpu_ms_per_msg']} ms/msg; server errors {result.get('server_errors')}")
     if result["failures"]:
         print("  failures:", *result["failures"], sep="\n    ")
     print(f"SUMMARY push_latency {key}: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms, "

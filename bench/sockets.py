@@ -54,7 +54,7 @@ def parse_args(argv=None):
     p.add_argument("--setup", choices=("embedded", "services"),
                    default="services" if os.environ.get("DATABASE_URL") else "embedded")
     p.add_argument("--redis-max-connections", type=int, default=None,
-                   help="diagnosis: raise redis-py's connection cap (100) for the server via REDIS_URL's query")
+                   help="diagnosis: the server's Redis connection cap (REDIS_MAX_CONNECTIONS and REDIS_URL's query)")
     p.add_argument("--queue-size", type=int, default=None, help="SOCKET_QUEUE_SIZE for the server (app default)")
     args = p.parse_args(argv)
     args.idle = sorted(int(x) for x in args.idle.split(",") if x)
@@ -241,10 +241,7 @@ async def settle_rss(server: common.Server, seconds: float = 3.0) -> int:
 
 
 def server_errors(server: common.Server) -> dict:
-    return {"tracebacks": server.log_count("Traceback"),
-            "redis_too_many_connections": server.log_count("MaxConnectionsError: Too many connections"),
-            "hub_subscription_lost": server.log_count("hub subscription lost"),
-            "queue_full_drops": server.log_count("socket queue full")}
+    return server.error_counts()
 
 
 def delta(after: dict, before: dict) -> dict:
@@ -368,6 +365,7 @@ def main(argv=None) -> int:
         extra = {"SOCKET_QUEUE_SIZE": args.queue_size} if args.queue_size else {}
         if args.redis_max_connections:
             extra["REDIS_URL"] = common.redis_url_with_cap(setup.env["REDIS_URL"], args.redis_max_connections)
+            extra["REDIS_MAX_CONNECTIONS"] = args.redis_max_connections
         server = common.Server(setup, workers=1, **extra).start()
         common.check_login(server.url, cookies[0], "/profiles")
         bench = Bench(args, setup, server, cookies, ids)
@@ -383,9 +381,9 @@ def main(argv=None) -> int:
     key = f"{args.setup}-idle{'+'.join(map(str, args.idle))}"
     if args.redis_max_connections:
         key += f"-redis_max_connections{args.redis_max_connections}"
-    record = {"when": common.now_iso(), "setup": desc, "machine": common.machine(),
+    record = {"when": common.now_iso(), "app_commit": server.app_commit, "setup": desc, "machine": common.machine(),
               "queue_size": args.queue_size or "app default",
-              "redis_max_connections": args.redis_max_connections or "redis-py default (100)", "active_sockets": args.active,
+              "redis_max_connections": args.redis_max_connections or "app default", "active_sockets": args.active,
               "push_rate": args.rate, "phase_seconds": args.phase_seconds, **result}
     path = common.write_result("sockets", key, record)
     parts = []
