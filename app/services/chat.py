@@ -97,6 +97,10 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
                              client_token=token, created_at=now)
     if not posted.created:
         return posted
+    if conversation.assigned_moderator_id is None:
+        assignment.assign_if_unassigned(conversation.id, now)
+    # Counters move in SQL (never from a value read earlier); RETURNING reloads the row in the
+    # same statement for the pushes that follow.
     db.session.execute(
         update(Conversation)
         .where(Conversation.id == conversation.id)
@@ -108,11 +112,9 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
             last_message_at=now,
             last_client_message_at=now,
         )
-        .execution_options(synchronize_session=False)
-    )
-    if conversation.assigned_moderator_id is None:
-        assignment.assign_if_unassigned(conversation.id, now)
-    db.session.refresh(conversation)
+        .returning(Conversation)
+        .execution_options(populate_existing=True)
+    ).scalars().first()
     return posted
 
 
@@ -135,17 +137,17 @@ def post_profile_reply(moderator: User, conversation_id: int, body: str, token: 
                              client_token=token, created_at=now)
     if posted.created:
         # Guarded by the assignment: a reply only lands while this moderator still holds it.
-        result = db.session.execute(
+        updated = db.session.execute(
             update(Conversation)
             .where(Conversation.id == conversation.id, Conversation.assigned_moderator_id == moderator.id)
             .values(awaiting_reply_since=None, pending_count=0, last_message_at=now,
                     last_profile_message_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+            .returning(Conversation)
+            .execution_options(populate_existing=True)
+        ).scalars().first()
+        if updated is None:
             raise Forbidden(_l("This conversation is not assigned to you."))
         inactivity.record_activity(moderator, now)
-        db.session.refresh(conversation)
     return posted
 
 
