@@ -9,7 +9,7 @@ from .models import Role
 from .models._time import utcnow
 from .realtime.hub import publish_kick
 from .redis_client import get_redis
-from .services import demo, locks, users
+from .services import demo, locks, monitoring, users
 from .services.errors import ServiceError
 
 
@@ -20,6 +20,30 @@ def init_app(app: Flask) -> None:
         with write_transaction():
             created = demo.seed(utcnow())
         click.echo("Demo data created." if created else "Database not empty: demo data left alone.")
+
+    @app.cli.group("assignment")
+    def assignment_group():
+        """The assignment engine."""
+
+    @assignment_group.command("status")
+    def assignment_status():
+        """Online moderators with their load, waiting work, locks, open conflicts."""
+        now = utcnow()
+        report = monitoring.status(now)
+        click.echo(f"waiting conversations: {report['waiting']}  (unassigned: {report['unassigned']})")
+        click.echo(f"locks: {report['profile_locks']} profile, {report['client_locks']} client; "
+                   f"open conflicts: {report['open_conflicts']}")
+        click.echo("online moderators (load = active conversations):")
+        for row in report["moderators"]:
+            click.echo(f"  #{row['id']:<6} load {row['load']:<4} {row['email']}")
+
+    @assignment_group.command("monitor")
+    def assignment_monitor():
+        """Run one monitoring pass now (the scheduler runs one every minute)."""
+        with write_transaction():
+            report = monitoring.run_checks(utcnow())
+        for key, value in report.as_dict().items():
+            click.echo(f"{key}: {value}")
 
     @app.cli.group("locks")
     def locks_group():

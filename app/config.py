@@ -82,6 +82,7 @@ class Config:
     PROFILE_LOCK_SECONDS = int(os.environ.get("PROFILE_LOCK_SECONDS", "500"))
     CLIENT_LOCK_SECONDS = int(os.environ.get("CLIENT_LOCK_SECONDS", "30"))
     LOCK_CLEAN_SECONDS = int(os.environ.get("LOCK_CLEAN_SECONDS", "60"))
+    MONITORING_SECONDS = int(os.environ.get("MONITORING_SECONDS", "60"))
     INACTIVITY_SECONDS = int(os.environ.get("INACTIVITY_SECONDS", "60"))
     INACTIVITY_CHECK_SECONDS = int(os.environ.get("INACTIVITY_CHECK_SECONDS", "15"))
     TYPING_RECORD_SECONDS = int(os.environ.get("TYPING_RECORD_SECONDS", "10"))

@@ -53,6 +53,7 @@ def init_app(app) -> None:
     def http_error(exc: HTTPException):
         if exc.code is None or exc.code < 400:
             return exc
+        log.info("%s %s -> %s %s", request.method, request.path, exc.code, exc.description)
         message = _default_messages().get(exc.code) or exc.description
         response = error_response(message, exc.code)
         if exc.code == 405 and exc.get_response().headers.get("Allow"):

@@ -348,6 +348,11 @@ def main(argv=None) -> int:
         common.check_login(server.url, conversations[0][0], "/profiles")
         run = Run(args, server, mod_cookies, conversations)
         result = asyncio.run(run_async(args, setup, server, run))
+    except BaseException:
+        if server is not None:
+            server.stop()
+        setup.close()
+        raise
     finally:
         if server is not None:
             server.stop()

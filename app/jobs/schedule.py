@@ -13,6 +13,7 @@ from rq_scheduler import Scheduler
 from .assignment import assign_orphan_conversations
 from .inactivity import reassign_idle_moderators_work
 from .locks import clean_expired_locks
+from .monitoring import monitor_assignments
 from .presence import sweep_stale_presence
 
 
@@ -28,6 +29,7 @@ PERIODIC_JOBS = (
     Periodic("switchboard-assign-orphans", assign_orphan_conversations, "ORPHAN_SWEEP_SECONDS"),
     Periodic("switchboard-sweep-presence", sweep_stale_presence, "PRESENCE_SWEEP_SECONDS"),
     Periodic("switchboard-clean-locks", clean_expired_locks, "LOCK_CLEAN_SECONDS"),
+    Periodic("switchboard-monitoring", monitor_assignments, "MONITORING_SECONDS"),
     Periodic("switchboard-inactivity", reassign_idle_moderators_work, "INACTIVITY_CHECK_SECONDS", queue="high"),
 )
 

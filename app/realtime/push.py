@@ -52,3 +52,11 @@ def work_taken_for_inactivity(moves) -> None:
         publish(r, idle_id, _render_for(moderator, "partials/push/_reassigned_alert.html", moved=conversations,
                                         conversations=chat.moderator_conversations(idle_id)))
     conversations_assigned(moves.receivers)
+
+
+def admin_alert(admin_ids: set[int], report) -> None:
+    """Monitoring found something an admin should see: an alert in their open pages."""
+    r = get_redis()
+    for admin_id in admin_ids:
+        admin = db.session.get(User, admin_id)
+        publish(r, admin_id, _render_for(admin, "partials/push/_admin_alert.html", report=report))

@@ -74,6 +74,11 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
+        from . import conflicts
+
+        conflicts.record("claim_race", now, conversation_id=conversation_id, moderator_ids=[moderator_id],
+                         detail="another process assigned it first",
+                         resolution="kept by the first claimer (compare-and-set)")
         return None
     record_change(conversation_id, None, moderator_id, reason, now)
     return moderator_id

@@ -182,6 +182,7 @@ def moderator_conversations(moderator_id: int, limit: int = 200) -> list[Convers
         db.session.scalars(
             select(Conversation)
             .options(joinedload(Conversation.client), joinedload(Conversation.profile))
+            .execution_options(populate_existing=True)  # rows may have moved since they were loaded
             .where(Conversation.assigned_moderator_id == moderator_id)
             .order_by(waiting_first, Conversation.last_message_at.desc(), Conversation.id.desc())
             .limit(limit)

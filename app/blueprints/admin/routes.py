@@ -12,7 +12,7 @@ from ...services import overview as overview_service
 from ...models._time import utcnow
 from ...models import ChangeReason, Conversation, User
 from ...realtime import push
-from ...services import assignment, history, locks, profiles, unlock_requests, users
+from ...services import assignment, conflicts, history, locks, profiles, unlock_requests, users
 from ...extensions import db
 from ...services.errors import ValidationError
 from . import bp
@@ -26,8 +26,10 @@ def admins_only():
 
 @bp.route("/")
 def overview():
+    from ...jobs.monitoring import last_report
+
     figures = overview_service.overview(get_redis(), current_app.config["RQ_QUEUES"])
-    return render_template("admin/overview.html", **figures)
+    return render_template("admin/overview.html", monitoring=last_report(), **figures)
 
 
 @bp.route("/users")
@@ -189,3 +191,9 @@ def reassign():
     else:
         flash(_("Nothing changed: %(name)s already holds it.", name=target.display_name), "info")
     return redirect(url_for("admin.assignment_history", conversation=conversation_id))
+
+
+@bp.route("/conflicts")
+def conflict_list():
+    kind = request.args.get("kind") or None
+    return render_template("admin/conflicts.html", conflicts=conflicts.listing(kind=kind), kind=kind)

@@ -1,5 +1,5 @@
 """The moderator workspace: their conversations, one open beside the client and the profile."""
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -8,7 +8,7 @@ from ...database import write_transaction
 from ...models import Role
 from ...models._time import utcnow
 from ...realtime import push
-from ...services import chat, locks, unlock_requests
+from ...services import chat, conflicts, locks, unlock_requests
 from ..chat.routes import _int_arg
 from . import bp
 
@@ -82,3 +82,19 @@ def request_unlock():
         unlock = unlock_requests.request_unlock(current_user, profile_id, request.form.get("reason", ""), utcnow())
     return render_template("partials/_alert.html", level="success",
                            message=_("Unlock requested for %(name)s: an admin will decide.", name=unlock.profile.name))
+
+
+@bp.route("/conflicts/resolve", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def conflicts_resolve():
+    """Admins see the open assignment conflicts here and close them with a note."""
+    if request.method == "POST":
+        try:
+            conflict_id = int(request.form.get("conflict_id", ""))
+        except ValueError:
+            abort(400)
+        with write_transaction():
+            conflicts.resolve(conflict_id, current_user, request.form.get("note", ""), utcnow())
+        flash(_("Conflict #%(id)d resolved.", id=conflict_id), "success")
+        return redirect(url_for("moderator.conflicts_resolve"))
+    return render_template("moderator/conflicts.html", conflicts=conflicts.listing(open_only=True))

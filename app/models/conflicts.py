@@ -1,0 +1,32 @@
+"""Assignment conflicts: detected, logged, resolved (by the engine or an admin)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._time import utcnow
+
+
+class AssignmentConflict(db.Model):
+    __tablename__ = "assignment_conflicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # claim_race, held_by_offline, held_by_disabled, …
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    moderator_ids: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    detail: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    detected_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolution: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    resolved_by = relationship("User")
+
+    __table_args__ = (
+        Index("ix_assignment_conflicts_open", "resolved_at", "detected_at"),
+        Index("ix_assignment_conflicts_kind", "kind", "detected_at"),
+    )
