@@ -55,6 +55,8 @@ def parse_args(argv=None):
                    default="services" if os.environ.get("DATABASE_URL") else "embedded")
     p.add_argument("--redis-max-connections", type=int, default=None,
                    help="diagnosis: the server's Redis connection cap (REDIS_MAX_CONNECTIONS and REDIS_URL's query)")
+    p.add_argument("--blocking-report", type=float, default=0.0, metavar="SECONDS",
+                   help="have gevent's monitor thread log every hub block longer than this (0: off)")
     p.add_argument("--queue-size", type=int, default=None, help="SOCKET_QUEUE_SIZE for the server (app default)")
     args = p.parse_args(argv)
     args.idle = sorted(int(x) for x in args.idle.split(",") if x)
@@ -232,6 +234,15 @@ class Bench:
         lat = [(self.arrived[s] - self.sent_at[s]) * 1000 for s in seqs if s in self.arrived]
         out = common.latency_summary(lat)
         out["sent"], out["delivered"] = len(seqs), len(lat)
+        # When the slow ones happened (seconds from the phase's first push), to line them up with
+        # the app's periodic work (e.g. the per-socket heartbeat every 30 s).
+        t0 = min((self.sent_at[s] for s in seqs), default=0.0)
+        slow = sorted(((self.arrived[s] - self.sent_at[s]) * 1000, self.sent_at[s] - t0)
+                      for s in seqs if s in self.arrived)[-200:]
+        spans = sorted({round(at, 1) for ms, at in slow if ms > 50})
+        out["pushes_over_50ms"] = sum(1 for s in seqs if s in self.arrived and
+                                      (self.arrived[s] - self.sent_at[s]) * 1000 > 50)
+        out["slow_push_times_s"] = [spans[0], spans[-1]] if spans else []
         return out
 
 
@@ -363,6 +374,8 @@ def main(argv=None) -> int:
         minted = common.Cookies(setup.app)
         cookies = [minted.for_user(uid)[0] for uid in ids]
         extra = {"SOCKET_QUEUE_SIZE": args.queue_size} if args.queue_size else {}
+        if args.blocking_report:
+            extra.update(GEVENT_MONITOR_THREAD_ENABLE="true", GEVENT_MAX_BLOCKING_TIME=args.blocking_report)
         if args.redis_max_connections:
             extra["REDIS_URL"] = common.redis_url_with_cap(setup.env["REDIS_URL"], args.redis_max_connections)
             extra["REDIS_MAX_CONNECTIONS"] = args.redis_max_connections
@@ -370,10 +383,16 @@ def main(argv=None) -> int:
         common.check_login(server.url, cookies[0], "/profiles")
         bench = Bench(args, setup, server, cookies, ids)
         result = asyncio.run(run_async(args, setup, server, bench))
+    except BaseException:
+        if server is not None:
+            server.stop()
+        setup.close()
+        raise
     finally:
         if server is not None:
             server.stop()
     result["server_tracebacks"] = server.log_count("Traceback")
+    result["gevent_blocking_reports"] = server.log_count("appears to be blocked")
     if result["server_tracebacks"]:
         result["server_first_errors"] = server.first_tracebacks()
     desc = setup.describe()
