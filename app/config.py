@@ -74,6 +74,7 @@ class Config:
     HISTORY_PAGE_SIZE = 50
     POLL_INTERVAL_SECONDS = 30
     SOCKET_QUEUE_SIZE = int(os.environ.get("SOCKET_QUEUE_SIZE", "256"))
+    WS_SEND_TIMEOUT_SECONDS = float(os.environ.get("WS_SEND_TIMEOUT_SECONDS", "10"))
     SOCK_SERVER_OPTIONS = {"ping_interval": int(os.environ.get("WS_PING_INTERVAL", "25"))}
     # Origins allowed to open /ws besides the request's own host (comma separated).
     WS_ALLOWED_ORIGINS = [o for o in os.environ.get("WS_ALLOWED_ORIGINS", "").split(",") if o]

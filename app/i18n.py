@@ -1,6 +1,7 @@
 """Language choice: the user's own setting, then a cookie, then the browser's."""
 from flask import current_app, has_request_context, request
 from flask_login import current_user
+from sqlalchemy.orm.exc import DetachedInstanceError
 
 LANG_COOKIE = "sb_lang"
 
@@ -9,8 +10,11 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI and jobs: English for ops, force_locale() for users
         return "en"
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
+    try:
+        if current_user and current_user.is_authenticated and current_user.locale in languages:
+            return current_user.locale
+    except DetachedInstanceError:  # a long-lived socket request whose session was closed
+        pass
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in languages:
         return cookie

@@ -36,6 +36,9 @@ class Connection:
         self.close_code: int | None = None
 
     def offer(self, fragment: str) -> bool:
+        """Queue a fragment; False once the socket is being closed (it will catch up later)."""
+        if self.close_code is not None:
+            return False
         try:
             self.queue.put_nowait(fragment)
             return True
@@ -46,10 +49,18 @@ class Connection:
     def request_close(self, code: int) -> None:
         if self.close_code is None:
             self.close_code = code
+            self._drain()  # what it missed is in the database: free the memory now
             try:
                 self.queue.put_nowait(None)
             except queue.Full:
                 pass  # the handler sees close_code on its next wake-up
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self.queue.get_nowait()
+        except queue.Empty:
+            pass
 
 
 class Hub:
@@ -86,7 +97,8 @@ class Hub:
         with self._lock:
             targets = list(self._sockets.get(user_id, ()))
         for conn in targets:
-            if not conn.offer(fragment):
+            closing = conn.close_code is not None
+            if not conn.offer(fragment) and not closing:
                 self.dropped += 1
                 log.warning("socket queue full, closing socket of user %s", user_id)
 

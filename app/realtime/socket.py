@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
+import socket as socket_module
 import threading
 import time
 from urllib.parse import urlsplit
@@ -42,9 +44,12 @@ class _WholeFrames:
     frames in two when a client's TCP buffer fills; its pinger also writes from another
     greenlet. Every write goes through ``sendall`` under one lock instead."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, send_timeout: float):
         self._sock = sock
         self._lock = threading.Lock()
+        # A client that stops reading must not hold its handler (and the pinger) forever:
+        # a write that cannot finish in time fails and the socket is dropped.
+        sock.settimeout(send_timeout)
 
     def send(self, data):
         with self._lock:
@@ -57,12 +62,12 @@ class _WholeFrames:
 
 @sock.route("/ws")
 def websocket(ws):
-    ws.sock = _WholeFrames(ws.sock)
+    ws.sock = _WholeFrames(ws.sock, current_app.config["WS_SEND_TIMEOUT_SECONDS"])
     user_id = current_user.id
     hub, r = get_hub(), get_redis()
     conn = hub.register(user_id)
     _opened(r, user_id, conn.id)
-    last_alive = time.monotonic()
+    last_alive = time.monotonic() - random.uniform(0, ALIVE_EVERY)  # spread the heartbeats
     last_typing = 0.0
     try:
         while conn.close_code is None:
@@ -80,15 +85,35 @@ def websocket(ws):
                 _record_activity(user_id)
                 last_typing = time.monotonic()
             if time.monotonic() - last_alive > ALIVE_EVERY:
-                presence.socket_alive(r, user_id, conn.id, utcnow())
+                _still_alive(r, user_id, conn.id)
                 last_alive = time.monotonic()
         if conn.close_code is not None and ws.connected:
             ws.close(reason=conn.close_code, message="reconnect")
     except ConnectionClosed:
         pass
+    except OSError as exc:  # a send that timed out (stalled client) or a reset connection
+        log.info("dropping socket of user %s: %s", user_id, exc)
+        _shutdown(ws)
     finally:
         hub.unregister(conn)
         _closed(r, user_id, conn.id)
+
+
+def _still_alive(r, user_id: int, socket_id: str) -> None:
+    """Refresh presence; a Redis hiccup must not cost the page its socket."""
+    try:
+        presence.socket_alive(r, user_id, socket_id, utcnow())
+    except Exception:  # noqa: BLE001
+        log.warning("could not refresh presence of user %s", user_id, exc_info=True)
+
+
+def _shutdown(ws) -> None:
+    """End the reader thread too: the page sees an abnormal close and reconnects."""
+    try:
+        ws.sock.shutdown(socket_module.SHUT_RDWR)
+    except OSError:
+        pass
+    ws.connected = False
 
 
 def _typing_seen(ws, limit: int = 100) -> bool:
@@ -109,8 +134,8 @@ def _record_activity(user_id: int) -> None:
             user = db.session.get(User, user_id)
             if user is not None and user.is_moderator:
                 inactivity.record_activity(user, utcnow())
-    finally:
-        db.session.remove()
+    except Exception:  # noqa: BLE001 - activity is best effort, the socket stays
+        log.warning("could not record typing of user %s", user_id, exc_info=True)
 
 
 def _opened(r, user_id: int, socket_id: str) -> None:
@@ -125,7 +150,6 @@ def _opened(r, user_id: int, socket_id: str) -> None:
             assigned = assignment.assign_orphans(now)
     if assigned:
         push.conversations_assigned(set(assigned.values()))
-    db.session.remove()
 
 
 def _closed(r, user_id: int, socket_id: str) -> None:

@@ -1,16 +1,21 @@
 """Skeleton assignment rule: a waiting conversation goes to the online moderator with the
 fewest active conversations.
 
-Invariant guarded here: a conversation has at most one moderator. The claim is a single
-compare-and-set ``UPDATE … WHERE assigned_moderator_id IS NULL`` checked by its rowcount,
-which CONCURRENCY.md measured exact on PostgreSQL (READ COMMITTED, many processes) and on
-SQLite; callers run it inside ``write_transaction`` (``BEGIN IMMEDIATE`` on SQLite).
+Invariants and their guards:
+
+* a conversation has at most one moderator: the claim is a single compare-and-set
+  ``UPDATE … WHERE assigned_moderator_id IS NULL`` checked by its rowcount (a move names the
+  holder it read the same way), exact on PostgreSQL at READ COMMITTED with many processes and
+  on SQLite; callers run it inside ``write_transaction`` (``BEGIN IMMEDIATE`` on SQLite);
+* work is spread by load: least-loaded picks take turns (a transaction-scoped advisory lock on
+  PostgreSQL, the write lock on SQLite), so concurrent new conversations do not all land on
+  the same "least loaded" moderator.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 
 from ..extensions import db
 from ..models import AssignmentChange, ChangeReason, Conversation, Role, User
@@ -35,7 +40,9 @@ def active_load_subquery(now: datetime):
 
 
 def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None) -> int | None:
-    """Lowest load first; ties go to whoever connected first, then the lowest id."""
+    """Lowest load first; ties go to whoever connected first, then the lowest id.
+    Call it in the write transaction that acts on the answer (decisions take turns)."""
+    _serialize_decisions()
     loads = active_load_subquery(now)
     load = func.coalesce(loads.c.load, 0)
     query = (
@@ -55,6 +62,18 @@ def record_change(conversation_id: int, from_id: int | None, to_id: int | None, 
     """Every change of hands is written down, in the transaction that makes it."""
     db.session.add(AssignmentChange(conversation_id=conversation_id, from_moderator_id=from_id,
                                     to_moderator_id=to_id, reason=reason, changed_at=now))
+
+
+ASSIGNMENT_LOCK_KEY = 0x5B0A  # one PostgreSQL advisory lock for "who gets new work"
+
+
+def _serialize_decisions() -> None:
+    """Least-loaded picks read loads; two concurrent picks would both see the same moderator as
+    least loaded and pile work on them. On PostgreSQL a transaction-scoped advisory lock makes
+    the decisions take turns (the read happens after the lock); SQLite's BEGIN IMMEDIATE
+    already serializes write transactions."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGNMENT_LOCK_KEY})
 
 
 def assign_if_unassigned(conversation_id: int, now: datetime,

@@ -1,6 +1,7 @@
 """Several OS processes assign the same waiting conversations at the same instant: each
 conversation is won exactly once (compare-and-set), on SQLite and on PostgreSQL alike."""
 import json
+from collections import Counter
 import os
 import subprocess
 import sys
@@ -23,13 +24,15 @@ from app.database import write_transaction
 from app.models._time import utcnow
 from app.services import assignment
 app = create_app(TestConfig)
-start_at = float(sys.argv[1])
+start_at, ids = float(sys.argv[1]), json.loads(sys.argv[2])
 with app.app_context():
     time.sleep(max(0, start_at - time.time()))
     won = {}
-    for _ in range(3):
+    for conversation_id in ids:          # one decision per transaction, like separate requests
         with write_transaction():
-            won.update(assignment.assign_orphans(utcnow()))
+            moderator_id = assignment.assign_if_unassigned(conversation_id, utcnow())
+        if moderator_id is not None:
+            won[conversation_id] = moderator_id
     print(json.dumps(won))
 """
 
@@ -45,9 +48,15 @@ def test_racing_processes_never_assign_a_conversation_twice(ctx):
         for moderator in moderators:
             db.session.merge(moderator).is_online = True
 
+    orphan_ids = list(db.session.scalars(select(Conversation.id).order_by(Conversation.id)))
+    db.session.rollback()
     start_at = time.time() + 4
-    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(start_at)], cwd=ROOT, env=dict(os.environ),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    # Every process walks all 60, each from its own starting point: different conversations are
+    # decided at the same instant (load reads race), and the same ones collide later (claims race).
+    orders = [orphan_ids[i * 15:] + orphan_ids[:i * 15] for i in range(4)]
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(start_at), json.dumps(order)], cwd=ROOT,
+                               env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for order in orders]
     results = []
     for racer in racers:
         out, err = racer.communicate(timeout=60)
@@ -61,3 +70,5 @@ def test_racing_processes_never_assign_a_conversation_twice(ctx):
     merged = {cid: mid for result in results for cid, mid in result.items()}
     assert stored == merged
     assert set(stored.values()) <= {m.id for m in moderators}
+    # Least-loaded picks take turns, so the 60 are spread evenly, not piled on one moderator.
+    assert sorted(Counter(stored.values()).values()) == [20, 20, 20]
