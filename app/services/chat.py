@@ -7,7 +7,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ..database import dialect_insert
 from ..extensions import db
@@ -89,10 +89,18 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
     if not client.is_client:
         raise Forbidden(_l("Only clients write to profiles."))
     body, token = clean_body(body, max_length), clean_token(token)
-    profile = db.session.get(Profile, profile_id)
-    if profile is None or not profile.active:
-        raise NotFound(_l("This profile does not exist."))
-    conversation = get_or_create_conversation(client, profile, now)
+    # The usual case, an existing conversation, costs one query: with its profile and moderator.
+    conversation = db.session.scalar(
+        select(Conversation).join(Conversation.profile)
+        .options(contains_eager(Conversation.profile), joinedload(Conversation.moderator))
+        .where(Conversation.client_id == client.id, Conversation.profile_id == profile_id,
+               Profile.active.is_(True))
+    )
+    if conversation is None:
+        profile = db.session.get(Profile, profile_id)
+        if profile is None or not profile.active:
+            raise NotFound(_l("This profile does not exist."))
+        conversation = get_or_create_conversation(client, profile, now)
     posted = _insert_message(conversation, sender=Sender.CLIENT, author_id=client.id, body=body,
                              client_token=token, created_at=now)
     if not posted.created:
