@@ -9,7 +9,7 @@ from .models import Role
 from .models._time import utcnow
 from .realtime.hub import publish_kick
 from .redis_client import get_redis
-from .services import demo, locks, monitoring, users
+from .services import balancing, demo, locks, monitoring, users
 from .services.errors import ServiceError
 
 
@@ -36,6 +36,18 @@ def init_app(app: Flask) -> None:
         click.echo("online moderators (load = active conversations):")
         for row in report["moderators"]:
             click.echo(f"  #{row['id']:<6} load {row['load']:<4} {row['email']}")
+
+    @assignment_group.command("rebalance")
+    def assignment_rebalance():
+        """Run one load-balancing pass now."""
+        from flask import current_app
+
+        with write_transaction():
+            result = balancing.rebalance(utcnow(), current_app.config["BALANCE_THRESHOLD"],
+                                         current_app.config["BALANCE_COOLDOWN_SECONDS"])
+        for conversation_id, source, target in result.moves:
+            click.echo(f"conversation #{conversation_id}: moderator #{source} -> #{target}")
+        click.echo(f"{len(result.moves)} move(s).")
 
     @assignment_group.command("monitor")
     def assignment_monitor():

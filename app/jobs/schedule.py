@@ -11,6 +11,7 @@ from flask import Flask
 from rq_scheduler import Scheduler
 
 from .assignment import assign_orphan_conversations
+from .balancing import rebalance_loads
 from .inactivity import reassign_idle_moderators_work
 from .locks import clean_expired_locks
 from .monitoring import monitor_assignments
@@ -30,6 +31,7 @@ PERIODIC_JOBS = (
     Periodic("switchboard-sweep-presence", sweep_stale_presence, "PRESENCE_SWEEP_SECONDS"),
     Periodic("switchboard-clean-locks", clean_expired_locks, "LOCK_CLEAN_SECONDS"),
     Periodic("switchboard-monitoring", monitor_assignments, "MONITORING_SECONDS"),
+    Periodic("switchboard-balance", rebalance_loads, "BALANCE_SECONDS"),
     Periodic("switchboard-inactivity", reassign_idle_moderators_work, "INACTIVITY_CHECK_SECONDS", queue="high"),
 )
 

@@ -1,0 +1,19 @@
+"""Periodic load balancing."""
+from __future__ import annotations
+
+from flask import current_app
+
+from ..database import write_transaction
+from ..models._time import utcnow
+from ..realtime import push
+from ..services import balancing
+from .context import job_context
+
+
+def rebalance_loads() -> int:
+    with job_context() as app:
+        with write_transaction():
+            result = balancing.rebalance(utcnow(), app.config["BALANCE_THRESHOLD"], app.config["BALANCE_COOLDOWN_SECONDS"])
+        if result.moves:
+            push.conversations_assigned(result.touched)
+        return len(result.moves)
