@@ -83,6 +83,7 @@ class Config:
     PROFILE_LOCK_SECONDS = int(os.environ.get("PROFILE_LOCK_SECONDS", "500"))
     CLIENT_LOCK_SECONDS = int(os.environ.get("CLIENT_LOCK_SECONDS", "30"))
     LOCK_CLEAN_SECONDS = int(os.environ.get("LOCK_CLEAN_SECONDS", "60"))
+    QUEUE_DEFAULT_WAIT_SECONDS = int(os.environ.get("QUEUE_DEFAULT_WAIT_SECONDS", "60"))
     BALANCE_THRESHOLD = int(os.environ.get("BALANCE_THRESHOLD", "2"))
     BALANCE_COOLDOWN_SECONDS = int(os.environ.get("BALANCE_COOLDOWN_SECONDS", "300"))
     BALANCE_SECONDS = int(os.environ.get("BALANCE_SECONDS", "60"))

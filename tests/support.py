@@ -53,6 +53,12 @@ def make_user(role: Role = Role.CLIENT, email: str | None = None, online: bool =
             user = users.create_user(email=email, password=PASSWORD, role=role,
                                      display_name=extra.pop("display_name", email.split("@")[0]), **extra)
             user.is_online = online
+            if online and role == Role.MODERATOR:
+                from app.models._time import utcnow
+                from app.services import queue
+
+                db.session.flush()
+                queue.join(user.id, utcnow())
         db.session.refresh(user)
         if owned:
             db.session.expunge(user)

@@ -30,16 +30,20 @@ def message_posted(message: Message) -> None:
         moderator = conversation.moderator
         publish(r, moderator.id, _render_for(
             moderator, "partials/push/_moderator_message.html", conversation=conversation, message=message))
+        if conversation.assigned_at == message.created_at:  # new work was just handed out
+            queue_changed()
 
 
 def conversations_assigned(moderator_ids: set[int]) -> None:
-    """Refresh the conversation list of moderators who just received work."""
+    """Refresh the conversation list of moderators who just received work, and queue positions."""
     r = get_redis()
     for moderator_id in moderator_ids:
         moderator = db.session.get(User, moderator_id)
         publish(r, moderator_id, _render_for(
             moderator, "partials/push/_moderator_list.html",
             conversations=chat.moderator_conversations(moderator_id)))
+    if moderator_ids:
+        queue_changed()
 
 
 
@@ -60,3 +64,17 @@ def admin_alert(admin_ids: set[int], report) -> None:
     for admin_id in admin_ids:
         admin = db.session.get(User, admin_id)
         publish(r, admin_id, _render_for(admin, "partials/push/_admin_alert.html", report=report))
+
+
+def queue_changed() -> None:
+    """Positions moved: every queued moderator's queue panel, re-rendered for them."""
+    from flask import current_app
+
+    from ..models._time import utcnow
+    from ..services import queue
+
+    r, now = get_redis(), utcnow()
+    for moderator_id in queue.queued_moderator_ids():
+        moderator = db.session.get(User, moderator_id)
+        status = queue.status(moderator_id, now, current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
+        publish(r, moderator_id, _render_for(moderator, "moderator/_queue.html", status=status, oob=True))

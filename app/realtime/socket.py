@@ -150,13 +150,17 @@ def _opened(r, user_id: int, socket_id: str) -> None:
             assigned = assignment.assign_orphans(now)
     if assigned:
         push.conversations_assigned(set(assigned.values()))
+    elif came_online and user.is_moderator:
+        push.queue_changed()
 
 
 def _closed(r, user_id: int, socket_id: str) -> None:
     try:
         with write_transaction():
             user = db.session.get(User, user_id)
-            presence.socket_closed(r, user, socket_id, utcnow())
+            went_offline = presence.socket_closed(r, user, socket_id, utcnow())
+        if went_offline and user.is_moderator:
+            push.queue_changed()
     except Exception:  # noqa: BLE001 - a closing socket must not raise into the server
         log.exception("could not record socket close for user %s", user_id)
     finally:

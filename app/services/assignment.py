@@ -40,16 +40,19 @@ def active_load_subquery(now: datetime):
 
 
 def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None) -> int | None:
-    """Lowest load first; ties go to whoever connected first, then the lowest id.
+    """The first of the moderator queue: lowest load, then queue order (see services.queue).
     Call it in the write transaction that acts on the answer (decisions take turns)."""
+    from ..models import QueueEntry
+
     _serialize_decisions()
     loads = active_load_subquery(now)
     load = func.coalesce(loads.c.load, 0)
     query = (
         select(User.id)
+        .join(QueueEntry, QueueEntry.moderator_id == User.id)
         .outerjoin(loads, loads.c.moderator_id == User.id)
         .where(User.role == Role.MODERATOR, User.is_online.is_(True), User.active.is_(True))
-        .order_by(load, User.last_online_at, User.id)
+        .order_by(load, QueueEntry.priority.desc(), QueueEntry.queued_at, User.id)
         .limit(1)
     )
     if exclude:

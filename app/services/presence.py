@@ -38,6 +38,10 @@ def socket_opened(r: redis.Redis, user: User, socket_id: str, now: datetime) -> 
         return False
     user.is_online = True
     user.last_online_at = now
+    if user.is_moderator:
+        from . import queue
+
+        queue.join(user.id, now)
     return True
 
 
@@ -47,7 +51,14 @@ def socket_closed(r: redis.Redis, user: User, socket_id: str, now: datetime) -> 
     if live_socket_count(r, user.id, now) > 0 or not user.is_online:
         return False
     user.is_online = False
+    _leave_queue(user.id)
     return True
+
+
+def _leave_queue(user_id: int) -> None:
+    from . import queue
+
+    queue.leave(user_id)
 
 
 def sweep_stale(r: redis.Redis, now: datetime) -> list[int]:
@@ -58,6 +69,7 @@ def sweep_stale(r: redis.Redis, now: datetime) -> list[int]:
     for user in db.session.scalars(select(User).where(User.is_online.is_(True))):
         if live_socket_count(r, user.id, now) == 0:
             user.is_online = False
+            _leave_queue(user.id)
             stale.append(user.id)
     return stale
 

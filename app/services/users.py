@@ -69,6 +69,9 @@ def set_active(user_id: int, active: bool, now: datetime) -> User:
         from .assignment import release_moderator_conversations  # avoid an import cycle
 
         release_moderator_conversations(user.id, now)
+        from . import queue
+
+        queue.leave(user.id)
     return user
 
 

@@ -8,7 +8,8 @@ from ...database import write_transaction
 from ...models import Role
 from ...models._time import utcnow
 from ...realtime import push
-from ...services import chat, conflicts, locks, unlock_requests
+from ...services import assignment, chat, conflicts, locks, unlock_requests
+from ...services import queue as moderator_queue
 from ..chat.routes import _int_arg
 from . import bp
 
@@ -98,3 +99,37 @@ def conflicts_resolve():
         flash(_("Conflict #%(id)d resolved.", id=conflict_id), "success")
         return redirect(url_for("moderator.conflicts_resolve"))
     return render_template("moderator/conflicts.html", conflicts=conflicts.listing(open_only=True))
+
+
+def _queue_panel():
+    status = moderator_queue.status(current_user.id, utcnow(), current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
+    return render_template("moderator/_queue.html", status=status)
+
+
+@bp.route("/queue/status")
+@moderator_only
+def queue_status():
+    """Position in the queue, estimated wait, work waiting for nobody (a self-refreshing fragment)."""
+    return _queue_panel()
+
+
+@bp.route("/queue/leave", methods=["POST"])
+@moderator_only
+def queue_leave():
+    """Step out: no new conversations until rejoining (current ones stay)."""
+    with write_transaction():
+        moderator_queue.leave(current_user.id)
+    push.queue_changed()
+    return _queue_panel()
+
+
+@bp.route("/queue/join", methods=["POST"])
+@moderator_only
+def queue_join():
+    with write_transaction():
+        moderator_queue.join(current_user.id, utcnow())
+        assigned = assignment.assign_orphans(utcnow())
+    if assigned:
+        push.conversations_assigned(set(assigned.values()))
+    push.queue_changed()
+    return _queue_panel()

@@ -1,0 +1,21 @@
+"""The moderator queue: online moderators accepting new work, in the order they get it."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ._time import utcnow
+
+
+class QueueEntry(db.Model):
+    __tablename__ = "moderator_queue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    moderator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, unique=True)
+    queued_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    __table_args__ = (Index("ix_moderator_queue_order", "priority", "queued_at", "moderator_id"),)

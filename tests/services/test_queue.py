@@ -1,0 +1,53 @@
+"""The moderator queue: order, positions, estimated wait, leaving and rejoining."""
+from datetime import datetime, timedelta
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import Role
+from app.services import chat, queue
+from tests.support import make_profile, make_user, token
+
+T0 = datetime(2026, 11, 23, 12, 0, 0)
+
+
+def online(at):
+    moderator = make_user(Role.MODERATOR)
+    with write_transaction():
+        db.session.merge(moderator).is_online = True
+        queue.join(moderator.id, at)
+    return moderator
+
+
+def post(now):
+    with write_transaction():
+        return chat.post_client_message(make_user(), make_profile().id, "hi", token(), now).message.conversation
+
+
+def test_simultaneous_connections_are_ordered_by_time_then_id(ctx):
+    a, b = online(T0), online(T0)                 # the same instant: lower id first
+    c = online(T0 - timedelta(milliseconds=1))   # a millisecond earlier: first of all
+    assert [mid for mid, _ in queue.order(T0)] == [c.id, a.id, b.id]
+    assert [post(T0).assigned_moderator_id for _ in range(3)] == [c.id, a.id, b.id]
+
+
+def test_position_and_estimated_wait(ctx):
+    first, second = online(T0), online(T0 + timedelta(seconds=1))
+    assert queue.status(second.id, T0).position == 2
+    assert queue.status(second.id, T0, default_wait=60).estimated_wait_seconds == 120
+    for i in range(6):                           # 6 new conversations in 30 min: one every 5 minutes
+        post(T0 + timedelta(seconds=10 + i))
+    status = queue.status(first.id, T0 + timedelta(minutes=1))
+    assert status.in_queue and status.queued == 2 and status.estimated_wait_seconds == 300
+
+
+def test_leaving_the_queue_stops_new_work_and_rejoining_goes_to_the_back(ctx):
+    a, b = online(T0), online(T0 + timedelta(seconds=1))
+    with write_transaction():
+        assert queue.leave(a.id)
+    assert queue.status(a.id, T0).in_queue is False
+    assert post(T0 + timedelta(seconds=2)).assigned_moderator_id == b.id
+    with write_transaction():
+        queue.join(a.id, T0 + timedelta(seconds=3))
+        queue.join(a.id, T0 + timedelta(seconds=9))       # joining twice keeps the first place
+    assert [mid for mid, _ in queue.order(T0 + timedelta(seconds=4))] == [a.id, b.id]   # a has load 0
+    assert queue.status(a.id, T0 + timedelta(seconds=4)).position == 1
