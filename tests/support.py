@@ -238,3 +238,14 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def run_job(queue_name: str, func, *args, timeout: float = 20.0):
+    """Enqueue a job for the real worker, wait for it, and return its result (fails if it failed)."""
+    from app.jobs import get_queue
+
+    with app_context():
+        job = get_queue(queue_name).enqueue(func, *args)
+        wait_until(lambda: job.get_status(refresh=True) in ("finished", "failed"), timeout=timeout)
+        assert job.get_status() == "finished", job.exc_info
+        return job.return_value()

@@ -1,14 +1,11 @@
 """Periodic load balancing."""
 from __future__ import annotations
 
-from flask import current_app
-
 from ..database import write_transaction
 from ..models._time import utcnow
 from ..realtime import push
 from ..services import balancing
 from .context import job_context
-
 
 def rebalance_loads() -> int:
     with job_context() as app:

@@ -9,13 +9,12 @@ from playwright.sync_api import expect
 
 from app.database import write_transaction
 from app.extensions import db
-from app.jobs import get_queue
 from app.jobs.inactivity import reassign_idle_moderators_work
 from app.models import Role, User
 from app.models._time import utcnow
 from tests.browser.conftest import DESKTOP, PHONE, require_chromium
 from tests.browser.test_live_chat import LIVE, is_online, log_in, type_and_send
-from tests.support import app_context, make_profile, make_user, wait_until
+from tests.support import app_context, make_profile, make_user, run_job, wait_until
 
 require_chromium()
 
@@ -48,10 +47,7 @@ def test_idle_moderator_loses_waiting_work_to_the_active_one(new_context, browse
     later = utcnow() + timedelta(minutes=2)
     with app_context(), write_transaction():
         db.session.get(User, active.id).last_activity_at = later - timedelta(seconds=5)
-    with app_context():
-        job = get_queue("high").enqueue(reassign_idle_moderators_work, later.isoformat())
-        wait_until(lambda: job.get_status(refresh=True) in ("finished", "failed"), timeout=20)
-        assert job.return_value() == 1, job.exc_info
+    assert run_job("high", reassign_idle_moderators_work, later.isoformat()) == 1
 
     alert = idle_page.locator("#flash .alert")
     expect(alert).to_contain_text(re.compile("no typing or reply for a minute"))

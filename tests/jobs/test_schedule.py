@@ -6,13 +6,12 @@ from sqlalchemy import select
 
 from app.database import write_transaction
 from app.extensions import db
-from app.jobs import get_queue
 from app.jobs.assignment import assign_orphan_conversations
 from app.jobs.schedule import PERIODIC_JOBS, reconcile
 from app.models import Conversation, Role
 from app.redis_client import get_redis
 from app.services import chat
-from tests.support import make_profile, make_user, token, wait_until
+from tests.support import make_profile, make_user, run_job, token
 
 
 def test_reconcile_twice_keeps_one_job_per_declaration(ctx):
@@ -32,9 +31,6 @@ def test_orphan_sweep_job_assigns_waiting_conversations_in_the_worker(ctx, rq_wo
         chat.post_client_message(client, profile.id, "anyone?", token(), datetime(2026, 11, 23, 12, 0))
     moderator = make_user(Role.MODERATOR, online=True)
 
-    job = get_queue("default").enqueue(assign_orphan_conversations)
-    wait_until(lambda: job.get_status(refresh=True) in ("finished", "failed"), timeout=20)
-    assert job.get_status() == "finished", job.exc_info
-    assert job.return_value() == 1
+    assert run_job("default", assign_orphan_conversations) == 1
     db.session.rollback()  # end the read snapshot: the worker wrote since
     assert db.session.scalar(select(Conversation.assigned_moderator_id)) == moderator.id

@@ -5,12 +5,11 @@ from datetime import timedelta
 
 from app.database import write_transaction
 from app.extensions import db
-from app.jobs import get_queue
 from app.jobs.inactivity import reassign_idle_moderators_work
 from app.models import Conversation, Role, User
 from app.models._time import utcnow
 from tests.realtime.test_push import open_socket, post_message, receive_until
-from tests.support import LiveSession, app_context, login, make_profile, make_user, wait_until
+from tests.support import LiveSession, app_context, login, make_profile, make_user, run_job, wait_until
 
 
 def _user(user_id):
@@ -42,10 +41,7 @@ def test_typing_is_activity_and_idle_work_moves_live(web_server, rq_worker):
     later = utcnow() + timedelta(minutes=2)            # the idle one has done nothing for 2 minutes
     with app_context(), write_transaction():
         db.session.get(User, active.id).last_activity_at = later - timedelta(seconds=5)
-    with app_context():
-        job = get_queue("high").enqueue(reassign_idle_moderators_work, later.isoformat())
-        wait_until(lambda: job.get_status(refresh=True) in ("finished", "failed"), timeout=20)
-        assert job.return_value() == 1, job.exc_info
+    assert run_job("high", reassign_idle_moderators_work, later.isoformat()) == 1
 
     alert = receive_until(idle_ws, "no typing or reply for a minute")
     assert 'id="flash"' in alert and "Nora" in alert

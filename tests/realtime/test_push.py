@@ -49,7 +49,7 @@ def test_message_posted_on_one_process_reaches_a_socket_held_by_another(web_serv
         csrf = login(client_session, client.email)
         post_message(client_session, csrf, profile.id, "bonjour depuis B")   # POST on process B
         pushed = receive_until(ws, "bonjour depuis B")
-        assert 'afterbegin:#conversation-list' in pushed and f'id="conv-' in pushed
+        assert 'afterbegin:#conversation-list' in pushed and 'id="conv-' in pushed
         assert 'class="msg theirs"' in pushed   # rendered for the moderator's side
     finally:
         ws.close()

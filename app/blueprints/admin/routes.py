@@ -15,6 +15,7 @@ from ...realtime import push
 from ...services import assignment, conflicts, history, locks, profiles, unlock_requests, users
 from ...extensions import db
 from ...services.errors import ValidationError
+from ..params import optional_id
 from . import bp
 
 
@@ -152,20 +153,13 @@ def lock_request_decide(request_id: int):
     return redirect(url_for("admin.lock_list"))
 
 
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        abort(400)
-
-
 @bp.route("/assignments")
 def assignment_history():
     reason = request.args.get("reason")
     filters = {
-        "moderator_id": _int_or_none(request.args.get("moderator")),
+        "moderator_id": optional_id(request.args.get("moderator")),
         "reason": ChangeReason(reason) if reason in {r.value for r in ChangeReason} else None,
-        "conversation_id": _int_or_none(request.args.get("conversation")),
+        "conversation_id": optional_id(request.args.get("conversation")),
     }
     return render_template("admin/assignments.html", changes=history.changes(**filters), filters=filters,
                            reasons=list(ChangeReason), moderators=users.list_users(Role.MODERATOR))
@@ -173,8 +167,8 @@ def assignment_history():
 
 @bp.route("/assignments/reassign", methods=["POST"])
 def reassign():
-    conversation_id = _int_or_none(request.form.get("conversation_id"))
-    moderator_id = _int_or_none(request.form.get("moderator_id"))
+    conversation_id = optional_id(request.form.get("conversation_id"))
+    moderator_id = optional_id(request.form.get("moderator_id"))
     conversation = db.session.get(Conversation, conversation_id) if conversation_id else None
     target = db.session.get(User, moderator_id) if moderator_id else None
     if conversation is None:

@@ -1,8 +1,9 @@
 """Client pages: browse profiles, chat with one."""
-from flask import abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask import current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
 from ...auth_setup import role_required
+from ..params import optional_id
 from ...database import write_transaction
 from ...models import Role
 from ...models._time import utcnow
@@ -45,7 +46,7 @@ def messages(profile_id: int):
     """Older history (``before``) or catch-up after a reconnect (``after``): bubbles only."""
     profile = profiles.get_profile(profile_id)
     conversation = chat.find_conversation(current_user.id, profile.id)
-    before, after = _int_arg("before"), _int_arg("after")
+    before, after = optional_id(request.args.get("before")), optional_id(request.args.get("after"))
     rows = []
     if conversation is not None:
         rows = chat.history(conversation.id, before_id=before, after_id=after,
@@ -72,15 +73,3 @@ def send(profile_id: int):
 def avatar(filename: str):
     return send_from_directory(f"{current_app.config['UPLOAD_DIR']}/avatars", filename, max_age=86400)
 
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        abort(400)
-    if number < 0:
-        abort(400)
-    return number

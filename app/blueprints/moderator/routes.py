@@ -1,5 +1,5 @@
 """The moderator workspace: their conversations, one open beside the client and the profile."""
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,7 +10,7 @@ from ...models._time import utcnow
 from ...realtime import push
 from ...services import assignment, chat, conflicts, locks, unlock_requests
 from ...services import queue as moderator_queue
-from ..chat.routes import _int_arg
+from ..params import optional_id, required_id
 from . import bp
 
 moderator_only = role_required(Role.MODERATOR)
@@ -46,7 +46,7 @@ def conversation(conversation_id: int):
 @moderator_only
 def messages(conversation_id: int):
     current = chat.moderator_conversation(current_user, conversation_id)
-    before, after = _int_arg("before"), _int_arg("after")
+    before, after = optional_id(request.args.get("before")), optional_id(request.args.get("after"))
     rows = chat.history(current.id, before_id=before, after_id=after, limit=current_app.config["HISTORY_PAGE_SIZE"])
     return render_template("moderator/_history.html", current=current, messages=rows, older=before is not None, after=after,
                            page_size=current_app.config["HISTORY_PAGE_SIZE"], viewer_side="profile")
@@ -75,10 +75,7 @@ def locks_status():
 @bp.route("/locks/request-unlock", methods=["POST"])
 @moderator_only
 def request_unlock():
-    try:
-        profile_id = int(request.form.get("profile_id", ""))
-    except ValueError:
-        abort(400)
+    profile_id = required_id(request.form.get("profile_id"))
     with write_transaction():
         unlock = unlock_requests.request_unlock(current_user, profile_id, request.form.get("reason", ""), utcnow())
     return render_template("partials/_alert.html", level="success",
@@ -90,10 +87,7 @@ def request_unlock():
 def conflicts_resolve():
     """Admins see the open assignment conflicts here and close them with a note."""
     if request.method == "POST":
-        try:
-            conflict_id = int(request.form.get("conflict_id", ""))
-        except ValueError:
-            abort(400)
+        conflict_id = required_id(request.form.get("conflict_id"))
         with write_transaction():
             conflicts.resolve(conflict_id, current_user, request.form.get("note", ""), utcnow())
         flash(_("Conflict #%(id)d resolved.", id=conflict_id), "success")
