@@ -7,8 +7,12 @@ from flask import abort
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from sqlalchemy import bindparam, select
+
 from .extensions import db, login
 from .models import Role, User
+
+_LOAD_USER = select(User).where(User.id == bindparam("user_id_"))
 
 
 def init_app(app) -> None:
@@ -19,9 +23,11 @@ def init_app(app) -> None:
     @login.user_loader
     def load_user(user_id: str) -> User | None:
         try:
-            return db.session.get(User, int(user_id))
+            user_id = int(user_id)
         except (TypeError, ValueError):
             return None
+        # Every request starts here: a statement built once is cheaper than session.get's.
+        return db.session.scalar(_LOAD_USER, {"user_id_": user_id})
 
 
 def role_required(*roles: Role):

@@ -1,4 +1,4 @@
-"""``flask`` commands for ops: seed-demo, users create|list|disable."""
+"""``flask`` commands for ops: seed-demo, users create|list|disable, assignment, locks, rounds."""
 from __future__ import annotations
 
 import click
@@ -79,6 +79,56 @@ def init_app(app: Flask) -> None:
             left = int((lock.expires_at - now).total_seconds())
             click.echo(f"client  #{lock.client_id:<6} moderator #{lock.moderator_id:<6} via profile #{lock.profile_id} "
                        f"{lock.lock_reason} {left}s left")
+
+    @app.cli.group("rounds")
+    def rounds_group():
+        """Notification rounds (e-mails calling moderators in while messages wait)."""
+
+    @rounds_group.command("status")
+    def rounds_status():
+        """Waiting messages, moderators online, the current cycle and the last rounds."""
+        from flask import current_app
+
+        from .services import rounds
+
+        now = utcnow()
+        state = rounds.cycle_state(now, rounds.Settings.from_config(current_app.config))
+        oldest = state.summary.oldest_wait(now)
+        click.echo(f"pending messages: {state.summary.count}"
+                   + (f"  (oldest waiting {int(oldest.total_seconds() // 60)} min)" if oldest is not None else ""))
+        click.echo(f"moderators online: {state.online_moderators}")
+        if state.is_open:
+            latest = state.latest
+            next_check = state.next_check_at.isoformat(sep=" ", timespec="seconds") if state.next_check_at else "none"
+            click.echo(f"cycle {latest.cycle} open: round {latest.round_number} sent "
+                       f"{latest.sent_at.isoformat(sep=' ', timespec='seconds')}, next check {next_check}; "
+                       f"called in: {', '.join(f'#{m}' for m in state.notified_ids)}")
+        else:
+            click.echo("no cycle open; " + ("a round starts at the next pass" if state.would_start
+                                            else "conditions for a round not met"))
+        click.echo("next to call in: " + (", ".join(f"#{m.id} {m.email} ({'online' if m.is_online else 'offline'})"
+                                                   for m in state.next_moderators) or "nobody"))
+        for row in rounds.history(limit=10):
+            r = row.round
+            click.echo(f"  cycle {r.cycle} round {r.round_number}  {r.sent_at.isoformat(sep=' ', timespec='seconds')}  "
+                       f"pending {r.pending_messages_count}  answered since {row.answered}  "
+                       f"moderators {', '.join(f'#{m}' for m in r.moderator_ids_notified)}"
+                       + ("  (cycle ended)" if r.cycle_ended_at else ""))
+
+    @rounds_group.command("run-now")
+    def rounds_run_now():
+        """Run the pending-messages pass and the round check now (e-mails go through the worker)."""
+        from .jobs.rounds import check_notification_round, process_pending_messages
+
+        for name, job in (("pending-messages pass", process_pending_messages), ("round check", check_notification_round)):
+            outcome = job()
+            detail = ""
+            if outcome["action"] == "round":
+                detail = (f": cycle {outcome['cycle']} round {outcome['round_number']}, e-mailing moderators "
+                          + ", ".join(f"#{m}" for m in outcome["moderator_ids"]))
+            elif outcome["cycle"] is not None:
+                detail = f" (cycle {outcome['cycle']})"
+            click.echo(f"{name}: {outcome['action'].replace('_', ' ')}{detail}")
 
     @app.cli.group("users")
     def users_group():

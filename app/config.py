@@ -84,6 +84,8 @@ class Config:
     CLIENT_LOCK_SECONDS = int(os.environ.get("CLIENT_LOCK_SECONDS", "30"))
     LOCK_CLEAN_SECONDS = int(os.environ.get("LOCK_CLEAN_SECONDS", "60"))
     QUEUE_DEFAULT_WAIT_SECONDS = int(os.environ.get("QUEUE_DEFAULT_WAIT_SECONDS", "60"))
+    # Queue panels pushed at most once per interval and web process in a burst of changes (0: every change).
+    QUEUE_PUSH_INTERVAL_SECONDS = float(os.environ.get("QUEUE_PUSH_INTERVAL_SECONDS", "0.5"))
     BALANCE_THRESHOLD = int(os.environ.get("BALANCE_THRESHOLD", "2"))
     BALANCE_COOLDOWN_SECONDS = int(os.environ.get("BALANCE_COOLDOWN_SECONDS", "300"))
     BALANCE_SECONDS = int(os.environ.get("BALANCE_SECONDS", "60"))
@@ -92,6 +94,20 @@ class Config:
     INACTIVITY_CHECK_SECONDS = int(os.environ.get("INACTIVITY_CHECK_SECONDS", "15"))
     TYPING_RECORD_SECONDS = int(os.environ.get("TYPING_RECORD_SECONDS", "10"))
     PRESENCE_SWEEP_SECONDS = int(os.environ.get("PRESENCE_SWEEP_SECONDS", "60"))
+    # A closed socket or a page that left counts as offline only after this grace (a reload).
+    PRESENCE_GRACE_SECONDS = int(os.environ.get("PRESENCE_GRACE_SECONDS", "10"))
+    PRESENCE_HEARTBEAT_SECONDS = int(os.environ.get("PRESENCE_HEARTBEAT_SECONDS", "120"))
+    # No socket, heartbeat or activity for this long: offline (checked every PRESENCE_ACTIVITY_CHECK_SECONDS).
+    PRESENCE_OFFLINE_AFTER_SECONDS = int(os.environ.get("PRESENCE_OFFLINE_AFTER_SECONDS", "300"))
+    PRESENCE_ACTIVITY_CHECK_SECONDS = int(os.environ.get("PRESENCE_ACTIVITY_CHECK_SECONDS", "300"))
+
+    # Notification rounds: e-mails calling moderators in while client messages wait.
+    ROUNDS_PROCESS_SECONDS = int(os.environ.get("ROUNDS_PROCESS_SECONDS", "600"))
+    ROUNDS_CHECK_SECONDS = int(os.environ.get("ROUNDS_CHECK_SECONDS", "60"))
+    ROUNDS_CHECK_AFTER_SECONDS = int(os.environ.get("ROUNDS_CHECK_AFTER_SECONDS", "1800"))
+    ROUNDS_MIN_PENDING_AGE_SECONDS = int(os.environ.get("ROUNDS_MIN_PENDING_AGE_SECONDS", "300"))
+    ROUNDS_PENDING_PER_MODERATOR = float(os.environ.get("ROUNDS_PENDING_PER_MODERATOR", "5"))
+    ROUNDS_MODERATORS_PER_ROUND = int(os.environ.get("ROUNDS_MODERATORS_PER_ROUND", "3"))
     SQLITE_WRITE_WAIT_SECONDS = 15.0
 
 

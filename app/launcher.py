@@ -197,6 +197,25 @@ class Child:
         self.reader.join(timeout=2)
 
 
+def raise_open_files_limit() -> int:
+    """Every open page holds a socket (a file descriptor) in the web server: raise the soft limit
+    on open files to the hard one, for this process and the children it starts next. Returns the
+    soft limit in force."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return -1
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):  # e.g. above the kernel's nr_open: keep the current one
+        return soft
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def _port_open(host: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
         return True
@@ -266,6 +285,7 @@ class Launcher:
         if self.stopping.is_set():
             return 0
         gunicorn = str(Path(python).parent / "gunicorn")  # the same venv's
+        log("launcher", f"open files limit for the web server: {raise_open_files_limit()}")
         self.children["web"] = Child("web", [gunicorn, "-c", "gunicorn.conf.py", "--no-control-socket",
                                              "--bind", f"{host}:{port}", "wsgi:app"], env)
         self.children["worker"] = Child("worker", [python, "worker.py"], env)

@@ -1,7 +1,7 @@
 """Template helpers shared by every blueprint."""
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 from flask_babel import format_date, format_datetime, get_locale
 
 
@@ -32,3 +32,17 @@ def init_app(app) -> None:
         if profile.avatar_filename:
             return url_for("chat.avatar", filename=profile.avatar_filename)
         return url_for("static", filename="img/avatar.svg")
+
+    @app.template_global()
+    def answering_lock(moderator_id, profile_id):
+        """The moderator's running "answering" lock on a profile, if any (one query per render
+        pass and moderator: lists show it on every conversation of the profile)."""
+        from .models._time import utcnow
+        from .services import locks
+
+        cache = g.setdefault("answering_locks", {})
+        if moderator_id not in cache:
+            cache[moderator_id] = {profile: lock for profile, lock in
+                                   locks.profile_locks_by_profile(utcnow(), moderator_id).items()
+                                   if lock.lock_type == locks.ANSWERING}
+        return cache[moderator_id].get(profile_id)

@@ -15,7 +15,8 @@ from .balancing import rebalance_loads
 from .inactivity import reassign_idle_moderators_work
 from .locks import clean_expired_locks
 from .monitoring import monitor_assignments
-from .presence import sweep_stale_presence
+from .presence import calculate_moderator_activity, sweep_stale_presence
+from .rounds import check_notification_round, process_pending_messages
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ PERIODIC_JOBS = (
     Periodic("switchboard-monitoring", monitor_assignments, "MONITORING_SECONDS"),
     Periodic("switchboard-balance", rebalance_loads, "BALANCE_SECONDS"),
     Periodic("switchboard-inactivity", reassign_idle_moderators_work, "INACTIVITY_CHECK_SECONDS", queue="high"),
+    Periodic("switchboard-moderator-activity", calculate_moderator_activity, "PRESENCE_ACTIVITY_CHECK_SECONDS"),
+    Periodic("switchboard-pending-messages", process_pending_messages, "ROUNDS_PROCESS_SECONDS"),
+    Periodic("switchboard-round-check", check_notification_round, "ROUNDS_CHECK_SECONDS"),
 )
 
 

@@ -1,10 +1,10 @@
-"""History of who held each conversation, and why it changed hands."""
+"""Who holds each profile now, and the history of who held each conversation and why it changed hands."""
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer
+from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -41,4 +41,30 @@ class AssignmentChange(db.Model):
         Index("ix_assignment_changes_conversation", "conversation_id", "changed_at"),
         Index("ix_assignment_changes_to", "to_moderator_id", "changed_at"),
         Index("ix_assignment_changes_reason", "reason", "changed_at"),
+    )
+
+
+class ProfileAssignment(db.Model):
+    """A profile given to one moderator: the moderator answers the profile's conversations.
+
+    One row per profile (the primary key), so a profile has at most one moderator. Conversations
+    name their moderator through a composite foreign key to ``(profile_id, moderator_id)`` here,
+    with ``ON UPDATE CASCADE``: a conversation can only be held by its profile's holder, and moving
+    the profile moves its conversations in the same statement.
+    """
+
+    __tablename__ = "profile_assignments"
+
+    profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True)
+    moderator_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    assigned_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    # When the profile last changed hands (anti ping-pong: balancing leaves it alone for a while).
+    last_moved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    profile = relationship("Profile")
+    moderator = relationship("User")
+
+    __table_args__ = (
+        UniqueConstraint("profile_id", "moderator_id", name="uq_profile_assignments_profile_moderator"),
+        Index("ix_profile_assignments_moderator", "moderator_id"),
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (DateTime, Enum, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -42,6 +43,10 @@ class Conversation(db.Model):
 
     __table_args__ = (
         UniqueConstraint("client_id", "profile_id", name="uq_conversations_client_profile"),
+        # A conversation is held only by its profile's holder; moving the profile moves it too.
+        ForeignKeyConstraint(["profile_id", "assigned_moderator_id"],
+                             ["profile_assignments.profile_id", "profile_assignments.moderator_id"],
+                             name="fk_conversations_profile_holder", onupdate="CASCADE"),
         Index("ix_conversations_moderator_waiting", "assigned_moderator_id", "awaiting_reply_since"),
         Index("ix_conversations_moderator_last", "assigned_moderator_id", "last_message_at"),
         Index("ix_conversations_client_last", "client_id", "last_message_at"),

@@ -17,5 +17,9 @@ class QueueEntry(db.Model):
     moderator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, unique=True)
     queued_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Active conversations held (see services.assignment): moved by ``load = load ± n`` in the
+    # transaction that changes hands, never written back from a read; resynced every minute.
+    load: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
-    __table_args__ = (Index("ix_moderator_queue_order", "priority", "queued_at", "moderator_id"),)
+    __table_args__ = (Index("ix_moderator_queue_order", "priority", "queued_at", "moderator_id"),
+                      Index("ix_moderator_queue_load", "load", "queued_at", "moderator_id"))

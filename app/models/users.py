@@ -34,6 +34,8 @@ class User(UserMixin, db.Model):
     is_online: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     last_online_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_activity_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The moderator page's last heartbeat (every 2 min, sent even while its socket is down).
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 
     __table_args__ = (

@@ -4,34 +4,57 @@ Always called after the commit, so a page that misses a push finds the data on c
 """
 from __future__ import annotations
 
-from flask import render_template
-from flask_babel import force_locale
+import logging
+import time
+
+from flask import g, render_template
+from flask_babel import force_locale, get_locale
+from markupsafe import Markup
 
 from ..extensions import db
 from ..models import Conversation, Message, User
 from ..redis_client import get_redis
 from ..services import chat
-from .hub import publish
+from .hub import publish, publish_many
+
+log = logging.getLogger(__name__)
 
 
 def _render_for(user: User, template: str, **context) -> str:
+    g.pop("answering_locks", None)  # lock indicators are read fresh for every push
     with force_locale(user.locale):
         return render_template(template, viewer=user, **context)
+
+
+def message_html(message: Message, viewer_side: str) -> Markup:
+    """A message's bubble for one side in the current language, rendered once per request: the
+    push to the writer's side and the answer to their POST are the same bubble."""
+    cache = g.setdefault("message_html", {})
+    key = (message.id, viewer_side, str(get_locale()))
+    html = cache.get(key)
+    if html is None:
+        html = cache[key] = Markup(render_template("partials/_message.html", message=message,
+                                                   viewer_side=viewer_side))
+    return html
 
 
 def message_posted(message: Message) -> None:
     """A new message: to the client's pages and to the moderator holding the conversation."""
     conversation: Conversation = message.conversation
-    r = get_redis()
     client = conversation.client
-    publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
-                                      conversation=conversation, message=message))
+    with force_locale(client.locale):
+        bubble = message_html(message, "client")
+    fragments = [(client.id, _render_for(client, "partials/push/_client_message.html", conversation=conversation,
+                                         message=message, bubble=bubble))]
     if conversation.assigned_moderator_id is not None:
         moderator = conversation.moderator
-        publish(r, moderator.id, _render_for(
-            moderator, "partials/push/_moderator_message.html", conversation=conversation, message=message))
-        if conversation.assigned_at == message.created_at:  # new work was just handed out
-            queue_changed()
+        with force_locale(moderator.locale):
+            bubble = message_html(message, "profile")
+        fragments.append((moderator.id, _render_for(moderator, "partials/push/_moderator_message.html",
+                                                    conversation=conversation, message=message, bubble=bubble)))
+    publish_many(get_redis(), fragments)  # one round trip
+    if conversation.assigned_moderator_id is not None and conversation.assigned_at == message.created_at:
+        queue_changed()  # new work was just handed out
 
 
 def conversations_assigned(moderator_ids: set[int]) -> None:
@@ -67,14 +90,98 @@ def admin_alert(admin_ids: set[int], report) -> None:
 
 
 def queue_changed() -> None:
-    """Positions moved: every queued moderator's queue panel, re-rendered for them."""
-    from flask import current_app
+    """Positions moved: every queued moderator's queue panel, re-rendered for them.
 
+    Every change moves everyone's position, so each one costs a panel per queued moderator. In
+    the web server a burst of changes (many moderators connecting, a wave of new conversations)
+    is coalesced per process: the first change refreshes the panels at once, in the background;
+    changes meanwhile make one more refresh ``QUEUE_PUSH_INTERVAL_SECONDS`` later, from the state
+    then, so the panels always end on the latest positions. Elsewhere (jobs, CLI) it is done now.
+    """
+    from flask import current_app, has_request_context, request
+
+    interval = current_app.config["QUEUE_PUSH_INTERVAL_SECONDS"]
+    if not interval or not has_request_context() or not _under_gevent():
+        _push_queue_panels()
+        return
+    if _queue_refresh["scheduled"]:
+        _queue_refresh["again"] = True
+        return
+    import gevent
+
+    _queue_refresh["scheduled"] = True
+    gevent.spawn(_refresh_queue_panels, current_app._get_current_object(), request.url_root, interval)
+
+
+_queue_refresh = {"scheduled": False, "again": False}  # this process's coalesced queue refresh
+
+
+def _under_gevent() -> bool:
+    import sys
+
+    if "gevent" not in sys.modules:
+        return False
+    from gevent import monkey
+
+    return monkey.is_module_patched("threading")
+
+
+def _refresh_queue_panels(app, url_root: str, interval: float) -> None:
+    import gevent
+
+    try:
+        while True:
+            _queue_refresh["again"] = False
+            try:
+                with app.test_request_context(base_url=url_root):
+                    try:
+                        _push_queue_panels()
+                    finally:
+                        db.session.remove()
+            except Exception:  # noqa: BLE001 - a failed refresh must not stop the next ones
+                log.exception("could not push the queue panels")
+            gevent.sleep(interval)
+            if not _queue_refresh["again"]:
+                return
+    finally:
+        _queue_refresh["scheduled"] = False
+
+
+def _push_queue_panels() -> None:
+    """One read of the queue and of its moderators for all panels; publishes in pipelined batches."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from ..models import QueueEntry
     from ..models._time import utcnow
     from ..services import queue
 
     r, now = get_redis(), utcnow()
+    everyone = queue.statuses(now, current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
+    moderators = {user.id: user for user in db.session.scalars(
+        select(User).join(QueueEntry, QueueEntry.moderator_id == User.id))}
+    pipe = r.pipeline(transaction=False)
     for moderator_id in queue.queued_moderator_ids():
-        moderator = db.session.get(User, moderator_id)
-        status = queue.status(moderator_id, now, current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
-        publish(r, moderator_id, _render_for(moderator, "moderator/_queue.html", status=status, oob=True))
+        moderator = moderators.get(moderator_id) or db.session.get(User, moderator_id)
+        status = everyone.get(moderator_id, everyone[None])
+        publish(pipe, moderator_id, _render_for(moderator, "moderator/_queue.html", status=status, oob=True))
+        if len(pipe) >= 100:
+            pipe.execute()
+            time.sleep(0)  # under gevent: let requests and sockets run between batches
+    pipe.execute()
+
+
+def lock_status_changed(moderator_id: int) -> None:
+    """A lock of this moderator was taken or released: their conversation list (the lock flags)
+    and their locks panel, re-rendered."""
+    from ..models._time import utcnow
+    from ..services import locks
+
+    moderator = db.session.get(User, moderator_id)
+    if moderator is None:
+        return
+    r = get_redis()
+    publish(r, moderator_id, _render_for(moderator, "partials/push/_moderator_list.html",
+                                         conversations=chat.moderator_conversations(moderator_id)))
+    publish(r, moderator_id, _render_for(moderator, "moderator/_locks.html", oob=True, now=utcnow(),
+                                         profile_locks=locks.active_profile_locks(utcnow())))

@@ -1,6 +1,7 @@
 """``/ws``: the page's one WebSocket. Push only: clients send over plain HTTP (hx-post)."""
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import random
@@ -18,7 +19,7 @@ from ..extensions import db, sock
 from ..models import User
 from ..models._time import utcnow
 from ..redis_client import get_redis
-from ..services import inactivity, presence
+from ..services import inactivity, locks, presence
 from . import push
 from .hub import get_hub
 
@@ -67,8 +68,9 @@ def websocket(ws):
     hub, r = get_hub(), get_redis()
     conn = hub.register(user_id)
     _opened(r, user_id, conn.id)
+    db.session.close()  # the socket lives for hours: hand its database connection back to the pool
     last_alive = time.monotonic() - random.uniform(0, ALIVE_EVERY)  # spread the heartbeats
-    last_typing = 0.0
+    last_typing, last_typed_in = 0.0, None
     try:
         while conn.close_code is None:
             try:
@@ -81,9 +83,11 @@ def websocket(ws):
                 break
             if not ws.connected:
                 break
-            if _typing_seen(ws) and time.monotonic() - last_typing > current_app.config["TYPING_RECORD_SECONDS"]:
-                _record_activity(user_id)
-                last_typing = time.monotonic()
+            typed_in = _typing_seen(ws)
+            if typed_in is not NOT_TYPING and (time.monotonic() - last_typing > current_app.config["TYPING_RECORD_SECONDS"]
+                                               or typed_in != last_typed_in):
+                _record_activity(user_id, typed_in)
+                last_typing, last_typed_in = time.monotonic(), typed_in
             if time.monotonic() - last_alive > ALIVE_EVERY:
                 _still_alive(r, user_id, conn.id)
                 last_alive = time.monotonic()
@@ -116,24 +120,45 @@ def _shutdown(ws) -> None:
     ws.connected = False
 
 
-def _typing_seen(ws, limit: int = 100) -> bool:
-    """Pages send only typing signals (throttled by the page); read them all so nothing piles up."""
-    seen = False
+NOT_TYPING = object()
+
+
+def _typing_seen(ws, limit: int = 100):
+    """Pages send only typing signals (throttled by the page); read them all so nothing piles up.
+    Returns the conversation typed in (None if the page did not say), or NOT_TYPING."""
+    seen = NOT_TYPING
     for _ in range(limit):
         data = ws.receive(timeout=0)
         if data is None:
             break
-        seen = seen or (isinstance(data, str) and '"typing"' in data[:100])
+        if isinstance(data, str) and '"typing"' in data[:100]:
+            seen = _conversation_of(data)
     return seen
 
 
-def _record_activity(user_id: int) -> None:
-    """Typing counts as activity (the inactivity check reads it); at most one write per interval."""
+def _conversation_of(data: str) -> int | None:
     try:
+        value = json.loads(data).get("conversation")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and 0 < value < 2**31 else None
+
+
+def _record_activity(user_id: int, conversation_id: int | None) -> None:
+    """Typing counts as activity (the inactivity check reads it) and locks the profile typed for
+    while its moderator answers; at most one write per interval."""
+    try:
+        locked = None
         with write_transaction():
             user = db.session.get(User, user_id)
             if user is not None and user.is_moderator:
-                inactivity.record_activity(user, utcnow())
+                now = utcnow()
+                inactivity.record_activity(user, now)
+                if conversation_id is not None:
+                    locked = locks.start_answering(conversation_id, user_id, now,
+                                                   current_app.config["PROFILE_LOCK_SECONDS"])
+        if locked is not None:
+            push.lock_status_changed(user_id)
     except Exception:  # noqa: BLE001 - activity is best effort, the socket stays
         log.warning("could not record typing of user %s", user_id, exc_info=True)
 
@@ -155,12 +180,14 @@ def _opened(r, user_id: int, socket_id: str) -> None:
 
 
 def _closed(r, user_id: int, socket_id: str) -> None:
+    """The last socket closing is not offline yet: a check after the grace decides (a reload
+    opens a new socket meanwhile)."""
     try:
-        with write_transaction():
-            user = db.session.get(User, user_id)
-            went_offline = presence.socket_closed(r, user, socket_id, utcnow())
-        if went_offline and user.is_moderator:
-            push.queue_changed()
+        now = utcnow()
+        if presence.socket_closed(r, db.session.get(User, user_id), socket_id, now):
+            from ..jobs.presence import schedule_offline_check
+
+            schedule_offline_check(user_id, now)
     except Exception:  # noqa: BLE001 - a closing socket must not raise into the server
         log.exception("could not record socket close for user %s", user_id)
     finally:

@@ -1,70 +1,98 @@
-"""Skeleton assignment rule: a waiting conversation goes to the online moderator with the
-fewest active conversations.
+"""The assignment engine's core: who answers which profile, and every change of hands.
+
+A profile is given to one moderator for a while (``profile_assignments``); that moderator
+answers all of the profile's conversations. New work goes to the least-loaded online moderator
+in the queue (load = active conversations held; queue order breaks ties). A profile stays with
+its holder while it has other active conversations and the holder is available; otherwise its
+next conversation is a fresh decision, and the profile follows it.
 
 Invariants and their guards:
 
-* a conversation has at most one moderator: the claim is a single compare-and-set
-  ``UPDATE … WHERE assigned_moderator_id IS NULL`` checked by its rowcount (a move names the
-  holder it read the same way), exact on PostgreSQL at READ COMMITTED with many processes and
-  on SQLite; callers run it inside ``write_transaction`` (``BEGIN IMMEDIATE`` on SQLite);
-* work is spread by load: least-loaded picks take turns (a transaction-scoped advisory lock on
-  PostgreSQL, the write lock on SQLite), so concurrent new conversations do not all land on
-  the same "least loaded" moderator.
+* **a conversation has at most one moderator**: one column; the claim is a compare-and-set
+  ``UPDATE … WHERE assigned_moderator_id IS NULL`` checked by its rowcount, exact on PostgreSQL
+  at READ COMMITTED with many processes and on SQLite (callers run it inside
+  ``write_transaction``: ``BEGIN IMMEDIATE`` there);
+* **a profile has at most one moderator**: ``profile_assignments`` has one row per profile (its
+  primary key); and a conversation can only name its profile's holder — a composite foreign key
+  ``(profile_id, assigned_moderator_id) → profile_assignments`` with ``ON UPDATE CASCADE``, so the
+  database refuses any conversation held by someone else, and moving a profile (a
+  compare-and-set on the holder it read) moves its conversations in the same statement;
+* **no client is approached by two moderators at once**: a first assignment takes the client's
+  expiring lock (``locks.lock_client``: a conditional upsert, one holder per client, default
+  30 s); while another moderator holds it, the client's other conversations wait (or go to that
+  same moderator when their profile is free). The holder's reply ends the approach and frees
+  the lock;
+* **work is spread by load**: decisions take turns (a transaction-scoped advisory lock on
+  PostgreSQL, the write lock on SQLite) and read loads after taking it, so concurrent new
+  conversations do not all land on the same "least loaded" moderator.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, text, update
+from flask import current_app
+from sqlalchemy import DateTime, bindparam, delete, func, insert, or_, select, text, update
 
+from ..database import dialect_insert, prepared
 from ..extensions import db
-from ..models import AssignmentChange, ChangeReason, Conversation, Role, User
+from ..models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, Role, User
+from . import locks, queue
 
 ACTIVE_WINDOW = timedelta(minutes=30)
+
+
+def _is_active(now: datetime):
+    """A conversation is active while a client message waits, or it had traffic lately."""
+    return or_(Conversation.awaiting_reply_since.is_not(None), Conversation.last_message_at >= now - ACTIVE_WINDOW)
 
 
 def active_load_subquery(now: datetime):
     """Active conversations per moderator: waiting, or traffic in the last 30 minutes."""
     return (
         select(Conversation.assigned_moderator_id.label("moderator_id"), func.count().label("load"))
-        .where(
-            Conversation.assigned_moderator_id.is_not(None),
-            or_(
-                Conversation.awaiting_reply_since.is_not(None),
-                Conversation.last_message_at >= now - ACTIVE_WINDOW,
-            ),
-        )
+        .where(Conversation.assigned_moderator_id.is_not(None), _is_active(now))
         .group_by(Conversation.assigned_moderator_id)
         .subquery()
     )
 
 
+def _available(user=User):
+    return (user.role == Role.MODERATOR) & user.is_online.is_(True) & user.active.is_(True)
+
+
+def load_of(moderator_id: int, now: datetime) -> int:
+    """One moderator's exact load (a count over their conversations, by index)."""
+    return db.session.scalar(select(func.count()).select_from(Conversation)
+                             .where(Conversation.assigned_moderator_id == moderator_id, _is_active(now)))
+
+
 def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None) -> int | None:
-    """The first of the moderator queue: lowest load, then queue order (see services.queue).
-    Call it in the write transaction that acts on the answer (decisions take turns)."""
+    """The first of the moderator queue: lowest load counter, then queue order (see
+    services.queue); an index read, no count. Call it in the write transaction that acts on the
+    answer: decisions take turns, and the read comes after taking the turn."""
     from ..models import QueueEntry
 
     _serialize_decisions()
-    loads = active_load_subquery(now)
-    load = func.coalesce(loads.c.load, 0)
     query = (
-        select(User.id)
-        .join(QueueEntry, QueueEntry.moderator_id == User.id)
-        .outerjoin(loads, loads.c.moderator_id == User.id)
-        .where(User.role == Role.MODERATOR, User.is_online.is_(True), User.active.is_(True))
-        .order_by(load, QueueEntry.priority.desc(), QueueEntry.queued_at, User.id)
+        select(QueueEntry.moderator_id)
+        .join(User, QueueEntry.moderator_id == User.id)
+        .where(_available())
+        .order_by(QueueEntry.load, QueueEntry.priority.desc(), QueueEntry.queued_at, QueueEntry.moderator_id)
         .limit(1)
     )
     if exclude:
-        query = query.where(User.id.not_in(exclude))
+        query = query.where(QueueEntry.moderator_id.not_in(exclude))
     return db.session.scalar(query)
 
 
 def record_change(conversation_id: int, from_id: int | None, to_id: int | None, reason: ChangeReason,
                   now: datetime) -> None:
     """Every change of hands is written down, in the transaction that makes it."""
-    db.session.add(AssignmentChange(conversation_id=conversation_id, from_moderator_id=from_id,
-                                    to_moderator_id=to_id, reason=reason, changed_at=now))
+    table = AssignmentChange.__table__
+    db.session.execute(prepared(("record_change",), lambda: insert(table).values(
+        conversation_id=bindparam("cid"), from_moderator_id=bindparam("from_id"), to_moderator_id=bindparam("to_id"),
+        reason=bindparam("reason", type_=table.c.reason.type), changed_at=bindparam("now"))),
+        {"cid": conversation_id, "from_id": from_id, "to_id": to_id, "reason": reason, "now": now})
 
 
 ASSIGNMENT_LOCK_KEY = 0x5B0A  # one PostgreSQL advisory lock for "who gets new work"
@@ -79,90 +107,264 @@ def _serialize_decisions() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGNMENT_LOCK_KEY})
 
 
+# -- profiles ---------------------------------------------------------------------------------
+def holder(profile_id: int) -> int | None:
+    return db.session.scalar(select(ProfileAssignment.moderator_id).where(ProfileAssignment.profile_id == profile_id))
+
+
+def held_profiles(moderator_id: int) -> list[int]:
+    return list(db.session.scalars(select(ProfileAssignment.profile_id)
+                                   .where(ProfileAssignment.moderator_id == moderator_id)
+                                   .order_by(ProfileAssignment.profile_id)))
+
+
+def _take_profile(profile_id: int, moderator_id: int, now: datetime) -> bool:
+    """Give a free profile to a moderator; False when someone holds it already."""
+    inserted = db.session.execute(
+        dialect_insert(ProfileAssignment)
+        .values(profile_id=profile_id, moderator_id=moderator_id, assigned_at=now)
+        .on_conflict_do_nothing(index_elements=["profile_id"])
+        .returning(ProfileAssignment.profile_id)
+    ).scalar()
+    return inserted is not None
+
+
+def move_profile(profile_id: int, from_id: int, to_id: int, now: datetime, reason: ChangeReason) -> list[int]:
+    """Move a profile, with its held conversations, from the holder read by the caller to another
+    moderator. Compare-and-set on that holder: two movers cannot both win. Returns the ids of the
+    conversations that moved (empty when the profile had no longer ``from_id`` as holder)."""
+    if from_id == to_id:
+        return []
+    moved = db.session.execute(
+        update(ProfileAssignment)
+        .where(ProfileAssignment.profile_id == profile_id, ProfileAssignment.moderator_id == from_id)
+        .values(moderator_id=to_id, assigned_at=now, last_moved_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        return []
+    # ON UPDATE CASCADE has already handed the conversations over; stamp them and write history.
+    rows = db.session.execute(
+        update(Conversation)
+        .where(Conversation.profile_id == profile_id, Conversation.assigned_moderator_id == to_id)
+        .values(assigned_at=now, last_moved_at=now)
+        .returning(Conversation.id, Conversation.awaiting_reply_since, Conversation.last_message_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for conversation_id, _, _ in sorted(rows):
+        record_change(conversation_id, from_id, to_id, reason, now)
+    active = _count_active(rows, now)
+    queue.adjust_load(from_id, -active)
+    queue.adjust_load(to_id, active)
+    locks.release_profile_locks_of(profile_id, from_id)
+    return [conversation_id for conversation_id, _, _ in rows]
+
+
+def _count_active(rows, now: datetime) -> int:
+    """How many of (id, awaiting_reply_since, last_message_at) rows are active conversations."""
+    return sum(1 for _, waiting, last in rows if waiting is not None or (last is not None and last >= now - ACTIVE_WINDOW))
+
+
+def release_profile(profile_id: int, from_id: int, now: datetime, reason: ChangeReason) -> list[int]:
+    """The holder lets a profile go (disabled account): its conversations wait for a new decision."""
+    rows = db.session.execute(
+        update(Conversation)
+        .where(Conversation.profile_id == profile_id, Conversation.assigned_moderator_id == from_id)
+        .values(assigned_moderator_id=None, assigned_at=None, last_moved_at=now)
+        .returning(Conversation.id, Conversation.awaiting_reply_since, Conversation.last_message_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.execute(delete(ProfileAssignment).where(ProfileAssignment.profile_id == profile_id,
+                                                       ProfileAssignment.moderator_id == from_id)
+                       .execution_options(synchronize_session=False))
+    for conversation_id, _, _ in sorted(rows):
+        record_change(conversation_id, from_id, None, reason, now)
+    queue.adjust_load(from_id, -_count_active(rows, now))
+    locks.release_profile_locks_of(profile_id, from_id)
+    return [conversation_id for conversation_id, _, _ in rows]
+
+
+_OTHER = Conversation.__table__.alias("other")
+
+
+def _situation(conversation_id: int, now: datetime):
+    """Everything a decision reads, in one query: the conversation, its profile's holder (and
+    whether they are available), the profile's other active conversations, and who approaches
+    the client (and whether they are available)."""
+    return db.session.execute(prepared(("situation",), _situation_statement),
+                              {"cid": conversation_id, "now": now, "active_since": now - ACTIVE_WINDOW}).first()
+
+
+def _situation_statement():
+    other, c = _OTHER, Conversation.__table__.c
+    pa, lock = ProfileAssignment.__table__.c, ClientLock.__table__.c
+    holder, approacher = User.__table__.alias("holder"), User.__table__.alias("approacher")
+    others = (select(func.count()).select_from(other)
+              .where(other.c.profile_id == c.profile_id, other.c.id != c.id,
+                     other.c.assigned_moderator_id.is_not(None),
+                     or_(other.c.awaiting_reply_since.is_not(None),
+                         other.c.last_message_at >= bindparam("active_since", type_=DateTime())))
+              .scalar_subquery())
+    return (
+        select(c.profile_id, c.client_id, c.assigned_moderator_id,
+               pa.moderator_id.label("holder"), _available(holder.c).label("holder_available"),
+               others.label("others_active"),
+               lock.moderator_id.label("approaching"), _available(approacher.c).label("approaching_available"))
+        .select_from(Conversation.__table__)
+        .outerjoin(ProfileAssignment.__table__, pa.profile_id == c.profile_id)
+        .outerjoin(holder, holder.c.id == pa.moderator_id)
+        .outerjoin(ClientLock.__table__, (lock.client_id == c.client_id)
+                   & (lock.expires_at >= bindparam("now", type_=DateTime())))
+        .outerjoin(approacher, approacher.c.id == lock.moderator_id)
+        .where(c.id == bindparam("cid"))
+    )
+
+
 def assign_if_unassigned(conversation_id: int, now: datetime,
                          reason: ChangeReason = ChangeReason.NEW) -> int | None:
-    """Give a conversation without a moderator to the least-loaded online one.
+    """Give a conversation without a moderator to its profile's holder, or to the least-loaded
+    online one (the profile follows).
 
-    Returns the moderator this call assigned, or None when nobody is online or another
-    process assigned it first (the compare-and-set lost).
+    Returns the moderator this call assigned, or None when nobody is online, the client is being
+    approached by another moderator (it waits; see the module docstring), or another process
+    assigned it first (the compare-and-set lost).
     """
-    moderator_id = least_loaded_online_moderator(now)
-    if moderator_id is None:
+    _serialize_decisions()
+    situation = _situation(conversation_id, now)
+    if situation is None or situation.assigned_moderator_id is not None:
         return None
-    result = db.session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.assigned_moderator_id.is_(None))
-        .values(assigned_moderator_id=moderator_id, assigned_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    profile_id, client_id = situation.profile_id, situation.client_id
+    current, current_available = situation.holder, bool(situation.holder_available)
+    others_active, approaching = situation.others_active, situation.approaching
+    if approaching is not None and not situation.approaching_available:
+        # Whoever approached the client left; an absent moderator approaches no one.
+        db.session.execute(delete(ClientLock).where(ClientLock.client_id == client_id)
+                           .execution_options(synchronize_session=False))
+        approaching = None
+    if current is not None and current_available and others_active:
+        target = current  # the profile stays with the moderator answering its conversations
+    elif approaching is not None:
+        target = approaching  # the client's other conversation goes to who approaches them
+    else:
+        target = least_loaded_online_moderator(now)
+    if target is None:
+        return None
+    if approaching is not None and approaching != target:
+        _log_deferred(conversation_id, approaching, target, now)
+        return None
+    if current is None:
+        if not _take_profile(profile_id, target, now):
+            return None  # taken meanwhile by a path that does not take turns; the sweep retries
+    elif current != target:
+        move_profile(profile_id, current, target,
+                     now, ChangeReason.QUEUE if current_available else ChangeReason.DISCONNECT)
+    if approaching is None:
+        seconds = current_app.config.get("CLIENT_LOCK_SECONDS", locks.CLIENT_LOCK_SECONDS)
+        if locks.lock_client(client_id, profile_id, target, now, seconds, reason="approach") is None:
+            return None
+    c = Conversation.__table__.c
+    result = db.session.execute(prepared(("claim",), lambda: update(Conversation.__table__)
+                                         .where(c.id == bindparam("cid"), c.assigned_moderator_id.is_(None))
+                                         .values(assigned_moderator_id=bindparam("mid"), assigned_at=bindparam("now"))),
+                                {"cid": conversation_id, "mid": target, "now": now})
     if result.rowcount != 1:
         from . import conflicts
 
-        conflicts.record("claim_race", now, conversation_id=conversation_id, moderator_ids=[moderator_id],
+        conflicts.record("claim_race", now, conversation_id=conversation_id, moderator_ids=[target],
                          detail="another process assigned it first",
                          resolution="kept by the first claimer (compare-and-set)")
         return None
-    record_change(conversation_id, None, moderator_id, reason, now)
-    return moderator_id
+    record_change(conversation_id, None, target, reason, now)
+    queue.adjust_load(target, 1)  # waiting work: active
+    return target
 
 
-def assign_orphans(now: datetime, limit: int = 200) -> dict[int, int]:
-    """Assign waiting conversations that have no moderator (none was online when they arrived).
+def _log_deferred(conversation_id: int, approaching: int, target: int, now: datetime) -> None:
+    from . import conflicts
 
-    Returns {conversation_id: moderator_id} for the ones assigned by this call.
-    """
-    orphan_ids = list(
-        db.session.scalars(
-            select(Conversation.id)
-            .where(Conversation.assigned_moderator_id.is_(None), Conversation.awaiting_reply_since.is_not(None))
-            .order_by(Conversation.awaiting_reply_since)
-            .limit(limit)
-        )
-    )
+    conflicts.record("double_approach", now, conversation_id=conversation_id, moderator_ids=[approaching, target],
+                     detail="the client is being approached by another moderator through another profile",
+                     resolution="waits until that approach ends (reply or client lock expiry)")
+
+
+def assign_orphans(now: datetime, limit: int = 200, client_id: int | None = None) -> dict[int, int]:
+    """Assign waiting conversations that have no moderator (none was online when they arrived,
+    or their client was being approached). Returns {conversation_id: moderator_id}."""
+    from ..models import QueueEntry
+
+    _serialize_decisions()
+    # Skip what would wait anyway: a client approached by one moderator through a profile
+    # another moderator holds (it goes out when that approach ends).
+    query = (select(Conversation.id)
+             .outerjoin(ClientLock, (ClientLock.client_id == Conversation.client_id) & (ClientLock.expires_at >= now))
+             .outerjoin(ProfileAssignment, ProfileAssignment.profile_id == Conversation.profile_id)
+             .where(Conversation.assigned_moderator_id.is_(None), Conversation.awaiting_reply_since.is_not(None),
+                    ClientLock.id.is_(None) | ProfileAssignment.moderator_id.is_(None)
+                    | (ProfileAssignment.moderator_id == ClientLock.moderator_id))
+             .order_by(Conversation.awaiting_reply_since, Conversation.id)
+             .limit(limit))
+    if client_id is not None:
+        query = query.where(Conversation.client_id == client_id)
+    anyone_free = select(QueueEntry.moderator_id).join(User, User.id == QueueEntry.moderator_id).where(_available())
     assigned = {}
-    for conversation_id in orphan_ids:
+    for conversation_id in list(db.session.scalars(query)):
         moderator_id = assign_if_unassigned(conversation_id, now)
         if moderator_id is not None:
             assigned[conversation_id] = moderator_id
-        elif least_loaded_online_moderator(now) is None:
+        elif db.session.scalar(anyone_free.limit(1)) is None:
             break
     return assigned
 
 
+def approach_done(client_id: int, moderator_id: int, now: datetime) -> dict[int, int]:
+    """The moderator answered the client: their approach is over, the client lock goes, and the
+    client's conversations that waited for it are assigned now. Returns what was assigned."""
+    freed = db.session.execute(delete(ClientLock).where(ClientLock.client_id == client_id,
+                                                        ClientLock.moderator_id == moderator_id)
+                               .execution_options(synchronize_session=False)).rowcount
+    return assign_orphans(now, client_id=client_id) if freed else {}
+
+
 def release_moderator_conversations(moderator_id: int, now: datetime,
                                     reason: ChangeReason = ChangeReason.DISCONNECT) -> list[int]:
-    """Unassign a moderator's conversations (account disabled); they become orphans again."""
-    ids = list(
-        db.session.scalars(select(Conversation.id).where(Conversation.assigned_moderator_id == moderator_id))
-    )
-    if ids:
-        db.session.execute(
-            update(Conversation)
-            .where(and_(Conversation.id.in_(ids), Conversation.assigned_moderator_id == moderator_id))
-            .values(assigned_moderator_id=None, assigned_at=None, last_moved_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        for conversation_id in ids:
-            record_change(conversation_id, moderator_id, None, reason, now)
-    return ids
+    """Let go of every profile a moderator holds (account disabled); their conversations become
+    orphans, assigned again by the next decision."""
+    released = []
+    for profile_id in held_profiles(moderator_id):
+        released += release_profile(profile_id, moderator_id, now, reason)
+    return released
 
 
 def reassign(conversation_id: int, to_moderator_id: int, now: datetime, reason: ChangeReason) -> bool:
-    """Move a conversation to another moderator (admin by hand, balancing, inactivity).
-
-    Guarded like a claim: the UPDATE names the holder it read, so two movers cannot both win.
-    """
-    current = db.session.scalar(select(Conversation.assigned_moderator_id).where(Conversation.id == conversation_id))
-    if current == to_moderator_id:
+    """Move a conversation to another moderator (admin by hand, monitoring): its profile moves,
+    with the profile's other conversations. Guarded like a claim (compare-and-set on the holder
+    read here), so two movers cannot both win."""
+    row = db.session.execute(select(Conversation.profile_id, Conversation.assigned_moderator_id)
+                             .where(Conversation.id == conversation_id)).first()
+    if row is None or row.assigned_moderator_id == to_moderator_id:
         return False
-    holder = Conversation.assigned_moderator_id.is_(None) if current is None else \
-        Conversation.assigned_moderator_id == current
+    if row.assigned_moderator_id is not None:
+        return bool(move_profile(row.profile_id, row.assigned_moderator_id, to_moderator_id, now, reason))
+    current = holder(row.profile_id)
+    if current is None:
+        if not _take_profile(row.profile_id, to_moderator_id, now):
+            return False
+    elif current != to_moderator_id and not move_profile(row.profile_id, current, to_moderator_id, now, reason):
+        return False
     result = db.session.execute(
-        update(Conversation).where(Conversation.id == conversation_id, holder)
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.assigned_moderator_id.is_(None))
         .values(assigned_moderator_id=to_moderator_id, assigned_at=now, last_moved_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         return False
-    record_change(conversation_id, current, to_moderator_id, reason, now)
+    record_change(conversation_id, None, to_moderator_id, reason, now)
+    queue.adjust_load(to_moderator_id, load_of_conversation(conversation_id, now))
     return True
+
+
+def load_of_conversation(conversation_id: int, now: datetime) -> int:
+    """1 if the conversation is active (counts in its holder's load), else 0."""
+    return int(db.session.scalar(select(func.count()).select_from(Conversation)
+                                 .where(Conversation.id == conversation_id, _is_active(now))))

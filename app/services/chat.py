@@ -1,19 +1,21 @@
 """Conversations and messages: posting, replying, reading history."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, update
+from sqlalchemy import DateTime, bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import dialect_insert
+from ..database import dialect_insert, prepared
 from ..extensions import db
 from ..models import Conversation, Message, Profile, User
 from ..models.chat import Sender
-from . import assignment, inactivity
+from . import assignment, inactivity, locks, pending
+from . import queue as moderator_queue
 from .errors import Forbidden, NotFound, ValidationError
 
 MAX_BODY = 4000
@@ -24,6 +26,10 @@ MAX_TOKEN = 64
 class Posted:
     message: Message
     created: bool  # False when the same client token was already stored (a re-send)
+    # Conversations handed out as a side effect ({conversation id: moderator id}): a reply ends
+    # the moderator's approach of the client, and the client's waiting conversations go out.
+    assigned: dict[int, int] = field(default_factory=dict)
+    lock_released: bool = False  # the reply ended the moderator's "answering" lock on the profile
 
 
 def clean_body(body: str | None, max_length: int = MAX_BODY) -> str:
@@ -68,15 +74,45 @@ def find_conversation(client_id: int, profile_id: int) -> Conversation | None:
     )
 
 
+def _orm_rows(model, dml):
+    """A Core ``INSERT``/``UPDATE … RETURNING`` whose row comes back as the ORM object (new, or the
+    loaded one refreshed): a fraction of the ORM's DML machinery for one row."""
+    return (select(model).from_statement(dml.returning(*model.__table__.c))
+            .execution_options(populate_existing=True))
+
+
+def _reload_keeping_links(conversation: Conversation, message: Message, statement,
+                          params: dict) -> Conversation | None:
+    """Run a conversation ``UPDATE … RETURNING`` (``_orm_rows``) that reloads the row, and keep the rows
+    already loaded beside it (client, profile, moderator if still the holder) linked, and the message
+    to it: the pushes render them next, without lazy-load round trips."""
+    links = {name: conversation.__dict__[name] for name in ("client", "profile", "moderator")
+             if name in conversation.__dict__}
+    updated = db.session.execute(statement, params).scalars().first()
+    if updated is None:
+        return None
+    moderator = links.get("moderator")
+    if "moderator" in links and (moderator.id if moderator is not None else None) != conversation.assigned_moderator_id:
+        del links["moderator"]  # changed hands meanwhile: loaded when needed
+    for name, value in links.items():
+        set_committed_value(conversation, name, value)
+    set_committed_value(message, "conversation", conversation)
+    return updated
+
+
 def _insert_message(conversation: Conversation, **fields) -> Posted:
     """One statement: ``INSERT … ON CONFLICT (conversation_id, client_token) DO NOTHING RETURNING``.
     No row back means the same token was stored before (a re-send): return that message."""
-    statement = (
-        dialect_insert(Message).values(conversation_id=conversation.id, **fields)
+    names = tuple(sorted(fields))
+    statement = prepared(("chat.insert_message", names), lambda: _orm_rows(
+        Message,
+        dialect_insert(Message.__table__)
+        .values(conversation_id=bindparam("conversation_id_"), **{name: bindparam(f"{name}_") for name in names})
         .on_conflict_do_nothing(index_elements=["conversation_id", "client_token"])
-        .returning(Message)
-    )
-    message = db.session.scalars(statement).first()
+    ))
+    params = {f"{name}_": value for name, value in fields.items()}
+    params["conversation_id_"] = conversation.id
+    message = db.session.scalars(statement, params).first()
     if message is not None:
         return Posted(message, created=True)
     return Posted(_existing(conversation.id, fields["client_token"]), created=False)
@@ -90,12 +126,13 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
         raise Forbidden(_l("Only clients write to profiles."))
     body, token = clean_body(body, max_length), clean_token(token)
     # The usual case, an existing conversation, costs one query: with its profile and moderator.
-    conversation = db.session.scalar(
+    conversation = db.session.scalar(prepared(("chat.client_conversation",), lambda: (
         select(Conversation).join(Conversation.profile)
         .options(contains_eager(Conversation.profile), joinedload(Conversation.moderator))
-        .where(Conversation.client_id == client.id, Conversation.profile_id == profile_id,
+        .where(Conversation.client_id == bindparam("client_id_"), Conversation.profile_id == bindparam("profile_id_"),
                Profile.active.is_(True))
-    )
+        .execution_options(populate_existing=True)  # its holder may have changed since it was loaded
+    )), {"client_id_": client.id, "profile_id_": profile_id})
     if conversation is None:
         profile = db.session.get(Profile, profile_id)
         if profile is None or not profile.active:
@@ -105,30 +142,46 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
                              client_token=token, created_at=now)
     if not posted.created:
         return posted
-    if conversation.assigned_moderator_id is None:
-        assignment.assign_if_unassigned(conversation.id, now)
+    pending.record(posted.message, conversation, now)
+    was_active = _was_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
     # Counters move in SQL (never from a value read earlier); RETURNING reloads the row in the
     # same statement for the pushes that follow.
-    db.session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id)
+    if "client" not in conversation.__dict__:
+        set_committed_value(conversation, "client", client)
+    c = Conversation.__table__.c
+    _reload_keeping_links(conversation, posted.message, prepared(("chat.client_message_counters",), lambda: _orm_rows(
+        Conversation,
+        update(Conversation.__table__)
+        .where(c.id == bindparam("conversation_id_"))
         .values(
-            pending_count=Conversation.pending_count + 1,
-            awaiting_reply_since=case(
-                (Conversation.awaiting_reply_since.is_(None), now), else_=Conversation.awaiting_reply_since
-            ),
-            last_message_at=now,
-            last_client_message_at=now,
+            pending_count=c.pending_count + 1,
+            awaiting_reply_since=case((c.awaiting_reply_since.is_(None), bindparam("now_", type_=DateTime())),
+                                      else_=c.awaiting_reply_since),
+            last_message_at=bindparam("now_", type_=DateTime()),
+            last_client_message_at=bindparam("now_", type_=DateTime()),
         )
-        .returning(Conversation)
-        .execution_options(populate_existing=True)
-    ).scalars().first()
+    )), {"conversation_id_": conversation.id, "now_": now})
+    # The decision comes last: on PostgreSQL decisions take turns until commit, so the turn is
+    # held for the decision and the commit only.
+    if conversation.assigned_moderator_id is None:
+        moderator_id = assignment.assign_if_unassigned(conversation.id, now)
+        if moderator_id is not None:  # the row as it is now, for the pushes (no extra UPDATE)
+            set_committed_value(conversation, "assigned_moderator_id", moderator_id)
+            set_committed_value(conversation, "assigned_at", now)
+            db.session.expire(conversation, ["moderator"])
+    elif not was_active:
+        moderator_queue.adjust_load(conversation.assigned_moderator_id, 1)  # it counts again
     return posted
 
 
-def moderator_conversation(moderator: User, conversation_id: int) -> Conversation:
+def _was_active(awaiting_reply_since: datetime | None, last_message_at: datetime | None, now: datetime) -> bool:
+    return awaiting_reply_since is not None or (
+        last_message_at is not None and last_message_at >= now - assignment.ACTIVE_WINDOW)
+
+
+def moderator_conversation(moderator: User, conversation_id: int, options=()) -> Conversation:
     """A conversation the moderator may see: only those assigned to them."""
-    conversation = db.session.get(Conversation, conversation_id)
+    conversation = db.session.get(Conversation, conversation_id, options=options)
     if conversation is None:
         raise NotFound(_l("This conversation does not exist."))
     if conversation.assigned_moderator_id != moderator.id:
@@ -136,26 +189,39 @@ def moderator_conversation(moderator: User, conversation_id: int) -> Conversatio
     return conversation
 
 
+_REPLY_LOAD = (joinedload(Conversation.client), joinedload(Conversation.profile))
+
+
 def post_profile_reply(moderator: User, conversation_id: int, body: str, token: str, now: datetime,
                        max_length: int = MAX_BODY) -> Posted:
     """A moderator answers as the profile; the conversation stops waiting."""
     body, token = clean_body(body, max_length), clean_token(token)
-    conversation = moderator_conversation(moderator, conversation_id)
+    # With the client and the profile: the pushes that follow render them.
+    conversation = moderator_conversation(moderator, conversation_id, options=_REPLY_LOAD)
     posted = _insert_message(conversation, sender=Sender.PROFILE, author_id=moderator.id, body=body,
                              client_token=token, created_at=now)
     if posted.created:
+        before = db.session.execute(select(Conversation.awaiting_reply_since, Conversation.last_message_at)
+                                    .where(Conversation.id == conversation.id)).first()
+        if not _was_active(before.awaiting_reply_since, before.last_message_at, now):
+            moderator_queue.adjust_load(moderator.id, 1)  # writing again to a quiet client: active
+        if "moderator" not in conversation.__dict__:
+            set_committed_value(conversation, "moderator", moderator)  # the holder, checked above
         # Guarded by the assignment: a reply only lands while this moderator still holds it.
-        updated = db.session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation.id, Conversation.assigned_moderator_id == moderator.id)
-            .values(awaiting_reply_since=None, pending_count=0, last_message_at=now,
-                    last_profile_message_at=now)
-            .returning(Conversation)
-            .execution_options(populate_existing=True)
-        ).scalars().first()
+        c = Conversation.__table__.c
+        updated = _reload_keeping_links(conversation, posted.message, prepared(("chat.reply_counters",), lambda: _orm_rows(
+            Conversation,
+            update(Conversation.__table__)
+            .where(c.id == bindparam("conversation_id_"), c.assigned_moderator_id == bindparam("moderator_id_"))
+            .values(awaiting_reply_since=None, pending_count=0, last_message_at=bindparam("now_", type_=DateTime()),
+                    last_profile_message_at=bindparam("now_", type_=DateTime()))
+        )), {"conversation_id_": conversation.id, "moderator_id_": moderator.id, "now_": now})
         if updated is None:
             raise Forbidden(_l("This conversation is not assigned to you."))
         inactivity.record_activity(moderator, now)
+        pending.process_conversation(conversation.id, now)
+        posted.lock_released = locks.stop_answering(conversation.profile_id, moderator.id)
+        posted.assigned = assignment.approach_done(conversation.client_id, moderator.id, now)
     return posted
 
 

@@ -1,11 +1,11 @@
-"""Reading the assignment history, with the filters admins use."""
+"""Reading the assignment history, with the filters admins use, and who holds which profile."""
 from __future__ import annotations
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import AssignmentChange, ChangeReason
+from ..models import AssignmentChange, ChangeReason, ProfileAssignment
 
 
 def changes(*, moderator_id: int | None = None, reason: ChangeReason | None = None,
@@ -20,4 +20,14 @@ def changes(*, moderator_id: int | None = None, reason: ChangeReason | None = No
         query = query.where(AssignmentChange.reason == reason)
     if conversation_id is not None:
         query = query.where(AssignmentChange.conversation_id == conversation_id)
+    return list(db.session.scalars(query))
+
+
+def holdings(moderator_id: int | None = None) -> list[ProfileAssignment]:
+    """Profiles and their moderator now, by moderator then profile."""
+    query = (select(ProfileAssignment)
+             .options(joinedload(ProfileAssignment.profile), joinedload(ProfileAssignment.moderator))
+             .order_by(ProfileAssignment.moderator_id, ProfileAssignment.profile_id))
+    if moderator_id is not None:
+        query = query.where(ProfileAssignment.moderator_id == moderator_id)
     return list(db.session.scalars(query))

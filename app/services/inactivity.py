@@ -1,10 +1,11 @@
 """Inactivity: a moderator holding conversations that wait for an answer, with no typing or
-sending for ``INACTIVITY_SECONDS`` (default 60), loses those conversations to others.
+sending for ``INACTIVITY_SECONDS`` (default 60), loses those conversations to others (with
+their profiles: a profile has one moderator).
 
 Measured per conversation from the later of the moderator's last activity and the moment
 they received it, so work handed to someone a second ago is never taken back at once.
-Each move is a guarded ``reassign`` (the UPDATE names the holder it read), so a reply or
-another mover racing with the scan cannot double-assign.
+Each move is a guarded ``assignment.move_profile`` (the UPDATE names the holder it read), so a
+reply or another mover racing with the scan cannot double-assign.
 """
 from __future__ import annotations
 
@@ -52,14 +53,25 @@ def idle_waiting_conversations(now: datetime, idle_seconds: int) -> list[tuple[i
 
 
 def reassign_from_idle_moderators(now: datetime, idle_seconds: int = 60) -> Moves:
-    """Move the waiting conversations of idle moderators to the least-loaded active others."""
+    """Move the profiles holding idle moderators' waiting conversations (with all of those
+    profiles' conversations) to the least-loaded active others. An idle moderator's answering
+    lock does not protect them: they stopped typing."""
     moves = Moves()
     waiting = idle_waiting_conversations(now, idle_seconds)
     idle = {mid for _, mid in waiting}  # never hand their work to another idle moderator
+    profile_of = dict(db.session.execute(
+        select(Conversation.id, Conversation.profile_id).where(Conversation.id.in_([cid for cid, _ in waiting]))
+    ).all()) if waiting else {}
+    done: set[int] = set()
     for conversation_id, idle_id in waiting:
+        profile_id = profile_of.get(conversation_id)
+        if profile_id is None or profile_id in done:
+            continue
+        done.add(profile_id)
         target = assignment.least_loaded_online_moderator(now, exclude=idle)
         if target is None:
             break
-        if assignment.reassign(conversation_id, target, now, ChangeReason.INACTIVITY):
-            moves.taken.setdefault(idle_id, []).append((conversation_id, target))
+        moved = assignment.move_profile(profile_id, idle_id, target, now, ChangeReason.INACTIVITY)
+        if moved:
+            moves.taken.setdefault(idle_id, []).extend((cid, target) for cid in sorted(moved))
     return moves

@@ -21,14 +21,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
-from ..database import dialect_insert
+from ..database import dialect_insert, prepared
 from ..extensions import db
 from ..models import ClientLock, ProfileLock
 
 PROFILE_LOCK_SECONDS = 500
 CLIENT_LOCK_SECONDS = 30
+ANSWERING = "answering"  # profile lock type: its moderator is typing an answer (balancing waits)
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,19 @@ def _acquire(model, key: str, values: dict, now: datetime, seconds: int) -> Held
     token = secrets.token_hex(16)
     expires_at = now + timedelta(seconds=seconds)
     row = dict(values, token=token, locked_at=now, expires_at=expires_at)
-    table = model.__table__
-    statement = dialect_insert(model).values(**row)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c[key]],
-        set_={name: statement.excluded[name] for name in row if name != key},
-        where=table.c.expires_at < now,
-    ).returning(table.c.token)
-    won = db.session.execute(statement).scalar()
+    won = db.session.execute(prepared(("acquire", model.__tablename__, tuple(sorted(row))),
+                                      lambda: _acquire_statement(model, key, sorted(row))), row).scalar()
     return Held(token, expires_at) if won == token else None
+
+
+def _acquire_statement(model, key: str, names: list[str]):
+    table = model.__table__
+    statement = dialect_insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in names})
+    return statement.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={name: statement.excluded[name] for name in names if name != key},
+        where=table.c.expires_at < bindparam("locked_at", type_=table.c.locked_at.type),
+    ).returning(table.c.token)
 
 
 def lock_profile(profile_id: int, moderator_id: int, now: datetime, seconds: int = PROFILE_LOCK_SECONDS,
@@ -108,6 +113,46 @@ def release_profile_lock(token: str) -> bool:
 
 def release_client_lock(token: str) -> bool:
     return _release(ClientLock, token)
+
+
+def start_answering(conversation_id: int, moderator_id: int, now: datetime,
+                    seconds: int = PROFILE_LOCK_SECONDS) -> Held | None:
+    """The moderator types in one of their conversations: lock its profile for them while they
+    answer (at most ``seconds``; typing does not extend it), so no balancing pass moves the
+    profile from under their reply. None when they do not hold the conversation, or a lock on
+    the profile is already held (theirs, still running, or someone else's)."""
+    from ..models import Conversation
+
+    profile_id = db.session.scalar(select(Conversation.profile_id).where(
+        Conversation.id == conversation_id, Conversation.assigned_moderator_id == moderator_id))
+    if profile_id is None:
+        return None
+    return lock_profile(profile_id, moderator_id, now, seconds, lock_type=ANSWERING)
+
+
+def stop_answering(profile_id: int, moderator_id: int) -> bool:
+    """The answer was sent: the moderator's answering lock on the profile goes."""
+    result = db.session.execute(delete(ProfileLock).where(ProfileLock.profile_id == profile_id,
+                                                          ProfileLock.moderator_id == moderator_id,
+                                                          ProfileLock.lock_type == ANSWERING)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def profile_locks_by_profile(now: datetime, moderator_id: int | None = None) -> dict[int, ProfileLock]:
+    """Active profile locks keyed by profile (of one moderator, or everyone's)."""
+    query = select(ProfileLock).where(ProfileLock.expires_at >= now)
+    if moderator_id is not None:
+        query = query.where(ProfileLock.moderator_id == moderator_id)
+    return {lock.profile_id: lock for lock in db.session.scalars(query)}
+
+
+def release_profile_locks_of(profile_id: int, moderator_id: int) -> bool:
+    """The moderator no longer holds the profile (it moved or was let go): their lock on it goes."""
+    result = db.session.execute(delete(ProfileLock).where(ProfileLock.profile_id == profile_id,
+                                                          ProfileLock.moderator_id == moderator_id)
+                                .execution_options(synchronize_session=False))
+    return result.rowcount == 1
 
 
 def force_unlock_profile(profile_id: int) -> bool:

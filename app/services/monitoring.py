@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import AssignmentConflict, ChangeReason, Conversation, Role, User
-from . import assignment, conflicts, locks
+from . import assignment, conflicts, locks, queue
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Report:
     orphans_assigned: int = 0
     moved_from_unavailable: int = 0
     expired_locks_removed: int = 0
+    load_counters_fixed: int = 0  # counters caught up with conversations that went quiet
     waiting_conversations: int = 0
     online_moderators: int = 0
     open_conflicts: int = 0
@@ -33,32 +34,38 @@ class Report:
         return data
 
 
-def held_by_unavailable(limit: int = 500) -> list[tuple[int, int, bool]]:
-    """Waiting conversations whose holder is offline or disabled: (conversation, holder, disabled)."""
+def held_by_unavailable(limit: int = 500) -> list[tuple[int, int, int, bool]]:
+    """Waiting conversations whose holder is offline or disabled:
+    (conversation, profile, holder, disabled), the longest waiting first."""
     rows = db.session.execute(
-        select(Conversation.id, Conversation.assigned_moderator_id, User.active)
+        select(Conversation.id, Conversation.profile_id, Conversation.assigned_moderator_id, User.active)
         .join(User, User.id == Conversation.assigned_moderator_id)
         .where(Conversation.awaiting_reply_since.is_not(None),
                (User.is_online.is_(False)) | (User.active.is_(False)))
         .order_by(Conversation.awaiting_reply_since)
         .limit(limit)
     )
-    return [(cid, mid, not active) for cid, mid, active in rows]
+    return [(cid, pid, mid, not active) for cid, pid, mid, active in rows]
 
 
 def run_checks(now: datetime) -> Report:
     report = Report(checked_at=now.isoformat(timespec="seconds"))
-    for conversation_id, holder, disabled in held_by_unavailable():
+    done: set[int] = set()  # a profile moves once, with all its conversations
+    for conversation_id, profile_id, holder, disabled in held_by_unavailable():
+        if profile_id in done:
+            continue
+        done.add(profile_id)
         target = assignment.least_loaded_online_moderator(now, exclude={holder})
         if target is None:
             break
-        if assignment.reassign(conversation_id, target, now, ChangeReason.DISCONNECT):
+        if assignment.move_profile(profile_id, holder, target, now, ChangeReason.DISCONNECT):
             report.moved_from_unavailable += 1
             report.receivers |= {target, holder}
             conflicts.record("held_by_disabled" if disabled else "held_by_offline", now,
                              conversation_id=conversation_id, moderator_ids=[holder, target],
                              detail="waiting conversation held by an unavailable moderator",
                              resolution=f"moved to moderator #{target}")
+    report.load_counters_fixed = queue.resync_loads(now)
     assigned = assignment.assign_orphans(now)
     report.orphans_assigned = len(assigned)
     report.receivers |= set(assigned.values())

@@ -193,14 +193,16 @@
     setLive(true);
     catchUp();
   });
-  /* Typing is activity: a moderator typing an answer is not idle. Throttled to one signal per 5 s. */
+  /* Typing is activity (a moderator typing an answer is not idle) and locks the profile for them while
+     they answer. Throttled to one signal per 5 s. */
   document.addEventListener("input", function (evt) {
     var t = evt.target;
     if (!socket || !live || t.tagName !== "TEXTAREA" || !t.form || !t.form.matches("[data-send-form]")) { return; }
     var now = Date.now();
     if (now - lastTyping > 5000) {
       lastTyping = now;
-      socket.send(JSON.stringify({ type: "typing" }));
+      var panel = t.closest("[data-open-conversation]");
+      socket.send(JSON.stringify({ type: "typing", conversation: panel ? Number(panel.getAttribute("data-open-conversation")) : null }));
     }
   });
   document.addEventListener("htmx:wsClose", function (evt) {

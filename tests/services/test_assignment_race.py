@@ -38,11 +38,11 @@ with app.app_context():
 
 
 def test_racing_processes_never_assign_a_conversation_twice(ctx):
-    profile = make_profile()
+    profiles = [make_profile(name=f"P{i}") for i in range(6)]
     clients = [make_user() for _ in range(60)]
-    for client in clients:           # nobody online: all 60 wait as orphans
+    for i, client in enumerate(clients):  # nobody online: all 60 wait as orphans, 10 per profile
         with write_transaction():
-            chat.post_client_message(client, profile.id, "hello", token(), datetime(2026, 11, 23, 12, 0))
+            chat.post_client_message(client, profiles[i % 6].id, "hello", token(), datetime(2026, 11, 23, 12, 0))
     moderators = [make_user(Role.MODERATOR) for _ in range(3)]
     with write_transaction():
         for moderator in moderators:
@@ -71,5 +71,8 @@ def test_racing_processes_never_assign_a_conversation_twice(ctx):
     merged = {cid: mid for result in results for cid, mid in result.items()}
     assert stored == merged
     assert set(stored.values()) <= {m.id for m in moderators}
-    # Least-loaded picks take turns, so the 60 are spread evenly, not piled on one moderator.
+    # A profile has one moderator: each profile's 10 conversations went to the same one.
+    pairs = db.session.execute(select(Conversation.profile_id, Conversation.assigned_moderator_id).distinct()).all()
+    assert len(pairs) == len({profile for profile, _ in pairs}) == 6
+    # Least-loaded picks take turns, so the 6 profiles are spread evenly, not piled on one moderator.
     assert sorted(Counter(stored.values()).values()) == [20, 20, 20]

@@ -1,5 +1,5 @@
-"""Load balancing with a controllable clock: spread ≥ 2 is evened out; a conversation moved
-in the last 5 minutes never moves again."""
+"""Load balancing with a controllable clock: spread ≥ 2 is evened out, a profile at a time; a
+profile moved in the last 5 minutes never moves again, nor one its moderator is answering on."""
 from datetime import datetime, timedelta
 
 from app.database import write_transaction
@@ -11,18 +11,20 @@ from tests.support import make_profile, make_user, token
 T0 = datetime(2026, 11, 23, 12, 0, 0)
 
 
-def busy_moderator_with(n: int):
-    """One online moderator holding n waiting conversations (nobody else online meanwhile)."""
+def busy_moderator_with(*per_profile: int):
+    """One online moderator holding waiting conversations: ``per_profile[i]`` of profile i
+    (nobody else online meanwhile)."""
     moderator = make_user(Role.MODERATOR, online=True)
-    profile = make_profile()
-    for _ in range(n):
-        with write_transaction():
-            chat.post_client_message(make_user(), profile.id, "hello", token(), T0)
+    for i, n in enumerate(per_profile):
+        profile = make_profile(name=f"P{i}")
+        for _ in range(n):
+            with write_transaction():
+                chat.post_client_message(make_user(), profile.id, "hello", token(), T0)
     return moderator
 
 
 def test_spread_of_two_or_more_is_evened_out(ctx):
-    busy = busy_moderator_with(4)
+    busy = busy_moderator_with(1, 1, 1, 1)
     idle = make_user(Role.MODERATOR, online=True)
     assert balancing.online_loads(T0) == {busy.id: 4, idle.id: 0}
     with write_transaction():
@@ -39,8 +41,45 @@ def test_a_spread_of_one_is_left_alone(ctx):
         assert balancing.rebalance(T0).moves == []
 
 
+def test_a_profile_moves_only_when_that_narrows_the_gap(ctx):
+    busy_moderator_with(3)                     # one profile, 3 conversations
+    make_user(Role.MODERATOR, online=True)
+    with write_transaction():                  # moving it would only flip the gap (3/0 → 0/3)
+        assert balancing.rebalance(T0 + timedelta(seconds=10)).moves == []
+
+
+def test_profiles_move_whole_fewest_clients_first(ctx):
+    busy = busy_moderator_with(3, 2)           # load 5: P0 has 3 conversations, P1 has 2
+    idle = make_user(Role.MODERATOR, online=True)
+    with write_transaction():
+        result = balancing.rebalance(T0 + timedelta(seconds=10))
+    # Moving P0 (3) or P1 (2) both narrow 5/0 to a gap of 1; P1 touches fewer clients: it moves, whole.
+    assert balancing.online_loads(T0 + timedelta(seconds=10)) == {busy.id: 3, idle.id: 2}
+    moved = {cid for cid, _, _ in result.moves}
+    assert len(moved) == 2
+    assert {c.profile.name for c in db.session.query(Conversation).filter(Conversation.id.in_(moved))} == {"P1"}
+
+
+def test_a_profile_its_moderator_is_answering_on_stays(ctx):
+    from app.services import locks
+
+    busy = busy_moderator_with(1, 1)
+    idle = make_user(Role.MODERATOR, online=True)
+    conversations = db.session.query(Conversation).order_by(Conversation.id).all()
+    with write_transaction():               # typing in both: both profiles locked for them
+        for conversation in conversations:
+            assert locks.start_answering(conversation.id, busy.id, T0) is not None
+    with write_transaction():
+        assert balancing.rebalance(T0 + timedelta(seconds=10)).moves == []
+    with write_transaction():               # one answer sent: that profile may move again
+        locks.stop_answering(conversations[0].profile_id, busy.id)
+    with write_transaction():
+        moves = balancing.rebalance(T0 + timedelta(seconds=20)).moves
+    assert [(cid, source, target) for cid, source, target in moves] == [(conversations[0].id, busy.id, idle.id)]
+
+
 def test_anti_ping_pong_keeps_recently_moved_conversations_in_place(ctx):
-    busy = busy_moderator_with(2)
+    busy = busy_moderator_with(1, 1)
     idle = make_user(Role.MODERATOR, online=True)
     conversations = [c.id for c in db.session.query(Conversation).order_by(Conversation.id)]
     with write_transaction():           # both were moved (by hand) a minute ago

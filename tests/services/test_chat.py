@@ -6,7 +6,7 @@ import pytest
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Conversation, Message, Role
-from app.services import chat
+from app.services import assignment, chat
 from app.services.errors import Forbidden, NotFound, ValidationError
 from tests.support import make_profile, make_user, token
 
@@ -33,11 +33,34 @@ def test_first_message_creates_conversation_waiting_and_assigned_to_online_moder
 def test_assignment_goes_to_the_least_loaded_online_moderator(ctx):
     busy = make_user(Role.MODERATOR, online=True)
     idle = make_user(Role.MODERATOR, online=True)
-    profile = make_profile()
-    first = post(make_user(), profile).message.conversation
-    second = post(make_user(), profile).message.conversation
+    first = post(make_user(), make_profile(name="A")).message.conversation
+    second = post(make_user(), make_profile(name="B")).message.conversation
     assert {first.assigned_moderator_id, second.assigned_moderator_id} == {busy.id, idle.id}
 
+
+def test_a_profile_with_active_conversations_keeps_its_moderator(ctx):
+    make_user(Role.MODERATOR, online=True)
+    make_user(Role.MODERATOR, online=True)
+    profile = make_profile()
+    first = post(make_user(), profile).message.conversation
+    second = post(make_user(), profile).message.conversation   # the other moderator is less loaded
+    assert second.assigned_moderator_id == first.assigned_moderator_id == assignment.holder(profile.id)
+
+
+def test_a_profile_without_active_work_goes_to_the_least_loaded(ctx):
+    busy = make_user(Role.MODERATOR, online=True)
+    profile, other = make_profile(name="A"), make_profile(name="B")
+    first = post(make_user(), profile).message.conversation
+    with write_transaction():
+        chat.post_profile_reply(busy, first.id, "hi", token(), NOW)
+    later = NOW + timedelta(minutes=31)            # the first conversation is over (no longer active)
+    post(make_user(), other, now=later)            # busy now waits on B: load 1
+    idle = make_user(Role.MODERATOR, online=True)  # load 0
+    third = post(make_user(), profile, now=later).message.conversation
+    # A fresh decision for A: the least loaded gets it, and the profile follows with its history.
+    assert third.assigned_moderator_id == idle.id == assignment.holder(profile.id)
+    db.session.refresh(first)
+    assert first.assigned_moderator_id == idle.id
 
 def test_no_moderator_online_leaves_conversation_unassigned(ctx):
     make_user(Role.MODERATOR)

@@ -51,3 +51,29 @@ def test_leaving_the_queue_stops_new_work_and_rejoining_goes_to_the_back(ctx):
         queue.join(a.id, T0 + timedelta(seconds=9))       # joining twice keeps the first place
     assert [mid for mid, _ in queue.order(T0 + timedelta(seconds=4))] == [a.id, b.id]   # a has load 0
     assert queue.status(a.id, T0 + timedelta(seconds=4)).position == 1
+
+
+def test_status_counts_the_profiles_nobody_holds(ctx):
+    moderator = online(T0)
+    make_profile(name="Free")
+    assert queue.status(moderator.id, T0).profiles_available == 1
+    post(T0)                                      # a new profile, given to the moderator with its conversation
+    status = queue.status(moderator.id, T0)
+    assert status.profiles_available == 1 and status.in_queue and status.position == 1
+
+
+def test_load_counter_follows_assignments_and_is_resynced(ctx):
+    from app.models import QueueEntry
+    from app.services import assignment
+
+    moderator = online(T0)
+    answered, _ = post(T0), post(T0)
+    counter = lambda: db.session.query(QueueEntry.load).filter_by(moderator_id=moderator.id).scalar()  # noqa: E731
+    assert counter() == 2 == assignment.load_of(moderator.id, T0)
+    with write_transaction():
+        chat.post_profile_reply(db.session.merge(moderator), answered.id, "hello", token(), T0)
+    assert counter() == 2                         # answered, but traffic in the last 30 min: active
+    later = T0 + timedelta(minutes=31)            # it went quiet; the other still waits
+    with write_transaction():
+        assert queue.resync_loads(later) == 1
+    assert counter() == 1 == assignment.load_of(moderator.id, later)

@@ -162,7 +162,8 @@ def assignment_history():
         "conversation_id": optional_id(request.args.get("conversation")),
     }
     return render_template("admin/assignments.html", changes=history.changes(**filters), filters=filters,
-                           reasons=list(ChangeReason), moderators=users.list_users(Role.MODERATOR))
+                           reasons=list(ChangeReason), moderators=users.list_users(Role.MODERATOR),
+                           holdings=history.holdings(filters["moderator_id"]))
 
 
 @bp.route("/assignments/reassign", methods=["POST"])
@@ -181,7 +182,8 @@ def reassign():
         moved = assignment.reassign(conversation_id, target.id, utcnow(), ChangeReason.MANUAL)
     if moved:
         push.conversations_assigned({target.id} | ({previous} if previous else set()))
-        flash(_("Conversation #%(id)d now goes to %(name)s.", id=conversation_id, name=target.display_name), "success")
+        flash(_("Conversation #%(id)d now goes to %(name)s, with the other conversations of %(profile)s.",
+                id=conversation_id, name=target.display_name, profile=conversation.profile.name), "success")
     else:
         flash(_("Nothing changed: %(name)s already holds it.", name=target.display_name), "info")
     return redirect(url_for("admin.assignment_history", conversation=conversation_id))
@@ -191,3 +193,22 @@ def reassign():
 def conflict_list():
     kind = request.args.get("kind") or None
     return render_template("admin/conflicts.html", conflicts=conflicts.listing(kind=kind), kind=kind)
+
+
+@bp.route("/rounds")
+def rounds_page():
+    """Notification rounds: the current cycle, the history, the settings in force."""
+    from datetime import timedelta
+
+    from ...services import rounds
+
+    settings = rounds.Settings.from_config(current_app.config)
+    now = utcnow()
+    config = current_app.config
+    timings = {name: timedelta(seconds=config[name]) for name in (
+        "ROUNDS_PROCESS_SECONDS", "ROUNDS_CHECK_SECONDS", "ROUNDS_CHECK_AFTER_SECONDS", "ROUNDS_MIN_PENDING_AGE_SECONDS",
+        "PRESENCE_HEARTBEAT_SECONDS", "PRESENCE_GRACE_SECONDS", "PRESENCE_OFFLINE_AFTER_SECONDS",
+        "PRESENCE_ACTIVITY_CHECK_SECONDS")}
+    return render_template("admin/rounds.html", state=rounds.cycle_state(now, settings), history=rounds.history(),
+                           settings=settings, timings=timings, now=now,
+                           moderators=users.list_users(Role.MODERATOR))

@@ -65,7 +65,7 @@ def send(profile_id: int):
     message = posted.message
     if posted.created:
         push.message_posted(message)
-    return render_template("partials/_message.html", message=message, viewer_side="client")
+    return push.message_html(message, "client")  # the bubble the push just rendered
 
 
 @bp.route("/avatars/<path:filename>")

@@ -8,7 +8,7 @@ from ...database import write_transaction
 from ...models import Role
 from ...models._time import utcnow
 from ...realtime import push
-from ...services import assignment, chat, conflicts, locks, unlock_requests
+from ...services import assignment, chat, conflicts, locks, presence, unlock_requests
 from ...services import queue as moderator_queue
 from ..params import optional_id, required_id
 from . import bp
@@ -61,7 +61,11 @@ def reply(conversation_id: int):
                                          current_app.config["MESSAGE_MAX_LENGTH"])
     if posted.created:
         push.message_posted(posted.message)
-    return render_template("partials/_message.html", message=posted.message, viewer_side="profile")
+    if posted.assigned:
+        push.conversations_assigned(set(posted.assigned.values()))
+    if posted.lock_released:
+        push.lock_status_changed(current_user.id)
+    return push.message_html(posted.message, "profile")  # the bubble the push just rendered
 
 
 @bp.route("/locks/status")
@@ -127,3 +131,29 @@ def queue_join():
         push.conversations_assigned(set(assigned.values()))
     push.queue_changed()
     return _queue_panel()
+
+
+@bp.route("/heartbeat", methods=["POST"])
+@moderator_only
+def heartbeat():
+    """The page is alive (every 2 minutes, socket or not): online, and back in the queue if not."""
+    now = utcnow()
+    with write_transaction():
+        came_online = presence.heartbeat(current_user, now)
+        assigned = assignment.assign_orphans(now) if came_online else {}
+    if assigned:
+        push.conversations_assigned(set(assigned.values()))
+    elif came_online:
+        push.queue_changed()
+    return "", 204
+
+
+@bp.route("/offline", methods=["POST"])
+@moderator_only
+def offline():
+    """The page is going away (its beacon on pagehide): offline after the grace, unless a page of
+    this moderator comes back meanwhile (a reload)."""
+    from ...jobs.presence import schedule_offline_check
+
+    schedule_offline_check(current_user.id, utcnow())
+    return "", 204
