@@ -51,6 +51,7 @@ class Conversation(db.Model):
         Index("ix_conversations_moderator_last", "assigned_moderator_id", "last_message_at"),
         Index("ix_conversations_client_last", "client_id", "last_message_at"),
         Index("ix_conversations_waiting", "awaiting_reply_since"),
+        Index("ix_conversations_profile_holder", "profile_id", "assigned_moderator_id"),
     )
 
     @property

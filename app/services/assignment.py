@@ -31,7 +31,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import DateTime, bindparam, delete, func, insert, or_, select, text, true, update
 
 from ..database import dialect_insert, prepared
 from ..extensions import db
@@ -57,7 +57,8 @@ def active_load_subquery(now: datetime):
 
 
 def _available(user=User):
-    return (user.role == Role.MODERATOR) & user.is_online.is_(True) & user.active.is_(True)
+    # "= true", not "IS TRUE": PostgreSQL's extended statistics on these columns only help then.
+    return (user.role == Role.MODERATOR) & (user.is_online == true()) & (user.active == true())
 
 
 def load_of(moderator_id: int, now: datetime) -> int:
@@ -88,11 +89,19 @@ def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None
 def record_change(conversation_id: int, from_id: int | None, to_id: int | None, reason: ChangeReason,
                   now: datetime) -> None:
     """Every change of hands is written down, in the transaction that makes it."""
+    record_changes([conversation_id], from_id, to_id, reason, now)
+
+
+def record_changes(conversation_ids, from_id: int | None, to_id: int | None, reason: ChangeReason,
+                   now: datetime) -> None:
+    """The same change for several conversations (a profile moving), in one statement."""
+    if not conversation_ids:
+        return
     table = AssignmentChange.__table__
     db.session.execute(prepared(("record_change",), lambda: insert(table).values(
         conversation_id=bindparam("cid"), from_moderator_id=bindparam("from_id"), to_moderator_id=bindparam("to_id"),
         reason=bindparam("reason", type_=table.c.reason.type), changed_at=bindparam("now"))),
-        {"cid": conversation_id, "from_id": from_id, "to_id": to_id, "reason": reason, "now": now})
+        [{"cid": cid, "from_id": from_id, "to_id": to_id, "reason": reason, "now": now} for cid in conversation_ids])
 
 
 ASSIGNMENT_LOCK_KEY = 0x5B0A  # one PostgreSQL advisory lock for "who gets new work"
@@ -151,8 +160,7 @@ def move_profile(profile_id: int, from_id: int, to_id: int, now: datetime, reaso
         .returning(Conversation.id, Conversation.awaiting_reply_since, Conversation.last_message_at)
         .execution_options(synchronize_session=False)
     ).all()
-    for conversation_id, _, _ in sorted(rows):
-        record_change(conversation_id, from_id, to_id, reason, now)
+    record_changes(sorted(cid for cid, _, _ in rows), from_id, to_id, reason, now)
     active = _count_active(rows, now)
     queue.adjust_load(from_id, -active)
     queue.adjust_load(to_id, active)
@@ -177,8 +185,7 @@ def release_profile(profile_id: int, from_id: int, now: datetime, reason: Change
     db.session.execute(delete(ProfileAssignment).where(ProfileAssignment.profile_id == profile_id,
                                                        ProfileAssignment.moderator_id == from_id)
                        .execution_options(synchronize_session=False))
-    for conversation_id, _, _ in sorted(rows):
-        record_change(conversation_id, from_id, None, reason, now)
+    record_changes(sorted(cid for cid, _, _ in rows), from_id, None, reason, now)
     queue.adjust_load(from_id, -_count_active(rows, now))
     locks.release_profile_locks_of(profile_id, from_id)
     return [conversation_id for conversation_id, _, _ in rows]

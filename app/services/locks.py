@@ -30,6 +30,7 @@ from ..models import ClientLock, ProfileLock
 PROFILE_LOCK_SECONDS = 500
 CLIENT_LOCK_SECONDS = 30
 ANSWERING = "answering"  # profile lock type: its moderator is typing an answer (balancing waits)
+TYPING_LAG_SECONDS = 10  # how late a typing signal may arrive (the socket reads it between pushes)
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,19 @@ def start_answering(conversation_id: int, moderator_id: int, now: datetime,
                     seconds: int = PROFILE_LOCK_SECONDS) -> Held | None:
     """The moderator types in one of their conversations: lock its profile for them while they
     answer (at most ``seconds``; typing does not extend it), so no balancing pass moves the
-    profile from under their reply. None when they do not hold the conversation, or a lock on
-    the profile is already held (theirs, still running, or someone else's)."""
+    profile from under their reply. None when they do not hold the conversation, a lock on the
+    profile is already held (theirs, still running, or someone else's), nothing waits for an
+    answer there, or they answered in the last ``TYPING_LAG_SECONDS`` (the page's typing signal
+    may reach the server after the answer it was typed for: it must not lock again)."""
+    from sqlalchemy import or_
+
     from ..models import Conversation
 
+    answered_before = now - timedelta(seconds=TYPING_LAG_SECONDS)
     profile_id = db.session.scalar(select(Conversation.profile_id).where(
-        Conversation.id == conversation_id, Conversation.assigned_moderator_id == moderator_id))
+        Conversation.id == conversation_id, Conversation.assigned_moderator_id == moderator_id,
+        Conversation.awaiting_reply_since.is_not(None),
+        or_(Conversation.last_profile_message_at.is_(None), Conversation.last_profile_message_at < answered_before)))
     if profile_id is None:
         return None
     return lock_profile(profile_id, moderator_id, now, seconds, lock_type=ANSWERING)

@@ -17,8 +17,9 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('moderator_queue', schema=None) as batch_op:
+        # Not indexed on purpose: the queue holds the online moderators only (hundreds of rows, a
+        # sort is cheap), and an indexed counter would rewrite every index on each ``load + 1``.
         batch_op.add_column(sa.Column('load', sa.Integer(), nullable=False, server_default='0'))
-        batch_op.create_index('ix_moderator_queue_load', ['load', 'queued_at', 'moderator_id'], unique=False)
     # Whatever was queued starts from its exact load; the engine keeps it from here.
     op.execute("""
         UPDATE moderator_queue SET load = (
@@ -35,5 +36,4 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('moderator_queue', schema=None) as batch_op:
-        batch_op.drop_index('ix_moderator_queue_load')
         batch_op.drop_column('load')

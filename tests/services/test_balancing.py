@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import AssignmentChange, ChangeReason, Conversation, Role
+from app.models import AssignmentChange, ChangeReason, Conversation, Role, User
 from app.services import assignment, balancing, chat
 from tests.support import make_profile, make_user, token
 
@@ -97,3 +97,19 @@ def test_rebalance_command(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["assignment", "rebalance"])
     assert result.exit_code == 0 and "0 move(s)." in result.output
+
+
+def test_a_late_typing_signal_does_not_lock_again_after_the_answer(ctx):
+    from app.services import locks
+
+    busy = busy_moderator_with(1)
+    conversation = db.session.query(Conversation).one()
+    with write_transaction():
+        assert locks.start_answering(conversation.id, busy.id, T0) is not None
+        chat.post_profile_reply(db.session.get(User, busy.id), conversation.id, "hi", token(), T0)
+    with write_transaction():               # the signal typed for that answer arrives after it
+        assert locks.start_answering(conversation.id, busy.id, T0 + timedelta(seconds=3)) is None
+    with write_transaction():               # the client writes again: typing the next answer locks
+        chat.post_client_message(db.session.get(User, conversation.client_id), conversation.profile_id, "and?",
+                                 token(), T0 + timedelta(seconds=20))
+        assert locks.start_answering(conversation.id, busy.id, T0 + timedelta(seconds=25)) is not None
