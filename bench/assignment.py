@@ -41,7 +41,6 @@ import argparse
 import gc
 import os
 import random
-import re
 import statistics
 import sys
 import time
@@ -51,6 +50,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+from common import explain, short_sql  # noqa: E402
 
 AIMS_MS = {"decision_p99": 10.0, "rebalance": 500.0, "inactivity_scan": 100.0}
 
@@ -142,24 +142,6 @@ class StatementLog:
                 "top": [{"sql": short_sql(sql), "calls": n, "total_ms": round(t * 1000, 1),
                          "mean_ms": round(t * 1000 / n, 3), "max_ms": round(mx * 1000, 2)}
                         for sql, (n, t, mx) in rows]}
-
-
-def short_sql(sql: str, limit: int = 240) -> str:
-    sql = re.sub(r"\s+", " ", sql).strip()
-    return sql if len(sql) <= limit else sql[:limit] + " …"
-
-
-def explain(engine, statement: str, parameters) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of a SELECT, in a transaction that is rolled back."""
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
-        plan = [row[0] for row in cur.fetchall()]
-        raw.rollback()
-        return plan
-    finally:
-        raw.close()
 
 
 def explain_slowest_selects(engine, captured, count: int = 2) -> list[dict]:

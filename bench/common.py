@@ -609,3 +609,22 @@ def write_result(name: str, key: str, record: dict) -> Path:
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- SQL diagnostics --------------------------------------------------------------------------
+def short_sql(sql: str, limit: int = 240) -> str:
+    sql = " ".join(sql.split())
+    return sql if len(sql) <= limit else sql[:limit] + " …"
+
+
+def explain(engine, statement: str, parameters) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of a statement, in a transaction rolled back (UPDATEs change nothing)."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+        plan = [row[0] for row in cur.fetchall()]
+        raw.rollback()
+        return plan
+    finally:
+        raw.close()

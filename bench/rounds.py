@@ -39,7 +39,6 @@ database) no other run uses at the same time.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -49,6 +48,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+from common import explain, short_sql  # noqa: E402
 
 AIM_MS = 500.0
 
@@ -100,24 +100,6 @@ class Statements:
         rows = sorted(self.rows, key=lambda r: -r[2])[:top]
         return {"statements": len(self.rows), "db_ms": round(sum(r[2] for r in self.rows) * 1000, 1),
                 "slowest": [{"sql": short_sql(s), "ms": round(t * 1000, 2)} for s, _, t in rows]}
-
-
-def short_sql(sql: str, limit: int = 200) -> str:
-    sql = re.sub(r"\s+", " ", sql).strip()
-    return sql if len(sql) <= limit else sql[:limit] + " …"
-
-
-def explain(engine, statement: str, parameters) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS), in a transaction rolled back (UPDATEs change nothing)."""
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
-        plan = [row[0] for row in cur.fetchall()]
-        raw.rollback()
-        return plan
-    finally:
-        raw.close()
 
 
 def explain_main(engine, statements: Statements, needles: dict[str, str]) -> dict:

@@ -249,3 +249,12 @@ def run_job(queue_name: str, func, *args, timeout: float = 20.0):
         wait_until(lambda: job.get_status(refresh=True) in ("finished", "failed"), timeout=timeout)
         assert job.get_status() == "finished", job.exc_info
         return job.return_value()
+
+
+def flask_cli_on_sqlite_file(instance, *args) -> None:
+    """Run ``flask <args>`` in a subprocess on an SQLite file in ``instance`` (migration tests)."""
+    env = dict(os.environ, SWITCHBOARD_INSTANCE=str(instance))
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -2,28 +2,17 @@
 moderator (the one who last received one of its conversations) and its held conversations
 follow; the composite key then refuses a conversation held by anyone else. SQLite file, real
 `flask db upgrade` in a subprocess (the PostgreSQL suite upgrades the same chain from scratch)."""
-import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import flask_cli_on_sqlite_file
 
 BEFORE = "a7c3e9d1b2f4"  # the revision before profile holding
 
 
-def _flask(instance, *args):
-    env = dict(os.environ, SWITCHBOARD_INSTANCE=str(instance))
-    env.pop("DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-
-
 def test_profile_holding_migration_keeps_one_moderator_per_profile(tmp_path):
-    _flask(tmp_path, "db", "upgrade", BEFORE)
+    flask_cli_on_sqlite_file(tmp_path, "db", "upgrade", BEFORE)
     db = sqlite3.connect(tmp_path / "switchboard.db")
     users = [(1, "client"), (2, "client"), (3, "client"), (10, "moderator"), (11, "moderator")]
     for uid, role in users:
@@ -41,7 +30,7 @@ def test_profile_holding_migration_keeps_one_moderator_per_profile(tmp_path):
     db.commit()
     db.close()
 
-    _flask(tmp_path, "db", "upgrade")
+    flask_cli_on_sqlite_file(tmp_path, "db", "upgrade")
 
     db = sqlite3.connect(tmp_path / "switchboard.db")
     db.execute("PRAGMA foreign_keys=ON")

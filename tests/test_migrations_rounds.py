@@ -1,25 +1,14 @@
 """The presence-and-rounds migration carries over client messages already waiting for an answer
 as pending rows (SQLite file, real `flask db upgrade` in a subprocess)."""
-import os
 import sqlite3
-import subprocess
-import sys
 
-from tests.support import ROOT
+from tests.support import flask_cli_on_sqlite_file
 
 BEFORE, AFTER = "da42749ebe6c", "a7c3e9d1b2f4"
 
 
-def _flask(instance, *args):
-    env = dict(os.environ, SWITCHBOARD_INSTANCE=str(instance))
-    env.pop("DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-
-
 def test_waiting_client_messages_become_pending_rows(tmp_path):
-    _flask(tmp_path, "db", "upgrade", BEFORE)
+    flask_cli_on_sqlite_file(tmp_path, "db", "upgrade", BEFORE)
     db = sqlite3.connect(tmp_path / "switchboard.db")
     for uid, role in [(1, "client"), (10, "moderator")]:
         db.execute("INSERT INTO users (id, email, display_name, password_hash, role, active, is_online, locale, "
@@ -40,7 +29,7 @@ def test_waiting_client_messages_become_pending_rows(tmp_path):
     db.commit()
     db.close()
 
-    _flask(tmp_path, "db", "upgrade", AFTER)
+    flask_cli_on_sqlite_file(tmp_path, "db", "upgrade", AFTER)
 
     db = sqlite3.connect(tmp_path / "switchboard.db")
     assert db.execute("SELECT message_id, client_id, profile_id, conversation_id, pending_since, is_notified, "
