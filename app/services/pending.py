@@ -7,27 +7,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, func, insert, select, update
+from sqlalchemy import bindparam, false, func, insert, select, update
 
+from ..database import prepared
 from ..extensions import db
 from ..models import Conversation, Message, PendingClientMessage
 
 
 def record(message: Message, conversation: Conversation, now: datetime) -> None:
-    """A client message just stored: it waits from now (one INSERT)."""
-    db.session.execute(insert(PendingClientMessage).values(
-        message_id=message.id, client_id=conversation.client_id, profile_id=conversation.profile_id,
-        conversation_id=conversation.id, pending_since=now, is_notified=False, is_processed=False))
+    """A client message just stored: it waits from now (one INSERT, built once)."""
+    table = PendingClientMessage.__table__
+    db.session.execute(prepared(("pending_record",), lambda: insert(table).values(
+        message_id=bindparam("b_message"), client_id=bindparam("b_client"), profile_id=bindparam("b_profile"),
+        conversation_id=bindparam("b_conversation"), pending_since=bindparam("b_now"), is_notified=False,
+        is_processed=False)),
+        {"b_message": message.id, "b_client": conversation.client_id, "b_profile": conversation.profile_id,
+         "b_conversation": conversation.id, "b_now": now})
 
 
 def process_conversation(conversation_id: int, now: datetime) -> None:
-    """The conversation was answered: all its waiting messages are processed (one UPDATE)."""
-    db.session.execute(
-        update(PendingClientMessage)
-        .where(PendingClientMessage.conversation_id == conversation_id, PendingClientMessage.is_processed == false())
-        .values(is_processed=True, processed_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    """The conversation was answered: all its waiting messages are processed (one UPDATE, built once)."""
+    c = PendingClientMessage.__table__.c
+    db.session.execute(prepared(("pending_process",), lambda: update(PendingClientMessage.__table__)
+                                .where(c.conversation_id == bindparam("b_conversation"), c.is_processed == false())
+                                .values(is_processed=True, processed_at=bindparam("b_now"))),
+                       {"b_conversation": conversation_id, "b_now": now})
 
 
 @dataclass(frozen=True)

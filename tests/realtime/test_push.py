@@ -116,6 +116,7 @@ def test_reconnect_catches_up_without_loss_or_duplicates(web_server):
             ws.recv(timeout=5)
     web_server.port = port
     web_server.start()
+    client_session.close()  # its kept-alive connection died with the server: a new one, as a browser opens
     post_message(client_session, csrf, profile.id, "sent while you were away")
     post_message(client_session, csrf, profile.id, "and another")
 
