@@ -161,6 +161,8 @@ def _record_activity(user_id: int, conversation_id: int | None) -> None:
             push.lock_status_changed(user_id)
     except Exception:  # noqa: BLE001 - activity is best effort, the socket stays
         log.warning("could not record typing of user %s", user_id, exc_info=True)
+    finally:
+        db.session.close()  # the push read after the commit: hand the connection back to the pool
 
 
 def _opened(r, user_id: int, socket_id: str) -> None:
