@@ -95,37 +95,20 @@ def parse_args(argv=None):
 
 
 # -- statement timing -----------------------------------------------------------------------
-class StatementLog:
+class StatementLog(common.TimedStatements):
     """Times every SQL statement run on ``engine`` while active; optionally keeps them (with
     their parameters) for EXPLAIN ANALYZE afterwards."""
 
     def __init__(self, engine):
-        self.engine = engine
+        super().__init__(engine)
         self.stats: dict[str, list] = {}
         self.capturing = False
         self.captured: list[tuple[str, object, float]] = []
 
-    def __enter__(self):
-        from sqlalchemy import event
-
-        event.listen(self.engine, "before_cursor_execute", self._before)
-        event.listen(self.engine, "after_cursor_execute", self._after)
-        return self
-
-    def __exit__(self, *exc):
-        from sqlalchemy import event
-
-        event.remove(self.engine, "before_cursor_execute", self._before)
-        event.remove(self.engine, "after_cursor_execute", self._after)
-
     def reset(self):
         self.stats = {}
 
-    def _before(self, conn, cursor, statement, parameters, context, executemany):
-        conn.info.setdefault("bench_t0", []).append(time.perf_counter())
-
-    def _after(self, conn, cursor, statement, parameters, context, executemany):
-        elapsed = time.perf_counter() - conn.info["bench_t0"].pop()
+    def record(self, statement, parameters, elapsed):
         if statement.startswith(("ANALYZE", "VACUUM")):  # the benchmark's own upkeep
             return
         s = self.stats.setdefault(statement, [0, 0.0, 0.0])

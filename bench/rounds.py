@@ -71,30 +71,15 @@ def parse_args(argv=None):
 
 
 # -- statements -------------------------------------------------------------------------------
-class Statements:
+class Statements(common.TimedStatements):
     """Every SQL statement run while active: (sql, parameters, seconds)."""
 
     def __init__(self, engine):
-        self.engine, self.rows = engine, []
+        super().__init__(engine)
+        self.rows = []
 
-    def __enter__(self):
-        from sqlalchemy import event
-
-        event.listen(self.engine, "before_cursor_execute", self._before)
-        event.listen(self.engine, "after_cursor_execute", self._after)
-        return self
-
-    def __exit__(self, *exc):
-        from sqlalchemy import event
-
-        event.remove(self.engine, "before_cursor_execute", self._before)
-        event.remove(self.engine, "after_cursor_execute", self._after)
-
-    def _before(self, conn, cursor, statement, parameters, context, executemany):
-        conn.info["bench_t0"] = time.perf_counter()
-
-    def _after(self, conn, cursor, statement, parameters, context, executemany):
-        self.rows.append((statement, parameters, time.perf_counter() - conn.info.pop("bench_t0")))
+    def record(self, statement, parameters, seconds):
+        self.rows.append((statement, parameters, seconds))
 
     def summary(self, top: int = 5) -> dict:
         rows = sorted(self.rows, key=lambda r: -r[2])[:top]

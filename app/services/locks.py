@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from ..database import dialect_insert, prepared
 from ..extensions import db
@@ -124,8 +124,6 @@ def start_answering(conversation_id: int, moderator_id: int, now: datetime,
     profile is already held (theirs, still running, or someone else's), nothing waits for an
     answer there, or they answered in the last ``TYPING_LAG_SECONDS`` (the page's typing signal
     may reach the server after the answer it was typed for: it must not lock again)."""
-    from sqlalchemy import or_
-
     from ..models import Conversation
 
     answered_before = now - timedelta(seconds=TYPING_LAG_SECONDS)
