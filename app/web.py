@@ -34,15 +34,26 @@ def init_app(app) -> None:
         return url_for("static", filename="img/avatar.svg")
 
     @app.template_global()
-    def answering_lock(moderator_id, profile_id):
-        """The moderator's running "answering" lock on a profile, if any (one query per render
-        pass and moderator: lists show it on every conversation of the profile)."""
+    def answering_lock(conversation):
+        """The running "answering" lock of the conversation's moderator on its profile, if any.
+
+        Read from the conversation when its lock was loaded with it (pushes and lists), else with
+        one query per render pass and moderator (lists show it on every conversation of the profile)."""
         from .models._time import utcnow
         from .services import locks
 
+        moderator_id = conversation.assigned_moderator_id
+        if moderator_id is None:
+            return None
+        if "profile_lock" in conversation.__dict__:
+            lock = conversation.profile_lock
+            if (lock is not None and lock.lock_type == locks.ANSWERING and lock.moderator_id == moderator_id
+                    and lock.expires_at >= utcnow()):
+                return lock
+            return None
         cache = g.setdefault("answering_locks", {})
         if moderator_id not in cache:
             cache[moderator_id] = {profile: lock for profile, lock in
                                    locks.profile_locks_by_profile(utcnow(), moderator_id).items()
                                    if lock.lock_type == locks.ANSWERING}
-        return cache[moderator_id].get(profile_id)
+        return cache[moderator_id].get(conversation.profile_id)

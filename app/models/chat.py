@@ -40,6 +40,10 @@ class Conversation(db.Model):
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     profile: Mapped[Profile] = relationship()
     moderator: Mapped[User | None] = relationship(foreign_keys=[assigned_moderator_id])
+    # The lock on the profile, whoever holds it and whatever its kind (read-only; loaded with the
+    # conversation where a push shows its "answering" flag, so that flag costs no query).
+    profile_lock = relationship("ProfileLock", primaryjoin="Conversation.profile_id == foreign(ProfileLock.profile_id)",
+                                viewonly=True, uselist=False)
 
     __table_args__ = (
         UniqueConstraint("client_id", "profile_id", name="uq_conversations_client_profile"),

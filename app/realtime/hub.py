@@ -165,17 +165,6 @@ def publish(r: redis.Redis, user_id: int, fragment: str) -> None:
     r.publish(USER_CHANNEL.format(user_id), fragment)
 
 
-def publish_many(r: redis.Redis, fragments: list[tuple[int, str]]) -> None:
-    """Several (user id, fragment) in one round trip: a pipeline, not a transaction."""
-    if len(fragments) == 1:
-        publish(r, *fragments[0])
-        return
-    pipe = r.pipeline(transaction=False)
-    for user_id, fragment in fragments:
-        pipe.publish(USER_CHANNEL.format(user_id), fragment)
-    pipe.execute()
-
-
 def publish_kick(r: redis.Redis, user_id: int | None) -> None:
     """Close (with a reconnect code) every socket of a user, or of everyone, in every process."""
     r.publish(CONTROL_CHANNEL, json.dumps({"kick": user_id}))

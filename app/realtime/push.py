@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Conversation, Message, User
 from ..redis_client import get_redis
 from ..services import chat
-from .hub import publish, publish_many
+from .hub import publish
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +39,21 @@ def message_html(message: Message, viewer_side: str) -> Markup:
 
 
 def message_posted(message: Message) -> None:
-    """A new message: to the client's pages and to the moderator holding the conversation."""
+    """A new message: to the moderator holding the conversation first (they are the ones who must
+    act; their fragment leaves before the client's is rendered), then to the client's pages."""
     conversation: Conversation = message.conversation
     client = conversation.client
-    with force_locale(client.locale):
-        bubble = message_html(message, "client")
-    fragments = [(client.id, _render_for(client, "partials/push/_client_message.html", conversation=conversation,
-                                         message=message, bubble=bubble))]
+    r = get_redis()
     if conversation.assigned_moderator_id is not None:
         moderator = conversation.moderator
         with force_locale(moderator.locale):
             bubble = message_html(message, "profile")
-        fragments.append((moderator.id, _render_for(moderator, "partials/push/_moderator_message.html",
-                                                    conversation=conversation, message=message, bubble=bubble)))
-    publish_many(get_redis(), fragments)  # one round trip
+        publish(r, moderator.id, _render_for(moderator, "partials/push/_moderator_message.html",
+                                             conversation=conversation, message=message, bubble=bubble))
+    with force_locale(client.locale):
+        bubble = message_html(message, "client")
+    publish(r, client.id, _render_for(client, "partials/push/_client_message.html", conversation=conversation,
+                                      message=message, bubble=bubble))
     if conversation.assigned_moderator_id is not None and conversation.assigned_at == message.created_at:
         queue_changed()  # new work was just handed out
 

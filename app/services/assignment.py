@@ -31,11 +31,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, delete, func, insert, or_, select, text, true, update
+from sqlalchemy import (DateTime, Integer, bindparam, case, cast, delete, func, insert, null, or_, select, text, true,
+                        update)
+from sqlalchemy.orm import aliased
 
 from ..database import dialect_insert, prepared
 from ..extensions import db
-from ..models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, Role, User
+from ..models import (AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, ProfileLock,
+                      Role, User)
 from . import locks, queue
 
 ACTIVE_WINDOW = timedelta(minutes=30)
@@ -74,16 +77,23 @@ def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None
     from ..models import QueueEntry
 
     _serialize_decisions()
-    query = (
-        select(QueueEntry.moderator_id)
-        .join(User, QueueEntry.moderator_id == User.id)
-        .where(_available())
-        .order_by(QueueEntry.load, QueueEntry.priority.desc(), QueueEntry.queued_at, QueueEntry.moderator_id)
-        .limit(1)
-    )
+    query = _next_in_line()
     if exclude:
         query = query.where(QueueEntry.moderator_id.not_in(exclude))
     return db.session.scalar(query)
+
+
+def _next_in_line(user=User):
+    """The first of the queue whose moderator is available (an index walk: ix_moderator_queue_pick)."""
+    from ..models import QueueEntry
+
+    return (
+        select(QueueEntry.moderator_id)
+        .join(user, QueueEntry.moderator_id == user.id)
+        .where(_available(user))
+        .order_by(QueueEntry.load, QueueEntry.priority.desc(), QueueEntry.queued_at, QueueEntry.moderator_id)
+        .limit(1)
+    )
 
 
 def record_change(conversation_id: int, from_id: int | None, to_id: int | None, reason: ChangeReason,
@@ -95,13 +105,19 @@ def record_change(conversation_id: int, from_id: int | None, to_id: int | None, 
 def record_changes(conversation_ids, from_id: int | None, to_id: int | None, reason: ChangeReason,
                    now: datetime) -> None:
     """The same change for several conversations (a profile moving), in one statement."""
-    if not conversation_ids:
+    _record([(cid, from_id, to_id) for cid in conversation_ids], reason, now)
+
+
+def _record(changes, reason: ChangeReason, now: datetime) -> None:
+    """``(conversation, from, to)`` changes of one reason, in one statement."""
+    if not changes:
         return
     table = AssignmentChange.__table__
     db.session.execute(prepared(("record_change",), lambda: insert(table).values(
         conversation_id=bindparam("cid"), from_moderator_id=bindparam("from_id"), to_moderator_id=bindparam("to_id"),
         reason=bindparam("reason", type_=table.c.reason.type), changed_at=bindparam("now"))),
-        [{"cid": cid, "from_id": from_id, "to_id": to_id, "reason": reason, "now": now} for cid in conversation_ids])
+        [{"cid": cid, "from_id": from_id, "to_id": to_id, "reason": reason, "now": now}
+         for cid, from_id, to_id in changes])
 
 
 ASSIGNMENT_LOCK_KEY = 0x5B0A  # one PostgreSQL advisory lock for "who gets new work"
@@ -112,8 +128,15 @@ def _serialize_decisions() -> None:
     least loaded and pile work on them. On PostgreSQL a transaction-scoped advisory lock makes
     the decisions take turns (the read happens after the lock); SQLite's BEGIN IMMEDIATE
     already serializes write transactions."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGNMENT_LOCK_KEY})
+    session = db.session()
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get("decision_turn") is transaction:
+        return  # already taken in this transaction (held until it ends)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGNMENT_LOCK_KEY})
+    if session.get_nested_transaction() is None:  # a savepoint's rollback would give the turn back
+        session.info["decision_turn"] = session.get_transaction()
 
 
 # -- profiles ---------------------------------------------------------------------------------
@@ -142,30 +165,55 @@ def move_profile(profile_id: int, from_id: int, to_id: int, now: datetime, reaso
     """Move a profile, with its held conversations, from the holder read by the caller to another
     moderator. Compare-and-set on that holder: two movers cannot both win. Returns the ids of the
     conversations that moved (empty when the profile had no longer ``from_id`` as holder)."""
-    if from_id == to_id:
-        return []
-    moved = db.session.execute(
-        update(ProfileAssignment)
-        .where(ProfileAssignment.profile_id == profile_id, ProfileAssignment.moderator_id == from_id)
-        .values(moderator_id=to_id, assigned_at=now, last_moved_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
-        return []
-    # ON UPDATE CASCADE has already handed the conversations over; stamp them and write history.
+    return move_profiles([(profile_id, from_id, to_id)], now, reason).get(profile_id, [])
+
+
+def move_profiles(moves, now: datetime, reason: ChangeReason) -> dict[int, list[int]]:
+    """Several ``(profile, from holder, to)`` moves in a fixed number of statements, whatever
+    their count: one compare-and-set ``UPDATE`` of the holders (a profile whose holder is no
+    longer the one named stays put), whose ``ON UPDATE CASCADE`` hands the conversations over;
+    then their stamps, the history, the load counters and the old holders' locks. Returns, per
+    profile that moved, the ids of its conversations (sorted)."""
+    moves = [(profile_id, from_id, to_id) for profile_id, from_id, to_id in moves if from_id != to_id]
+    if not moves:
+        return {}
+    source = {profile_id: from_id for profile_id, from_id, _ in moves}
+    target = {profile_id: to_id for profile_id, _, to_id in moves}
+    pa = ProfileAssignment.__table__.c
+    moved = set(db.session.execute(
+        update(ProfileAssignment.__table__)
+        .where(pa.profile_id.in_(list(source)), pa.moderator_id == case(source, value=pa.profile_id))
+        .values(moderator_id=case(target, value=pa.profile_id), assigned_at=now, last_moved_at=now)
+        .returning(pa.profile_id)
+    ).scalars())
+    if not moved:
+        return {}
+    c = Conversation.__table__.c
     rows = db.session.execute(
-        update(Conversation)
-        .where(Conversation.profile_id == profile_id, Conversation.assigned_moderator_id == to_id)
+        update(Conversation.__table__)
+        .where(c.profile_id.in_(sorted(moved)), c.assigned_moderator_id.is_not(None))
         .values(assigned_at=now, last_moved_at=now)
-        .returning(Conversation.id, Conversation.awaiting_reply_since, Conversation.last_message_at)
-        .execution_options(synchronize_session=False)
+        .returning(c.id, c.profile_id, c.awaiting_reply_since, c.last_message_at)
     ).all()
-    record_changes(sorted(cid for cid, _, _ in rows), from_id, to_id, reason, now)
-    active = _count_active(rows, now)
-    queue.adjust_load(from_id, -active)
-    queue.adjust_load(to_id, active)
-    locks.release_profile_locks_of(profile_id, from_id)
-    return [conversation_id for conversation_id, _, _ in rows]
+    by_profile: dict[int, list] = {profile_id: [] for profile_id in moved}
+    for row in rows:
+        by_profile[row.profile_id].append(row)
+    changes, loads = [], {}
+    for profile_id, from_id, to_id in moves:
+        if profile_id not in moved:
+            continue
+        held = by_profile[profile_id]
+        changes += [(cid, from_id, to_id) for cid in sorted(r.id for r in held)]
+        active = _count_active([(r.id, r.awaiting_reply_since, r.last_message_at) for r in held], now)
+        loads[from_id] = loads.get(from_id, 0) - active
+        loads[to_id] = loads.get(to_id, 0) + active
+    _record(changes, reason, now)
+    queue.adjust_loads(loads)
+    db.session.execute(delete(ProfileLock.__table__).where(
+        ProfileLock.profile_id.in_(sorted(moved)),
+        ProfileLock.moderator_id == case({p: source[p] for p in moved}, value=ProfileLock.profile_id))
+        .execution_options(synchronize_session=False))
+    return {profile_id: sorted(r.id for r in by_profile[profile_id]) for profile_id in moved}
 
 
 def _count_active(rows, now: datetime) -> int:
@@ -196,8 +244,8 @@ _OTHER = Conversation.__table__.alias("other")
 
 def _situation(conversation_id: int, now: datetime):
     """Everything a decision reads, in one query: the conversation, its profile's holder (and
-    whether they are available), the profile's other active conversations, and who approaches
-    the client (and whether they are available)."""
+    whether they are available), the profile's other active conversations, who approaches the
+    client (and whether they are available), and who is next in line in the queue."""
     return db.session.execute(prepared(("situation",), _situation_statement),
                               {"cid": conversation_id, "now": now, "active_since": now - ACTIVE_WINDOW}).first()
 
@@ -216,7 +264,8 @@ def _situation_statement():
         select(c.profile_id, c.client_id, c.assigned_moderator_id,
                pa.moderator_id.label("holder"), _available(holder.c).label("holder_available"),
                others.label("others_active"),
-               lock.moderator_id.label("approaching"), _available(approacher.c).label("approaching_available"))
+               lock.moderator_id.label("approaching"), _available(approacher.c).label("approaching_available"),
+               _next_in_line(aliased(User, name="queued")).scalar_subquery().label("next_in_line"))
         .select_from(Conversation.__table__)
         .outerjoin(ProfileAssignment.__table__, pa.profile_id == c.profile_id)
         .outerjoin(holder, holder.c.id == pa.moderator_id)
@@ -253,7 +302,7 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
     elif approaching is not None:
         target = approaching  # the client's other conversation goes to who approaches them
     else:
-        target = least_loaded_online_moderator(now)
+        target = situation.next_in_line  # read after taking the decisions' turn
     if target is None:
         return None
     if approaching is not None and approaching != target:
@@ -269,21 +318,54 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
         seconds = current_app.config.get("CLIENT_LOCK_SECONDS", locks.CLIENT_LOCK_SECONDS)
         if locks.lock_client(client_id, profile_id, target, now, seconds, reason="approach") is None:
             return None
-    c = Conversation.__table__.c
-    result = db.session.execute(prepared(("claim",), lambda: update(Conversation.__table__)
-                                         .where(c.id == bindparam("cid"), c.assigned_moderator_id.is_(None))
-                                         .values(assigned_moderator_id=bindparam("mid"), assigned_at=bindparam("now"))),
-                                {"cid": conversation_id, "mid": target, "now": now})
-    if result.rowcount != 1:
+    if not _claim(conversation_id, target, reason, now):
         from . import conflicts
 
         conflicts.record("claim_race", now, conversation_id=conversation_id, moderator_ids=[target],
                          detail="another process assigned it first",
                          resolution="kept by the first claimer (compare-and-set)")
         return None
-    record_change(conversation_id, None, target, reason, now)
-    queue.adjust_load(target, 1)  # waiting work: active
     return target
+
+
+def _claim(conversation_id: int, target: int, reason: ChangeReason, now: datetime) -> bool:
+    """The compare-and-set claim of an unassigned conversation, its history line and the
+    holder's load + 1 (waiting work is active). On PostgreSQL one statement (data-modifying
+    CTEs: the history and the counter only move when the claim matched a row); elsewhere three."""
+    params = {"cid": conversation_id, "mid": target, "now": now, "reason": reason}
+    if db.session.get_bind().dialect.name == "postgresql":
+        return db.session.execute(prepared(("claim_recorded",), _claim_recorded_statement), params).scalar() == 1
+    c = Conversation.__table__.c
+    result = db.session.execute(prepared(("claim",), lambda: update(Conversation.__table__)
+                                         .where(c.id == bindparam("cid"), c.assigned_moderator_id.is_(None))
+                                         .values(assigned_moderator_id=bindparam("mid"), assigned_at=bindparam("now"))),
+                                params)
+    if result.rowcount != 1:
+        return False
+    record_change(conversation_id, None, target, reason, now)
+    queue.adjust_load(target, 1)
+    return True
+
+
+def _claim_recorded_statement():
+    from ..models import QueueEntry
+
+    c, changes, q = Conversation.__table__.c, AssignmentChange.__table__, QueueEntry.__table__.c
+    mid, now = bindparam("mid", type_=Integer), bindparam("now", type_=DateTime())
+    claimed = (update(Conversation.__table__)
+               .where(c.id == bindparam("cid", type_=Integer), c.assigned_moderator_id.is_(None))
+               .values(assigned_moderator_id=mid, assigned_at=now)
+               .returning(c.id)
+               .cte("claimed"))
+    history = (insert(changes)
+               .from_select(["conversation_id", "from_moderator_id", "to_moderator_id", "reason", "changed_at"],
+                            select(claimed.c.id, cast(null(), Integer), mid, bindparam("reason", type_=changes.c.reason.type), now))
+               .cte("history"))
+    counted = (update(QueueEntry.__table__)
+               .where(q.moderator_id == mid, select(claimed.c.id).exists())
+               .values(load=q.load + 1)
+               .cte("counted"))
+    return select(func.count()).select_from(claimed).add_cte(history, counted)
 
 
 def _log_deferred(conversation_id: int, approaching: int, target: int, now: datetime) -> None:

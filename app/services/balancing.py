@@ -2,15 +2,15 @@
 more, work moves from the busiest to the least busy until the spread is below the threshold.
 Work moves a profile at a time (a profile has one moderator; its conversations follow it).
 A profile or conversation moved in the last ``cooldown`` seconds (default 300) never moves
-again (anti ping-pong), nor does a profile its moderator is answering on. Each move is a
-guarded ``assignment.move_profile`` (compare-and-set on the holder).
+again (anti ping-pong), nor does a profile its moderator is answering on. The moves are
+guarded by ``assignment.move_profiles`` (compare-and-set on the holder read).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from ..extensions import db
 from ..models import ChangeReason, Conversation, ProfileAssignment, ProfileLock, Role, User
@@ -36,50 +36,84 @@ def online_loads(now: datetime) -> dict[int, int]:
     return {mid: load for mid, load in rows}
 
 
-def movable_profile(moderator_id: int, now: datetime, cooldown: int, at_most: int) -> tuple[int, int] | None:
-    """(profile id, active conversations) of a profile this moderator holds that may move to
-    someone ``at_most + 1`` or more conversations less busy: it has 1 to ``at_most`` active
-    conversations (so the move narrows the gap), neither it nor its conversations moved in the
-    last ``cooldown`` seconds, and its moderator is not answering on it (an "answering" profile
-    lock). The best fit halves the gap; among equals, the one touching fewest clients, then
-    the one with most waiting."""
-    if at_most < 1:
-        return None
+@dataclass(frozen=True)
+class Movable:
+    profile_id: int
+    active: int  # active conversations: what the move takes off the holder's load
+    waiting: int
+    held: int  # conversations that move with it (active or not)
+
+
+def movable_profiles(now: datetime, cooldown: int, moderator_ids) -> dict[int, list[Movable]]:
+    """Per moderator, the profiles they hold that may move, in one query: with at least one active
+    conversation, neither the profile nor any of its conversations moved in the last ``cooldown``
+    seconds (anti ping-pong), and its moderator not answering on it (an "answering" profile lock)."""
+    moderator_ids = sorted(moderator_ids)
+    if not moderator_ids:
+        return {}
     since = now - timedelta(seconds=cooldown)
-    active = func.count(Conversation.id)
-    waiting = func.count(Conversation.awaiting_reply_since)
     answering = (select(ProfileLock.id)
                  .where(ProfileLock.profile_id == ProfileAssignment.profile_id,
-                        ProfileLock.moderator_id == moderator_id, ProfileLock.lock_type == locks.ANSWERING,
-                        ProfileLock.expires_at >= now)
+                        ProfileLock.moderator_id == ProfileAssignment.moderator_id,
+                        ProfileLock.lock_type == locks.ANSWERING, ProfileLock.expires_at >= now)
                  .exists())
+    active = func.count(case((assignment._is_active(now), 1)))
+    last_moved = func.max(Conversation.last_moved_at)
     rows = db.session.execute(
-        select(ProfileAssignment.profile_id, active, waiting)
+        select(ProfileAssignment.moderator_id, ProfileAssignment.profile_id, active,
+               func.count(Conversation.awaiting_reply_since), func.count())
         .join(Conversation, (Conversation.profile_id == ProfileAssignment.profile_id)
               & (Conversation.assigned_moderator_id == ProfileAssignment.moderator_id))
-        .where(ProfileAssignment.moderator_id == moderator_id,
-               or_(ProfileAssignment.last_moved_at.is_(None), ProfileAssignment.last_moved_at < since),
-               or_(Conversation.last_moved_at.is_(None), Conversation.last_moved_at < since),
-               assignment._is_active(now), ~answering)
-        .group_by(ProfileAssignment.profile_id)
-        .having(active <= at_most)
-    ).all()
-    if not rows:
+        .where(ProfileAssignment.moderator_id.in_(moderator_ids),
+               or_(ProfileAssignment.last_moved_at.is_(None), ProfileAssignment.last_moved_at < since), ~answering)
+        .group_by(ProfileAssignment.moderator_id, ProfileAssignment.profile_id)
+        .having(active >= 1, or_(last_moved.is_(None), last_moved < since))
+    )
+    found: dict[int, list[Movable]] = {}
+    for moderator_id, profile_id, n_active, n_waiting, n_held in rows:
+        found.setdefault(moderator_id, []).append(Movable(profile_id, n_active, n_waiting, n_held))
+    return found
+
+
+def _best_fit(candidates: list[Movable], at_most: int) -> Movable | None:
+    """The move that narrows a gap of ``at_most + 1`` most: it halves the gap; among equals, the
+    one touching fewest clients, then the one with most waiting."""
+    fits = [m for m in candidates if m.active <= at_most]
+    if at_most < 1 or not fits:
         return None
     gap = at_most + 1
-    best = min(rows, key=lambda r: (abs(gap - 2 * r[1]), r[1], -r[2], r[0]))  # then the fewest clients
-    return best[0], best[1]
+    return min(fits, key=lambda m: (abs(gap - 2 * m.active), m.active, -m.waiting, m.profile_id))
+
+
+def movable_profile(moderator_id: int, now: datetime, cooldown: int, at_most: int) -> tuple[int, int] | None:
+    """(profile id, active conversations) of the profile this moderator holds that best fits a
+    move to someone ``at_most + 1`` conversations less busy (it has 1 to ``at_most`` active
+    conversations, so the move narrows the gap), or None."""
+    if at_most < 1:
+        return None
+    best = _best_fit(movable_profiles(now, cooldown, [moderator_id]).get(moderator_id, []), at_most)
+    return (best.profile_id, best.active) if best else None
 
 
 def rebalance(now: datetime, threshold: int = 2, cooldown: int = 300, max_moves: int = 500) -> Rebalance:
     """Move profiles from the busiest online moderator to the least busy until every gap is
     below ``threshold`` or nothing may move. Each move strictly narrows the gap it closes, so
-    the pass ends."""
+    the pass ends.
+
+    Set-based: the loads and every movable profile are read once (after taking the decisions'
+    turn, so nothing else assigns meanwhile), the moves are planned in memory, then made by
+    ``assignment.move_profiles`` in a fixed number of statements. A planned move whose holder
+    changed anyway is dropped by its compare-and-set."""
     result = Rebalance()
     assignment._serialize_decisions()
     loads = online_loads(now)
+    if len(loads) < 2:
+        return result
+    movable = movable_profiles(now, cooldown, loads)
+    plan: list[tuple[int, int, int]] = []
+    planned_conversations = 0
     stuck: set[int] = set()  # busy moderators with nothing movable left
-    while len(result.moves) < max_moves and len(loads) >= 2:
+    while planned_conversations < max_moves:
         candidates = {m: n for m, n in loads.items() if m not in stuck}
         if not candidates:
             break
@@ -88,16 +122,16 @@ def rebalance(now: datetime, threshold: int = 2, cooldown: int = 300, max_moves:
         gap = loads[busiest] - loads[idlest]
         if gap < threshold:
             break
-        found = movable_profile(busiest, now, cooldown, gap - 1)
-        if found is None:
+        best = _best_fit(movable.get(busiest, []), gap - 1)
+        if best is None:
             stuck.add(busiest)
             continue
-        profile_id, active = found
-        moved = assignment.move_profile(profile_id, busiest, idlest, now, ChangeReason.BALANCE)
-        if not moved:
-            stuck.add(busiest)
-            continue
-        result.moves += [(conversation_id, busiest, idlest) for conversation_id in sorted(moved)]
-        loads[busiest] -= active
-        loads[idlest] += active
+        movable[busiest].remove(best)  # moved now: it stays put for ``cooldown``
+        plan.append((best.profile_id, busiest, idlest))
+        planned_conversations += best.held
+        loads[busiest] -= best.active
+        loads[idlest] += best.active
+    moved = assignment.move_profiles(plan, now, ChangeReason.BALANCE)
+    for profile_id, busiest, idlest in plan:
+        result.moves += [(conversation_id, busiest, idlest) for conversation_id in moved.get(profile_id, [])]
     return result

@@ -84,9 +84,9 @@ def _orm_rows(model, dml):
 def _reload_keeping_links(conversation: Conversation, message: Message, statement,
                           params: dict) -> Conversation | None:
     """Run a conversation ``UPDATE … RETURNING`` (``_orm_rows``) that reloads the row, and keep the rows
-    already loaded beside it (client, profile, moderator if still the holder) linked, and the message
-    to it: the pushes render them next, without lazy-load round trips."""
-    links = {name: conversation.__dict__[name] for name in ("client", "profile", "moderator")
+    already loaded beside it (client, profile, and the moderator and the profile's lock if still the
+    holder) linked, and the message to it: the pushes render them next, without lazy-load round trips."""
+    links = {name: conversation.__dict__[name] for name in ("client", "profile", "moderator", "profile_lock")
              if name in conversation.__dict__}
     updated = db.session.execute(statement, params).scalars().first()
     if updated is None:
@@ -94,6 +94,7 @@ def _reload_keeping_links(conversation: Conversation, message: Message, statemen
     moderator = links.get("moderator")
     if "moderator" in links and (moderator.id if moderator is not None else None) != conversation.assigned_moderator_id:
         del links["moderator"]  # changed hands meanwhile: loaded when needed
+        links.pop("profile_lock", None)
     for name, value in links.items():
         set_committed_value(conversation, name, value)
     set_committed_value(message, "conversation", conversation)
@@ -128,7 +129,8 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
     # The usual case, an existing conversation, costs one query: with its profile and moderator.
     conversation = db.session.scalar(prepared(("chat.client_conversation",), lambda: (
         select(Conversation).join(Conversation.profile)
-        .options(contains_eager(Conversation.profile), joinedload(Conversation.moderator))
+        .options(contains_eager(Conversation.profile), joinedload(Conversation.moderator),
+                 joinedload(Conversation.profile_lock))  # for the moderator's "answering" flag
         .where(Conversation.client_id == bindparam("client_id_"), Conversation.profile_id == bindparam("profile_id_"),
                Profile.active.is_(True))
         .execution_options(populate_existing=True)  # its holder may have changed since it was loaded
@@ -168,7 +170,7 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
         if moderator_id is not None:  # the row as it is now, for the pushes (no extra UPDATE)
             set_committed_value(conversation, "assigned_moderator_id", moderator_id)
             set_committed_value(conversation, "assigned_at", now)
-            db.session.expire(conversation, ["moderator"])
+            db.session.expire(conversation, ["moderator", "profile_lock"])
     elif not was_active:
         moderator_queue.adjust_load(conversation.assigned_moderator_id, 1)  # it counts again
     return posted
@@ -255,7 +257,8 @@ def moderator_conversations(moderator_id: int, limit: int = 200) -> list[Convers
     return list(
         db.session.scalars(
             select(Conversation)
-            .options(joinedload(Conversation.client), joinedload(Conversation.profile))
+            .options(joinedload(Conversation.client), joinedload(Conversation.profile),
+                     joinedload(Conversation.profile_lock))  # the "answering" flags
             .execution_options(populate_existing=True)  # rows may have moved since they were loaded
             .where(Conversation.assigned_moderator_id == moderator_id)
             .order_by(waiting_first, Conversation.last_message_at.desc(), Conversation.id.desc())

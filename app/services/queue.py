@@ -44,11 +44,17 @@ def join(moderator_id: int, now: datetime, priority: int = 0) -> None:
 def adjust_load(moderator_id: int, delta: int) -> None:
     """Work changed hands: ``load = load + delta`` in the same transaction (a no-op for someone
     not in the queue: their load is counted when they join)."""
-    if delta:
+    adjust_loads({moderator_id: delta})
+
+
+def adjust_loads(deltas: dict[int, int]) -> None:
+    """``adjust_load`` for several moderators, in one statement."""
+    params = [{"mid": moderator_id, "delta": delta} for moderator_id, delta in sorted(deltas.items()) if delta]
+    if params:
         q = QueueEntry.__table__.c
         db.session.execute(prepared(("adjust_load",), lambda: update(QueueEntry.__table__)
                                     .where(q.moderator_id == bindparam("mid")).values(load=q.load + bindparam("delta"))),
-                           {"mid": moderator_id, "delta": delta})
+                           params)
 
 
 def resync_loads(now: datetime) -> int:

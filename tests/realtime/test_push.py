@@ -172,3 +172,38 @@ def _online(user_id: int) -> bool:
     with app_context():
         db.session.expire_all()
         return db.session.get(User, user_id).is_online
+
+
+def test_a_client_message_pushed_to_a_moderator_answering_on_its_profile_shows_the_flag(web_server):
+    from app.database import write_transaction
+    from app.extensions import db
+    from app.models import Conversation
+    from app.models._time import utcnow
+    from app.services import locks
+    from tests.support import app_context
+
+    moderator = make_user(Role.MODERATOR)
+    client, profile = make_user(), make_profile("Iris")
+    mod_session = LiveSession(web_server.url)
+    login(mod_session, moderator.email)
+    ws = open_socket(mod_session)
+    try:
+        wait_until(lambda: _online(moderator.id))
+        client_session = LiveSession(web_server.url)
+        csrf = login(client_session, client.email)
+        post_message(client_session, csrf, profile.id, "first words")
+        assert 'class="lock-flag"' not in receive_until(ws, "first words")
+        with app_context():
+            conversation = db.session.query(Conversation).filter_by(client_id=client.id).one()
+            with write_transaction():  # the moderator starts typing an answer as Iris
+                assert locks.start_answering(conversation.id, moderator.id, utcnow()) is not None
+        post_message(client_session, csrf, profile.id, "are you there")
+        pushed = receive_until(ws, "are you there")
+        assert 'class="lock-flag"' in pushed and f'id="conv-{conversation.id}"' in pushed
+        with app_context():
+            with write_transaction():
+                assert locks.stop_answering(profile.id, moderator.id)
+        post_message(client_session, csrf, profile.id, "still there")
+        assert 'class="lock-flag"' not in receive_until(ws, "still there")
+    finally:
+        ws.close()

@@ -113,3 +113,50 @@ def test_a_late_typing_signal_does_not_lock_again_after_the_answer(ctx):
         chat.post_client_message(db.session.get(User, conversation.client_id), conversation.profile_id, "and?",
                                  token(), T0 + timedelta(seconds=20))
         assert locks.start_answering(conversation.id, busy.id, T0 + timedelta(seconds=25)) is not None
+
+
+def test_a_profile_with_a_recently_moved_conversation_stays_whole(ctx):
+    busy = busy_moderator_with(2, 1)
+    idle = make_user(Role.MODERATOR, online=True)
+    first = db.session.query(Conversation).order_by(Conversation.id).first()  # one of P0's
+    with write_transaction():  # it alone changed hands a minute ago (its profile did not)
+        db.session.query(Conversation).filter_by(id=first.id).update({"last_moved_at": T0 - timedelta(minutes=1)})
+    with write_transaction():
+        moves = balancing.rebalance(T0 + timedelta(seconds=10)).moves
+    # Counting only P0's other conversation, P0 would tie with P1 and go first (lower id), taking
+    # the one that just moved with it: the whole profile stays; P1 goes.
+    moved = db.session.query(Conversation).filter(Conversation.id.in_([cid for cid, _, _ in moves])).all()
+    assert {c.profile.name for c in moved} == {"P1"} and len(moved) == 1
+    assert {(source, target) for _, source, target in moves} == {(busy.id, idle.id)}
+
+
+def test_several_profiles_move_in_one_go_and_a_stale_holder_moves_nothing(ctx):
+    from app.models import ProfileAssignment, ProfileLock, QueueEntry
+    from app.services import locks
+
+    busy = busy_moderator_with(2, 1, 1)
+    first, second = (make_user(Role.MODERATOR, online=True) for _ in range(2))
+    held = {p.name: p.id for p in (c.profile for c in db.session.query(Conversation))}
+    p0_conversation = db.session.query(Conversation).filter_by(profile_id=held["P0"]).first()
+    with write_transaction():
+        assert locks.start_answering(p0_conversation.id, busy.id, T0) is not None
+    loads_before = {q.moderator_id: q.load for q in db.session.query(QueueEntry)}
+    with write_transaction():
+        moved = assignment.move_profiles([(held["P0"], busy.id, first.id), (held["P1"], busy.id, second.id),
+                                          (held["P2"], first.id, second.id)],  # P2's holder is busy, not first
+                                         T0 + timedelta(seconds=5), ChangeReason.BALANCE)
+    db.session.expire_all()
+    assert set(moved) == {held["P0"], held["P1"]} and len(moved[held["P0"]]) == 2 and len(moved[held["P1"]]) == 1
+    holders = {pa.profile_id: pa.moderator_id for pa in db.session.query(ProfileAssignment)}
+    assert holders == {held["P0"]: first.id, held["P1"]: second.id, held["P2"]: busy.id}
+    for profile_id, conversation_ids in moved.items():  # the conversations followed, stamped and recorded
+        for conversation in db.session.query(Conversation).filter(Conversation.id.in_(conversation_ids)):
+            assert conversation.assigned_moderator_id == holders[profile_id]
+            assert conversation.last_moved_at == T0 + timedelta(seconds=5)
+    changes = db.session.query(AssignmentChange).filter_by(reason=ChangeReason.BALANCE).all()
+    assert sorted((c.conversation_id, c.from_moderator_id, c.to_moderator_id) for c in changes) == sorted(
+        (cid, busy.id, holders[p]) for p, cids in moved.items() for cid in cids)
+    loads_after = {q.moderator_id: q.load for q in db.session.query(QueueEntry)}
+    assert loads_after == {busy.id: loads_before[busy.id] - 3, first.id: loads_before[first.id] + 2,
+                           second.id: loads_before[second.id] + 1}
+    assert db.session.query(ProfileLock).filter_by(profile_id=held["P0"]).count() == 0  # the old holder's lock went
