@@ -84,13 +84,25 @@ def _orm_rows(model, dml):
 def _reload_keeping_links(conversation: Conversation, message: Message, statement,
                           params: dict) -> Conversation | None:
     """Run a conversation ``UPDATE … RETURNING`` (``_orm_rows``) that reloads the row, and keep the rows
-    already loaded beside it (client, profile, and the moderator and the profile's lock if still the
-    holder) linked, and the message to it: the pushes render them next, without lazy-load round trips."""
-    links = {name: conversation.__dict__[name] for name in ("client", "profile", "moderator", "profile_lock")
-             if name in conversation.__dict__}
+    already loaded beside it linked (``_links``), and the message to it: the pushes render them
+    next, without lazy-load round trips."""
+    links = _links(conversation)
     updated = db.session.execute(statement, params).scalars().first()
     if updated is None:
         return None
+    _relink(conversation, message, links)
+    return updated
+
+
+def _links(conversation: Conversation) -> dict:
+    """The rows loaded beside a conversation: client, profile, moderator, the profile's lock."""
+    return {name: conversation.__dict__[name] for name in ("client", "profile", "moderator", "profile_lock")
+            if name in conversation.__dict__}
+
+
+def _relink(conversation: Conversation, message: Message, links: dict) -> None:
+    """After the conversation row was reloaded: its loaded rows linked again (the moderator and the
+    profile's lock only if it is still the holder), and the message to it."""
     moderator = links.get("moderator")
     if "moderator" in links and (moderator.id if moderator is not None else None) != conversation.assigned_moderator_id:
         del links["moderator"]  # changed hands meanwhile: loaded when needed
@@ -98,7 +110,6 @@ def _reload_keeping_links(conversation: Conversation, message: Message, statemen
     for name, value in links.items():
         set_committed_value(conversation, name, value)
     set_committed_value(message, "conversation", conversation)
-    return updated
 
 
 def _insert_message(conversation: Conversation, **fields) -> Posted:
@@ -140,29 +151,12 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
         if profile is None or not profile.active:
             raise NotFound(_l("This profile does not exist."))
         conversation = get_or_create_conversation(client, profile, now)
-    posted = _insert_message(conversation, sender=Sender.CLIENT, author_id=client.id, body=body,
-                             client_token=token, created_at=now)
-    if not posted.created:
-        return posted
-    pending.record(posted.message, conversation, now)
     was_active = _was_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
-    # Counters move in SQL (never from a value read earlier); RETURNING reloads the row in the
-    # same statement for the pushes that follow.
     if "client" not in conversation.__dict__:
         set_committed_value(conversation, "client", client)
-    c = Conversation.__table__.c
-    _reload_keeping_links(conversation, posted.message, prepared(("chat.client_message_counters",), lambda: _orm_rows(
-        Conversation,
-        update(Conversation.__table__)
-        .where(c.id == bindparam("conversation_id_"))
-        .values(
-            pending_count=c.pending_count + 1,
-            awaiting_reply_since=case((c.awaiting_reply_since.is_(None), bindparam("now_", type_=DateTime())),
-                                      else_=c.awaiting_reply_since),
-            last_message_at=bindparam("now_", type_=DateTime()),
-            last_client_message_at=bindparam("now_", type_=DateTime()),
-        )
-    )), {"conversation_id_": conversation.id, "now_": now})
+    posted = _store_client_message(conversation, client, body, token, now)
+    if not posted.created:
+        return posted
     # The decision comes last: on PostgreSQL decisions take turns until commit, so the turn is
     # held for the decision and the commit only.
     if conversation.assigned_moderator_id is None:
@@ -174,6 +168,61 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
     elif not was_active:
         moderator_queue.adjust_load(conversation.assigned_moderator_id, 1)  # it counts again
     return posted
+
+
+def _store_client_message(conversation: Conversation, client: User, body: str, token: str, now: datetime) -> Posted:
+    """Store the message once (by its token), its pending row, and move the conversation's
+    counters in SQL (never from a value read earlier); the conversation row comes back reloaded
+    for the pushes that follow. On PostgreSQL one statement (data-modifying CTEs: the pending row
+    and the counters only move when the message was new); elsewhere three."""
+    params = {"conversation_id_": conversation.id, "sender_": Sender.CLIENT, "author_id_": client.id,
+              "body_": body, "client_token_": token, "created_at_": now, "now_": now,
+              "b_client": conversation.client_id, "b_profile": conversation.profile_id}
+    if db.session.get_bind().dialect.name == "postgresql":
+        links = _links(conversation)
+        row = db.session.execute(prepared(("chat.client_message_stored",), _client_message_statement), params).first()
+        if row is None:
+            return Posted(_existing(conversation.id, token), created=False)
+        _relink(conversation, row[0], links)
+        return Posted(row[0], created=True)
+    posted = _insert_message(conversation, sender=Sender.CLIENT, author_id=client.id, body=body,
+                             client_token=token, created_at=now)
+    if posted.created:
+        pending.record(posted.message, conversation, now)
+        _reload_keeping_links(conversation, posted.message, prepared(
+            ("chat.client_message_counters",), lambda: _orm_rows(Conversation, _client_counters())), params)
+    return posted
+
+
+def _client_counters():
+    c = Conversation.__table__.c
+    now = bindparam("now_", type_=DateTime())
+    return (update(Conversation.__table__)
+            .where(c.id == bindparam("conversation_id_"))
+            .values(pending_count=c.pending_count + 1,
+                    awaiting_reply_since=case((c.awaiting_reply_since.is_(None), now), else_=c.awaiting_reply_since),
+                    last_message_at=now, last_client_message_at=now))
+
+
+def _client_message_statement():
+    """PostgreSQL: the message, its pending row and the counters in one statement, returning the
+    message and the reloaded conversation."""
+    messages = Message.__table__
+    stored = (dialect_insert(messages)
+              .values(conversation_id=bindparam("conversation_id_"),
+                      **{name: bindparam(f"{name}_") for name in ("sender", "author_id", "body", "client_token",
+                                                                  "created_at")})
+              .on_conflict_do_nothing(index_elements=["conversation_id", "client_token"])
+              .returning(*messages.c)
+              .cte("stored"))
+    counted = (_client_counters().where(select(stored.c.id).exists())
+               .returning(*Conversation.__table__.c)
+               .cte("counted"))
+    return (select(Message, Conversation)
+            .from_statement(select(*stored.c, *counted.c)
+                            .select_from(stored.join(counted, counted.c.id == stored.c.conversation_id))
+                            .add_cte(pending.recorded_with(stored)))
+            .execution_options(populate_existing=True))
 
 
 def _was_active(awaiting_reply_since: datetime | None, last_message_at: datetime | None, now: datetime) -> bool:

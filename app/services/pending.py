@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, false, func, insert, select, update
+from sqlalchemy import Integer, bindparam, false, func, insert, select, update
 
 from ..database import prepared
 from ..extensions import db
@@ -23,6 +23,18 @@ def record(message: Message, conversation: Conversation, now: datetime) -> None:
         is_processed=False)),
         {"b_message": message.id, "b_client": conversation.client_id, "b_profile": conversation.profile_id,
          "b_conversation": conversation.id, "b_now": now})
+
+
+def recorded_with(stored):
+    """PostgreSQL: the pending row of a client message being inserted, as a CTE over ``stored``
+    (the message ``INSERT … RETURNING`` CTE): written only when the message was. The parameters
+    are ``record``'s (``b_client``, ``b_profile``) and the message's ``created_at_``."""
+    return (insert(PendingClientMessage.__table__)
+            .from_select(["message_id", "client_id", "profile_id", "conversation_id", "pending_since", "is_notified",
+                          "is_processed"],
+                         select(stored.c.id, bindparam("b_client", type_=Integer), bindparam("b_profile", type_=Integer),
+                                stored.c.conversation_id, stored.c.created_at, false(), false()))
+            .cte("pending"))
 
 
 def process_conversation(conversation_id: int, now: datetime) -> None:
