@@ -76,6 +76,9 @@ class Config:
     SOCKET_QUEUE_SIZE = int(os.environ.get("SOCKET_QUEUE_SIZE", "256"))
     WS_SEND_TIMEOUT_SECONDS = float(os.environ.get("WS_SEND_TIMEOUT_SECONDS", "10"))
     SOCK_SERVER_OPTIONS = {"ping_interval": int(os.environ.get("WS_PING_INTERVAL", "25"))}
+    # Each socket's ping interval is drawn within ±20 % of it, so sockets opened together are not
+    # all pinged in the same instant (see realtime.socket.JitteredPings).
+    WS_PING_JITTER = float(os.environ.get("WS_PING_JITTER", "0.2"))
     # Origins allowed to open /ws besides the request's own host (comma separated).
     WS_ALLOWED_ORIGINS = [o for o in os.environ.get("WS_ALLOWED_ORIGINS", "").split(",") if o]
 

@@ -8,6 +8,7 @@ import random
 import socket as socket_module
 import threading
 import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, request
@@ -196,7 +197,33 @@ def _closed(r, user_id: int, socket_id: str) -> None:
         db.session.remove()
 
 
+class JitteredPings(Mapping):
+    """``SOCK_SERVER_OPTIONS`` whose ping interval is drawn anew for each socket, within
+    ``jitter`` (a fraction) of the configured one. Sockets opened together (a restart, a network
+    blip reconnecting everyone) would otherwise be pinged in the same instant every interval: a
+    burst of work that delays every push of that moment, again and again."""
+
+    def __init__(self, options, jitter: float):
+        self._options, self._jitter = dict(options), jitter
+
+    def __getitem__(self, key):
+        value = self._options[key]
+        if key == "ping_interval" and value and self._jitter:
+            return value * random.uniform(1 - self._jitter, 1 + self._jitter)
+        return value
+
+    def __iter__(self):
+        return iter(self._options)
+
+    def __len__(self):
+        return len(self._options)
+
+
 def init_app(app) -> None:
+    options = app.config.get("SOCK_SERVER_OPTIONS") or {}
+    if not isinstance(options, JitteredPings):  # flask-sock unpacks it for every new socket
+        app.config["SOCK_SERVER_OPTIONS"] = JitteredPings(options, app.config.get("WS_PING_JITTER", 0.2))
+
     @app.before_request
     def guard_socket():
         if request.path == "/ws":

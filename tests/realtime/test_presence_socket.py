@@ -37,3 +37,11 @@ def test_close_then_reopen_within_the_grace_stays_online_close_for_good_goes_off
         wait_until(lambda: not online(moderator.id), timeout=GRACE + 10)
     finally:
         server.stop()
+
+
+def test_sockets_opened_together_are_not_pinged_together(app):
+    """flask-sock unpacks SOCK_SERVER_OPTIONS for every new socket: each draws its own interval."""
+    base, jitter = 25, app.config["WS_PING_JITTER"]
+    intervals = [dict(**app.config["SOCK_SERVER_OPTIONS"])["ping_interval"] for _ in range(200)]
+    assert all(base * (1 - jitter) <= i <= base * (1 + jitter) for i in intervals)
+    assert max(intervals) - min(intervals) > base * jitter  # spread, not one shared instant
