@@ -117,7 +117,7 @@ class Setup:
                     conn.execute(text("CREATE SCHEMA public"))
             upgrade()
             r = get_redis()
-            for pattern in ("sb:*", "LIMITS:*", "LIMITER*"):
+            for pattern in ("sb:*", "LIMITS:*", "LIMITER*", "rq:*"):  # rq: jobs the app queued (no worker here)
                 keys = list(r.scan_iter(pattern, count=1000))
                 if keys:
                     r.delete(*keys)
