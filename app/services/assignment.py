@@ -37,8 +37,7 @@ from sqlalchemy.orm import aliased
 
 from ..database import dialect_insert, prepared
 from ..extensions import db
-from ..models import (AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, ProfileLock,
-                      Role, User)
+from ..models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, Role, User
 from . import locks, queue
 
 ACTIVE_WINDOW = timedelta(minutes=30)
@@ -209,10 +208,7 @@ def move_profiles(moves, now: datetime, reason: ChangeReason) -> dict[int, list[
         loads[to_id] = loads.get(to_id, 0) + active
     _record(changes, reason, now)
     queue.adjust_loads(loads)
-    db.session.execute(delete(ProfileLock.__table__).where(
-        ProfileLock.profile_id.in_(sorted(moved)),
-        ProfileLock.moderator_id == case({p: source[p] for p in moved}, value=ProfileLock.profile_id))
-        .execution_options(synchronize_session=False))
+    locks.release_profile_locks({profile_id: source[profile_id] for profile_id in moved})
     return {profile_id: sorted(r.id for r in by_profile[profile_id]) for profile_id in moved}
 
 

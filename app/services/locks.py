@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, case, delete, or_, select, update
 
 from ..database import dialect_insert, prepared
 from ..extensions import db
@@ -155,10 +155,18 @@ def profile_locks_by_profile(now: datetime, moderator_id: int | None = None) -> 
 
 def release_profile_locks_of(profile_id: int, moderator_id: int) -> bool:
     """The moderator no longer holds the profile (it moved or was let go): their lock on it goes."""
-    result = db.session.execute(delete(ProfileLock).where(ProfileLock.profile_id == profile_id,
-                                                          ProfileLock.moderator_id == moderator_id)
-                                .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return release_profile_locks({profile_id: moderator_id}) == 1
+
+
+def release_profile_locks(former_holders: dict[int, int]) -> int:
+    """``{profile: moderator}``: each moderator's lock on that profile goes (one statement);
+    returns how many went."""
+    if not former_holders:
+        return 0
+    return db.session.execute(
+        delete(ProfileLock).where(ProfileLock.profile_id.in_(sorted(former_holders)),
+                                  ProfileLock.moderator_id == case(former_holders, value=ProfileLock.profile_id))
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def force_unlock_profile(profile_id: int) -> bool:
