@@ -75,7 +75,9 @@ class Config:
     POLL_INTERVAL_SECONDS = 30
     SOCKET_QUEUE_SIZE = int(os.environ.get("SOCKET_QUEUE_SIZE", "256"))
     WS_SEND_TIMEOUT_SECONDS = float(os.environ.get("WS_SEND_TIMEOUT_SECONDS", "10"))
-    SOCK_SERVER_OPTIONS = {"ping_interval": int(os.environ.get("WS_PING_INTERVAL", "25"))}
+    # Pages send only small typing signals: a bigger message closes the socket (1009).
+    SOCK_SERVER_OPTIONS = {"ping_interval": int(os.environ.get("WS_PING_INTERVAL", "25")),
+                           "max_message_size": 1024}
     # Each socket's ping interval is drawn within ±20 % of it, so sockets opened together are not
     # all pinged in the same instant (see realtime.socket.JitteredPings).
     WS_PING_JITTER = float(os.environ.get("WS_PING_JITTER", "0.2"))
@@ -95,7 +97,10 @@ class Config:
     MONITORING_SECONDS = int(os.environ.get("MONITORING_SECONDS", "60"))
     INACTIVITY_SECONDS = int(os.environ.get("INACTIVITY_SECONDS", "60"))
     INACTIVITY_CHECK_SECONDS = int(os.environ.get("INACTIVITY_CHECK_SECONDS", "15"))
+    # Typing signals of one socket written at most every TYPING_RECORD_SECONDS for the same
+    # conversation, and after TYPING_SWITCH_SECONDS when the moderator typed in another one.
     TYPING_RECORD_SECONDS = int(os.environ.get("TYPING_RECORD_SECONDS", "10"))
+    TYPING_SWITCH_SECONDS = float(os.environ.get("TYPING_SWITCH_SECONDS", "1"))
     PRESENCE_SWEEP_SECONDS = int(os.environ.get("PRESENCE_SWEEP_SECONDS", "60"))
     # A closed socket or a page that left counts as offline only after this grace (a reload).
     PRESENCE_GRACE_SECONDS = int(os.environ.get("PRESENCE_GRACE_SECONDS", "10"))

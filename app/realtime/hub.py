@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 USER_CHANNEL = "sb:u:{}"
 CONTROL_CHANNEL = "sb:ctl"
 RECONNECT = 1012  # "service restart": the htmx ws extension reconnects on it
+WAKE = ""  # queued to wake a socket's handler with nothing to send
 
 
 class Connection:
@@ -45,6 +46,13 @@ class Connection:
         except queue.Full:
             self.request_close(RECONNECT)
             return False
+
+    def wake(self) -> None:
+        """Wake the handler without a fragment (the page sent something to read)."""
+        try:
+            self.queue.put_nowait(WAKE)
+        except queue.Full:
+            pass  # the handler is busy with pushes and reads the page after each one
 
     def request_close(self, code: int) -> None:
         if self.close_code is None:

@@ -23,6 +23,7 @@ from ..redis_client import get_redis
 from ..services import inactivity, locks, presence
 from . import push
 from .hub import get_hub
+from .typing import TypingSignals
 
 log = logging.getLogger(__name__)
 ALIVE_EVERY = 30.0
@@ -68,28 +69,33 @@ def websocket(ws):
     user_id = current_user.id
     hub, r = get_hub(), get_redis()
     conn = hub.register(user_id)
+    ws.event = _Doorbell(ws.event, conn)
     _opened(r, user_id, conn.id)
     db.session.close()  # the socket lives for hours: hand its database connection back to the pool
     last_alive = time.monotonic() - random.uniform(0, ALIVE_EVERY)  # spread the heartbeats
-    last_typing, last_typed_in = 0.0, None
+    typing = TypingSignals(every=current_app.config["TYPING_RECORD_SECONDS"],
+                           gap=current_app.config["TYPING_SWITCH_SECONDS"])
     try:
+        # The handler sleeps until a push, a message from the page or the connection's end (all
+        # ring the mailbox), a pending typing write or the next heartbeat, whichever comes first.
         while conn.close_code is None:
+            now = time.monotonic()
             try:
-                fragment = conn.queue.get(timeout=5)
+                fragment = conn.queue.get(timeout=typing.wait(now, longest=max(0.0, last_alive + ALIVE_EVERY - now)))
             except queue.Empty:
                 fragment = None
-            if fragment is not None:
+            if fragment:
                 ws.send(fragment)
-            elif conn.close_code is not None:
+            elif fragment is None and conn.close_code is not None:
                 break
             if not ws.connected:
                 break
             typed_in = _typing_seen(ws)
-            if typed_in is not NOT_TYPING and (time.monotonic() - last_typing > current_app.config["TYPING_RECORD_SECONDS"]
-                                               or typed_in != last_typed_in):
-                _record_activity(user_id, typed_in)
-                last_typing, last_typed_in = time.monotonic(), typed_in
-            if time.monotonic() - last_alive > ALIVE_EVERY:
+            if typed_in is not NOT_TYPING:
+                typing.seen(typed_in, time.monotonic())
+            if typing.due(time.monotonic()):
+                _record_activity(user_id, typing.take(time.monotonic()))
+            if time.monotonic() - last_alive >= ALIVE_EVERY:
                 _still_alive(r, user_id, conn.id)
                 last_alive = time.monotonic()
         if conn.close_code is not None and ws.connected:
@@ -102,6 +108,22 @@ def websocket(ws):
     finally:
         hub.unregister(conn)
         _closed(r, user_id, conn.id)
+
+
+class _Doorbell:
+    """simple-websocket's reader thread sets ``ws.event`` when the page sends a message or the
+    connection ends. Ringing the socket's mailbox too wakes the handler at once (it otherwise
+    sleeps until a push), so a typing signal locks the profile without waiting for one."""
+
+    def __init__(self, event, conn):
+        self._event, self._conn = event, conn
+
+    def set(self) -> None:
+        self._event.set()
+        self._conn.wake()
+
+    def __getattr__(self, name):
+        return getattr(self._event, name)
 
 
 def _still_alive(r, user_id: int, socket_id: str) -> None:

@@ -1,0 +1,86 @@
+"""Typing signals over a real socket: read as soon as the page sends them (not at the handler's
+next push or heartbeat), spaced before they reach the database, and bounded in size."""
+import json
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from app.extensions import db
+from app.models import Conversation, ProfileLock, Role
+from app.realtime.typing import TypingSignals
+from tests.realtime.test_push import open_socket, post_message, receive_until
+from tests.support import LiveSession, app_context, count, login, make_profile, make_user, wait_until
+
+
+def test_first_signal_is_written_at_once_then_spaced():
+    signals = TypingSignals(every=10, gap=1)
+    signals.seen(7, now=100.0)
+    assert signals.due(100.0) and signals.take(100.0) == 7
+    signals.seen(7, now=103.0)                 # same conversation within 10 s: dropped
+    assert not signals.due(103.0) and not signals.due(200.0)
+    signals.seen(7, now=110.0)                 # 10 s later: written again
+    assert signals.due(110.0) and signals.take(110.0) == 7
+
+
+def test_switching_conversation_is_written_after_the_gap_not_the_interval():
+    signals = TypingSignals(every=10, gap=1)
+    signals.seen(7, now=0.0)
+    signals.take(0.0)
+    signals.seen(8, now=0.4)                   # switched: pending, due once 1 s has passed
+    assert not signals.due(0.5)
+    assert signals.wait(0.5, longest=30) == pytest.approx(0.5)
+    assert signals.due(1.0) and signals.take(1.0) == 8
+    assert signals.wait(1.0, longest=30) == 30  # nothing pending: sleep as long as the caller likes
+
+
+def test_a_flood_of_alternating_signals_costs_one_write_per_gap():
+    signals, writes = TypingSignals(every=10, gap=1), []
+    for step in range(100):                    # 10 signals a second for 10 s, alternating
+        now = step / 10
+        signals.seen(step % 2, now)
+        if signals.due(now):
+            writes.append(signals.take(now))
+    assert len(writes) == 10
+
+
+def _conversation_of(client_id: int, profile_id: int) -> int:
+    with app_context():
+        return db.session.query(Conversation.id).filter_by(client_id=client_id, profile_id=profile_id).scalar()
+
+
+def _answering(profile_id: int, moderator_id: int) -> bool:
+    with app_context():
+        return count(ProfileLock, profile_id=profile_id, moderator_id=moderator_id, lock_type="answering") == 1
+
+
+def test_typing_locks_the_profile_at_once_and_follows_a_switch(web_server):
+    moderator = make_user(Role.MODERATOR)
+    client, iris, jade = make_user(), make_profile("Iris"), make_profile("Jade")
+    mod_session, client_session = LiveSession(web_server.url), LiveSession(web_server.url)
+    login(mod_session, moderator.email)
+    ws = open_socket(mod_session)
+    try:
+        csrf = login(client_session, client.email)
+        for profile, body in ((iris, "salut Iris"), (jade, "salut Jade")):
+            post_message(client_session, csrf, profile.id, body)
+            receive_until(ws, body)
+        # Nothing is pushed from here on: the handler must wake on the page's signal itself
+        # (its next heartbeat may be up to 30 s away).
+        ws.send(json.dumps({"type": "typing", "conversation": _conversation_of(client.id, iris.id)}))
+        wait_until(lambda: _answering(iris.id, moderator.id), timeout=2)
+        ws.send(json.dumps({"type": "typing", "conversation": _conversation_of(client.id, jade.id)}))
+        wait_until(lambda: _answering(jade.id, moderator.id), timeout=4)   # after the 1 s switch gap
+    finally:
+        ws.close()
+
+
+def test_a_message_bigger_than_a_typing_signal_closes_the_socket(web_server):
+    moderator = make_user(Role.MODERATOR)
+    session = LiveSession(web_server.url)
+    login(session, moderator.email)
+    ws = open_socket(session)
+    ws.send("x" * 5000)
+    with pytest.raises(ConnectionClosed) as closed:
+        for _ in range(50):
+            ws.recv(timeout=5)
+    assert closed.value.rcvd.code == 1009  # message too big
