@@ -148,7 +148,6 @@ class Hub:
         channel = message["channel"]
         channel = channel.decode() if isinstance(channel, bytes) else channel
         data = message["data"]
-        data = data.decode() if isinstance(data, bytes) else data
         if channel == CONTROL_CHANNEL:
             command = json.loads(data)
             if "kick" in command:
@@ -158,7 +157,8 @@ class Hub:
             user_id = int(channel.rsplit(":", 1)[1])
         except ValueError:
             return
-        self.deliver(user_id, data)
+        if user_id in self._sockets:  # every process hears every user: most fragments are not for it
+            self.deliver(user_id, data.decode() if isinstance(data, bytes) else data)
 
 
 def init_app(app: Flask) -> None:
