@@ -24,3 +24,24 @@ def post_worker_init(worker):
     # Objects alive after start-up never need scanning again: shorter GC pauses.
     gc.collect()
     gc.freeze()
+    threshold_ms = float(os.environ.get("GC_PAUSE_LOG_MS") or 0)
+    if threshold_ms:
+        _log_gc_pauses(worker.log, threshold_ms)
+
+
+def _log_gc_pauses(log, threshold_ms: float) -> None:
+    """Diagnosis: log every garbage collection of this worker that takes longer than the threshold
+    (a pause stops every greenlet: every socket and request of the process waits)."""
+    import time
+
+    started = {}
+
+    def callback(phase, info):
+        if phase == "start":
+            started["at"] = time.perf_counter()
+        elif "at" in started:
+            ms = (time.perf_counter() - started.pop("at")) * 1000
+            if ms >= threshold_ms:
+                log.warning("gc pause %.1f ms (generation %s, %s collected)", ms, info["generation"], info["collected"])
+
+    gc.callbacks.append(callback)

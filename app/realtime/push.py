@@ -45,15 +45,13 @@ def message_posted(message: Message) -> None:
     client = conversation.client
     r = get_redis()
     if conversation.assigned_moderator_id is not None:
-        moderator = conversation.moderator
-        with force_locale(moderator.locale):
-            bubble = message_html(message, "profile")
+        moderator = conversation.moderator  # their bubble is rendered inside their fragment
         publish(r, moderator.id, _render_for(moderator, "partials/push/_moderator_message.html",
-                                             conversation=conversation, message=message, bubble=bubble))
+                                             conversation=conversation, message=message))
     with force_locale(client.locale):
-        bubble = message_html(message, "client")
-    publish(r, client.id, _render_for(client, "partials/push/_client_message.html", conversation=conversation,
-                                      message=message, bubble=bubble))
+        bubble = message_html(message, "client")  # also the answer to the client's POST
+        publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
+                                          conversation=conversation, message=message, bubble=bubble))
     if conversation.assigned_moderator_id is not None and conversation.assigned_at == message.created_at:
         queue_changed()  # new work was just handed out
 
