@@ -1,8 +1,13 @@
 """Template helpers shared by every blueprint."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from babel import dates as babel_dates
 from flask import current_app, g, url_for
-from flask_babel import format_date, format_datetime, get_locale, to_user_timezone
+from flask_babel import format_date, get_locale
 
 
 def init_app(app) -> None:
@@ -15,9 +20,15 @@ def init_app(app) -> None:
             "max_message_length": current_app.config["MESSAGE_MAX_LENGTH"],
         }
 
+    display_zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
+
+    def local(value: datetime) -> datetime:
+        """Stored times are UTC (naive): shown in the display time zone."""
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(display_zone)
+
     @app.template_filter("when")
     def when(value):
-        return format_datetime(value, "short") if value else ""
+        return _short_datetime(local(value).replace(second=0, microsecond=0), str(get_locale())) if value else ""
 
     @app.template_filter("day")
     def day(value):
@@ -27,7 +38,7 @@ def init_app(app) -> None:
     def time_only(value):
         # "HH:mm" reads the same in every language: no need for Babel's pattern formatting,
         # which costs more than the rest of a message bubble's rendering.
-        return to_user_timezone(value).strftime("%H:%M") if value else ""
+        return local(value).strftime("%H:%M") if value else ""
 
     @app.template_global()
     def avatar_url(profile):
@@ -59,3 +70,10 @@ def init_app(app) -> None:
                                    locks.profile_locks_by_profile(utcnow(), moderator_id).items()
                                    if lock.lock_type == locks.ANSWERING}
         return cache[moderator_id].get(conversation.profile_id)
+
+
+@lru_cache(maxsize=4096)
+def _short_datetime(value: datetime, locale: str) -> str:
+    """Babel's "short" date and time (to the minute): pushes and lists show the same few times
+    again and again, and formatting one costs more than rendering the fragment around it."""
+    return babel_dates.format_datetime(value, "short", locale=locale)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import g, render_template
+from flask import current_app, g
 from flask_babel import force_locale, get_locale
 from markupsafe import Markup
 
@@ -21,9 +21,14 @@ log = logging.getLogger(__name__)
 
 
 def _render_for(user: User, template: str, **context) -> str:
+    """A fragment for ``user`` (the ``viewer``), in their language.
+
+    Rendered from the template alone, without the request's context processors: they describe
+    the user whose request triggered the push (``current_user``, their CSRF token), not the one
+    who receives it; and they cost more than most fragments."""
     g.pop("answering_locks", None)  # lock indicators are read fresh for every push
     with force_locale(user.locale):
-        return render_template(template, viewer=user, **context)
+        return current_app.jinja_env.get_template(template).render(viewer=user, **context)
 
 
 def message_html(message: Message, viewer_side: str) -> Markup:
@@ -33,8 +38,8 @@ def message_html(message: Message, viewer_side: str) -> Markup:
     key = (message.id, viewer_side, str(get_locale()))
     html = cache.get(key)
     if html is None:
-        html = cache[key] = Markup(render_template("partials/_message.html", message=message,
-                                                   viewer_side=viewer_side))
+        html = cache[key] = Markup(current_app.jinja_env.get_template("partials/_message.html").render(
+            message=message, viewer_side=viewer_side))
     return html
 
 
