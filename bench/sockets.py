@@ -101,7 +101,7 @@ def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> d
         if not chunk:
             break
         data += chunk
-    frames, intact, corrupt, close_code, pings, first_bad = 0, 0, 0, None, 0, None
+    frames, intact, corrupt, close_code, pings, first_bad, truncated = 0, 0, 0, None, 0, None, None
     pos = 0
     pattern = re.compile(rb"^<div id='stall-\d+'>x+</div>$")
     while pos + 2 <= len(data):
@@ -116,8 +116,9 @@ def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> d
         elif length == 127:
             length, pos2 = struct.unpack(">Q", data[pos2:pos2 + 8])[0], pos2 + 8
         if pos2 + length > len(data):
-            corrupt += 1  # truncated frame at the end of the stream
-            first_bad = first_bad or f"frame {frames}: {length} bytes announced, {len(data) - pos2} left in stream"
+            # The server dropped the stalled socket (send timeout) in the middle of a frame: the
+            # page sees a broken connection, reconnects and catches up. Not a corrupt stream.
+            truncated = f"frame {frames}: {length} bytes announced, {len(data) - pos2} left in stream"
             break
         payload = bytes(data[pos2:pos2 + length])
         pos = pos2 + length
@@ -135,7 +136,7 @@ def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> d
                                           f"contains a frame header at {payload.find(bytes([0x81, 0x7f]))}")
     s.close()
     return {"bytes": len(data), "frames": frames, "intact_text_frames": intact, "corrupt": corrupt,
-            "close_code": close_code, "pings": pings, "first_bad": first_bad,
+            "close_code": close_code, "pings": pings, "first_bad": first_bad, "cut_in_last_frame": truncated,
             "reconnect_close_seen": b"\x03\xf4reconnect" in data}
 
 
@@ -319,7 +320,7 @@ async def run_async(args, setup, server, bench: Bench) -> dict:
         seq0 += 1_000_000
         prev_rss, prev_n = rss, live
         if n == 0 and args.stalled:
-            level["stall"] = st = await stall_phase(args, bench, server, r, active_ids, stalled_ids, seq0)
+            level["stall"] = await stall_phase(args, bench, server, r, active_ids, stalled_ids, seq0)
             seq0 += 1_000_000
             prev_rss = server.worker_rss()
             leftover = max(0, prev_rss - rss)
@@ -350,7 +351,8 @@ async def stall_phase(args, bench, server, r, active_ids, stalled_ids, seq0) -> 
     rss_drained = await settle_rss(server, 2.0)
     print(f"  stalled sockets: worker RSS {mb(rss0)} -> {mb(rss_stall)} MB during the stall, {mb(rss_later)} MB 5 s "
           f"later, {mb(rss_drained)} MB once drained; streams: " + "; ".join(
-              f"{d['intact_text_frames']} whole frames, corrupt {d['corrupt']}, 1012 close seen {d['reconnect_close_seen']}"
+              f"{d['intact_text_frames']} whole frames, corrupt {d['corrupt']}, dropped mid-frame "
+              f"{d['cut_in_last_frame'] is not None}, 1012 close seen {d['reconnect_close_seen']}"
               for d in drained), flush=True)
     out.update({"stalled_sockets": args.stalled, "fragment_kb": args.stall_kb, "per_stalled_socket_sent": stall_sent,
                 "worker_rss_before_mb": mb(rss0), "worker_rss_end_of_stall_mb": mb(rss_stall),
@@ -415,9 +417,9 @@ def main(argv=None) -> int:
         if "stall" in level:
             st = level["stall"]
             whole = all(d["corrupt"] == 0 for d in st["drained"])
-            closed = sum(d["reconnect_close_seen"] for d in st["drained"])
+            cut = sum(d["cut_in_last_frame"] is not None for d in st["drained"])
             parts.append(f"with {args.stalled} stalled: push p99 {st['p99_ms']} ms delivered {st['delivered']}/{st['sent']}, "
-                         f"stalled streams {'intact' if whole else 'CORRUPT'}, worker RSS +"
+                         f"stalled streams {'whole frames' if whole else 'CORRUPT'} ({cut} dropped mid-frame), worker RSS +"
                          f"{round(st['worker_rss_end_of_stall_mb'] - st['worker_rss_before_mb'], 1)} MB")
     print(f"SUMMARY sockets {key}: " + "; ".join(parts) + f"; server tracebacks {result['server_tracebacks']} "
           f"(client on same machine) -> {path.relative_to(common.ROOT)}")
