@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import dialect_insert, prepared
 from ..extensions import db
-from ..models import Conversation, Message, Profile, User
+from ..models import Conversation, Message, Profile, ProfileLock, User
 from ..models.chat import Sender
 from . import assignment, inactivity, locks, pending
 from . import queue as moderator_queue
@@ -137,6 +137,12 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
     if not client.is_client:
         raise Forbidden(_l("Only clients write to profiles."))
     body, token = clean_body(body, max_length), clean_token(token)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stored = _store_in_existing_conversation(client, profile_id, body, token, now)
+        if stored is not None:
+            conversation, posted, was_active = stored
+            return _settle(conversation, posted, was_active, now)
+        # Not stored: a new conversation, an unknown or hidden profile, or a re-sent message.
     # The usual case, an existing conversation, costs one query: with its profile and moderator.
     conversation = db.session.scalar(prepared(("chat.client_conversation",), lambda: (
         select(Conversation).join(Conversation.profile)
@@ -154,7 +160,12 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
     was_active = _was_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
     if "client" not in conversation.__dict__:
         set_committed_value(conversation, "client", client)
-    posted = _store_client_message(conversation, client, body, token, now)
+    return _settle(conversation, _store_client_message(conversation, client, body, token, now), was_active, now)
+
+
+def _settle(conversation: Conversation, posted: Posted, was_active: bool, now: datetime) -> Posted:
+    """After a new client message: make sure a moderator holds the conversation, or count it in
+    its holder's load again if it had gone quiet."""
     if not posted.created:
         return posted
     # The decision comes last: on PostgreSQL decisions take turns until commit, so the turn is
@@ -194,11 +205,62 @@ def _store_client_message(conversation: Conversation, client: User, body: str, t
     return posted
 
 
-def _client_counters():
+def _store_in_existing_conversation(client: User, profile_id: int, body: str, token: str,
+                                    now: datetime) -> tuple[Conversation, Posted, bool] | None:
+    """PostgreSQL, the usual case: the client writes in a conversation they already have. One
+    statement finds it, stores the message, its pending row and the counters, and returns them
+    with the profile, the holder and the profile's lock (for the pushes). None when nothing was
+    stored: no such conversation, a hidden profile, or the token was stored before."""
+    row = db.session.execute(prepared(("chat.client_message_in_existing",), _existing_conversation_statement), {
+        "client_": client.id, "profile_": profile_id, "b_client": client.id, "b_profile": profile_id,
+        "sender_": Sender.CLIENT, "author_id_": client.id, "body_": body, "client_token_": token,
+        "created_at_": now, "now_": now, "active_since_": now - assignment.ACTIVE_WINDOW,
+    }).first()
+    if row is None:
+        return None
+    message, conversation, profile, moderator, lock, was_active = row
+    for name, value in (("client", client), ("profile", profile), ("moderator", moderator), ("profile_lock", lock)):
+        set_committed_value(conversation, name, value)
+    set_committed_value(message, "conversation", conversation)
+    return conversation, Posted(message, created=True), was_active
+
+
+def _existing_conversation_statement():
+    c, p = Conversation.__table__.c, Profile.__table__.c
+    target = (select(c.id, (c.awaiting_reply_since.is_not(None)
+                            | (c.last_message_at >= bindparam("active_since_", type_=DateTime()))).label("was_active"))
+              .join_from(Conversation.__table__, Profile.__table__, p.id == c.profile_id)
+              .where(c.client_id == bindparam("client_"), c.profile_id == bindparam("profile_"), p.active.is_(True))
+              .cte("target"))
+    messages = Message.__table__
+    stored = (dialect_insert(messages)
+              .from_select(["conversation_id", "sender", "author_id", "body", "client_token", "created_at"],
+                           select(target.c.id, *(bindparam(f"{name}_", type_=messages.c[name].type) for name in
+                                                 ("sender", "author_id", "body", "client_token", "created_at"))))
+              .on_conflict_do_nothing(index_elements=["conversation_id", "client_token"])
+              .returning(*messages.c)
+              .cte("stored"))
+    counted = (_client_counters(select(stored.c.conversation_id).scalar_subquery())
+               .returning(*Conversation.__table__.c)
+               .cte("counted"))
+    locks_table, users = ProfileLock.__table__, User.__table__
+    rows = (select(*stored.c, *counted.c, *Profile.__table__.c, *users.c, *locks_table.c, target.c.was_active)
+            .select_from(stored.join(counted, counted.c.id == stored.c.conversation_id)
+                         .join(target, target.c.id == counted.c.id)
+                         .join(Profile.__table__, p.id == counted.c.profile_id)
+                         .outerjoin(users, users.c.id == counted.c.assigned_moderator_id)
+                         .outerjoin(locks_table, locks_table.c.profile_id == counted.c.profile_id))
+            .add_cte(pending.recorded_with(stored)))
+    return (select(Message, Conversation, Profile, User, ProfileLock, target.c.was_active)
+            .from_statement(rows)
+            .execution_options(populate_existing=True))
+
+
+def _client_counters(conversation_id=None):
     c = Conversation.__table__.c
     now = bindparam("now_", type_=DateTime())
     return (update(Conversation.__table__)
-            .where(c.id == bindparam("conversation_id_"))
+            .where(c.id == (bindparam("conversation_id_") if conversation_id is None else conversation_id))
             .values(pending_count=c.pending_count + 1,
                     awaiting_reply_since=case((c.awaiting_reply_since.is_(None), now), else_=c.awaiting_reply_since),
                     last_message_at=now, last_client_message_at=now))

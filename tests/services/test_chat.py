@@ -5,7 +5,7 @@ import pytest
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import Conversation, Message, Role
+from app.models import Conversation, Message, QueueEntry, Role
 from app.services import assignment, chat
 from app.services.errors import Forbidden, NotFound, ValidationError
 from tests.support import make_profile, make_user, token
@@ -142,3 +142,50 @@ def test_moderator_list_puts_waiting_conversations_first_newest_on_top(ctx):
         chat.post_profile_reply(moderator, c.id, "answered", token(), NOW + timedelta(minutes=3))
     order = [conv.id for conv in chat.moderator_conversations(moderator.id)]
     assert order == [b.id, a.id, c.id]
+
+
+def test_a_profile_hidden_after_the_conversation_began_takes_no_more_messages(ctx):
+    client, profile = make_user(), make_profile()
+    post(client, profile)
+    with write_transaction():
+        profile.active = False
+    with pytest.raises(NotFound), write_transaction():
+        chat.post_client_message(client, profile.id, "still there?", token(), NOW + timedelta(minutes=1))
+    conversation = db.session.query(Conversation).one()
+    db.session.refresh(conversation)
+    assert db.session.query(Message).count() == 1 and conversation.pending_count == 1
+
+
+def test_the_second_message_comes_back_with_what_the_pushes_render(ctx):
+    """Holder, profile, client and the profile's lock arrive with the stored message: the pushes
+    that follow read them without loading anything."""
+    moderator = make_user(Role.MODERATOR, online=True)
+    client, profile = make_user(), make_profile("Iris")
+    conversation_id = post(client, profile).message.conversation_id
+    db.session.expunge_all()
+    posted = post(db.session.get(type(client), client.id), profile, body="encore", now=NOW + timedelta(seconds=30))
+    conversation = posted.message.conversation
+    assert conversation.id == conversation_id and conversation.pending_count == 2
+    loaded = conversation.__dict__
+    assert loaded["moderator"].id == moderator.id and loaded["profile"].name == "Iris"
+    assert loaded["client"].id == client.id and "profile_lock" in loaded
+
+
+def test_a_quiet_conversation_counts_again_in_its_holders_load_when_the_client_writes(ctx):
+    moderator = make_user(Role.MODERATOR, online=True)
+    client, profile = make_user(), make_profile()
+    conversation = post(client, profile).message.conversation
+    with write_transaction():
+        chat.post_profile_reply(moderator, conversation.id, "bonjour", token(), NOW + timedelta(minutes=1))
+
+    def load():
+        db.session.expire_all()
+        return db.session.query(QueueEntry).filter_by(moderator_id=moderator.id).one().load
+
+    before = load()
+    post(client, profile, now=NOW + timedelta(minutes=5))        # still active: the same work
+    assert load() == before
+    with write_transaction():
+        chat.post_profile_reply(moderator, conversation.id, "à bientôt", token(), NOW + timedelta(minutes=6))
+    post(client, profile, now=NOW + timedelta(minutes=40))       # quiet for over 30 minutes: counts again
+    assert load() == before + 1
