@@ -306,6 +306,7 @@ async def measure(args, setup, server, run: Run, pool, order, seq0: int) -> dict
     total = int(round(args.rate * args.duration))
     gc.collect()
     gc.freeze()
+    gc.disable()  # the load generator must not pause in the middle of the phase (its stamps would)
     cpu0, own0, redis0 = server.cpu_seconds(), common.own_cpu(), common.process_cpu(setup.redis_pid())
     busy0, services0 = common.machine_busy_seconds(), common.services_cpu_snapshot(setup.database_name)
     frag0, retried0 = run.fragments, pool.retried
@@ -326,6 +327,7 @@ async def measure(args, setup, server, run: Run, pool, order, seq0: int) -> dict
     cpu1, own1, redis1 = server.cpu_seconds(), common.own_cpu(), common.process_cpu(setup.redis_pid())
     busy1, services_s = common.machine_busy_seconds(), common.services_cpu_delta(services0, setup.database_name)
     elapsed = time.perf_counter() - start
+    gc.enable()
     gc.unfreeze()
 
     lat = [(run.arrived[k][0] - run.sent_at[k]) * 1000 for k in ok_keys if k in run.arrived]
