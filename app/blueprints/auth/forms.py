@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 
@@ -13,5 +14,5 @@ class SignupForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
-    locale = SelectField(_l("Language"), choices=[("fr", "Français"), ("en", "English"),
-                                                  ("es", "Español"), ("de", "Deutsch")])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English"),
+                                                  SelectChoice("es", "Español"), SelectChoice("de", "Deutsch")])
