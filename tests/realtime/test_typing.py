@@ -66,10 +66,12 @@ def test_typing_locks_the_profile_at_once_and_follows_a_switch(web_server):
             receive_until(ws, body)
         # Nothing is pushed from here on: the handler must wake on the page's signal itself
         # (its next heartbeat may be up to 30 s away).
+        assert not _answering(iris.id, moderator.id) and not _answering(jade.id, moderator.id)
         ws.send(json.dumps({"type": "typing", "conversation": _conversation_of(client.id, iris.id)}))
-        wait_until(lambda: _answering(iris.id, moderator.id), timeout=2)
+        assert wait_until(lambda: _answering(iris.id, moderator.id), timeout=2)
+        assert not _answering(jade.id, moderator.id)
         ws.send(json.dumps({"type": "typing", "conversation": _conversation_of(client.id, jade.id)}))
-        wait_until(lambda: _answering(jade.id, moderator.id), timeout=4)   # after the 1 s switch gap
+        assert wait_until(lambda: _answering(jade.id, moderator.id), timeout=4)   # after the 1 s switch gap
     finally:
         ws.close()
 
