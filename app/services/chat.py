@@ -137,11 +137,11 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
     if not client.is_client:
         raise Forbidden(_l("Only clients write to profiles."))
     body, token = clean_body(body, max_length), clean_token(token)
-    if db.session.get_bind().dialect.name == "postgresql":
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
         stored = _store_in_existing_conversation(client, profile_id, body, token, now)
         if stored is not None:
-            conversation, posted, was_active = stored
-            return _settle(conversation, posted, was_active, now)
+            return _settle(*stored, now)
         # Not stored: a new conversation, an unknown or hidden profile, or a re-sent message.
     # The usual case, an existing conversation, costs one query: with its profile and moderator.
     conversation = db.session.scalar(prepared(("chat.client_conversation",), lambda: (
@@ -157,6 +157,14 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
         if profile is None or not profile.active:
             raise NotFound(_l("This profile does not exist."))
         conversation = get_or_create_conversation(client, profile, now)
+    if postgresql:
+        stored = _store_in_existing_conversation(client, profile_id, body, token, now)  # it exists now
+        if stored is not None:
+            return _settle(*stored, now)
+        existing = _existing(conversation.id, token)  # a re-sent message
+        if existing is None:  # the profile was hidden meanwhile
+            raise NotFound(_l("This profile does not exist."))
+        return Posted(existing, created=False)
     was_active = _was_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
     if "client" not in conversation.__dict__:
         set_committed_value(conversation, "client", client)
@@ -184,18 +192,9 @@ def _settle(conversation: Conversation, posted: Posted, was_active: bool, now: d
 def _store_client_message(conversation: Conversation, client: User, body: str, token: str, now: datetime) -> Posted:
     """Store the message once (by its token), its pending row, and move the conversation's
     counters in SQL (never from a value read earlier); the conversation row comes back reloaded
-    for the pushes that follow. On PostgreSQL one statement (data-modifying CTEs: the pending row
-    and the counters only move when the message was new); elsewhere three."""
-    params = {"conversation_id_": conversation.id, "sender_": Sender.CLIENT, "author_id_": client.id,
-              "body_": body, "client_token_": token, "created_at_": now, "now_": now,
-              "b_client": conversation.client_id, "b_profile": conversation.profile_id}
-    if db.session.get_bind().dialect.name == "postgresql":
-        links = _links(conversation)
-        row = db.session.execute(prepared(("chat.client_message_stored",), _client_message_statement), params).first()
-        if row is None:
-            return Posted(_existing(conversation.id, token), created=False)
-        _relink(conversation, row[0], links)
-        return Posted(row[0], created=True)
+    for the pushes that follow. SQLite: three statements (PostgreSQL does it all in one,
+    ``_store_in_existing_conversation``)."""
+    params = {"conversation_id_": conversation.id, "now_": now}
     posted = _insert_message(conversation, sender=Sender.CLIENT, author_id=client.id, body=body,
                              client_token=token, created_at=now)
     if posted.created:
@@ -264,27 +263,6 @@ def _client_counters(conversation_id=None):
             .values(pending_count=c.pending_count + 1,
                     awaiting_reply_since=case((c.awaiting_reply_since.is_(None), now), else_=c.awaiting_reply_since),
                     last_message_at=now, last_client_message_at=now))
-
-
-def _client_message_statement():
-    """PostgreSQL: the message, its pending row and the counters in one statement, returning the
-    message and the reloaded conversation."""
-    messages = Message.__table__
-    stored = (dialect_insert(messages)
-              .values(conversation_id=bindparam("conversation_id_"),
-                      **{name: bindparam(f"{name}_") for name in ("sender", "author_id", "body", "client_token",
-                                                                  "created_at")})
-              .on_conflict_do_nothing(index_elements=["conversation_id", "client_token"])
-              .returning(*messages.c)
-              .cte("stored"))
-    counted = (_client_counters().where(select(stored.c.id).exists())
-               .returning(*Conversation.__table__.c)
-               .cte("counted"))
-    return (select(Message, Conversation)
-            .from_statement(select(*stored.c, *counted.c)
-                            .select_from(stored.join(counted, counted.c.id == stored.c.conversation_id))
-                            .add_cte(pending.recorded_with(stored)))
-            .execution_options(populate_existing=True))
 
 
 def _was_active(awaiting_reply_since: datetime | None, last_message_at: datetime | None, now: datetime) -> bool:
