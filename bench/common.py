@@ -374,6 +374,16 @@ class Server:
                 i += 1
         return found
 
+    def report(self) -> dict:
+        """What the server's log says of a run: tracebacks (the first ones in full), counted errors,
+        gevent's blocked-hub reports, and where the log is."""
+        errors = self.log_count("Traceback")
+        report = {"server_tracebacks": errors, "server_errors": self.error_counts(),
+                  "server_log": str(self.log_path), "gevent_blocking_reports": self.log_count("appears to be blocked")}
+        if errors:
+            report["server_first_errors"] = self.first_tracebacks()
+        return report
+
     def error_counts(self) -> dict:
         """Problems the server logged so far."""
         return {"tracebacks": self.log_count("Traceback"),

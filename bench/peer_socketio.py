@@ -219,13 +219,7 @@ def main(argv=None) -> int:
     finally:
         if server is not None:
             server.stop()
-    errors = server.log_count("Traceback")
-    result["server_tracebacks"] = errors
-    result["server_errors"] = server.error_counts()
-    result["server_log"] = str(server.log_path)
-    result["gevent_blocking_reports"] = server.log_count("appears to be blocked")
-    if errors:
-        result["server_first_errors"] = server.first_tracebacks()
+    result.update(server.report())
     setup_desc = setup.describe()
     setup.close()
 

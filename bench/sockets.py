@@ -393,10 +393,7 @@ def main(argv=None) -> int:
     finally:
         if server is not None:
             server.stop()
-    result["server_tracebacks"] = server.log_count("Traceback")
-    result["gevent_blocking_reports"] = server.log_count("appears to be blocked")
-    if result["server_tracebacks"]:
-        result["server_first_errors"] = server.first_tracebacks()
+    result.update(server.report())
     desc = setup.describe()
     setup.close()
     key = f"{args.setup}-idle{'+'.join(map(str, args.idle))}"
