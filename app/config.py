@@ -117,6 +117,8 @@ class Config:
     ROUNDS_PENDING_PER_MODERATOR = float(os.environ.get("ROUNDS_PENDING_PER_MODERATOR", "5"))
     ROUNDS_MODERATORS_PER_ROUND = int(os.environ.get("ROUNDS_MODERATORS_PER_ROUND", "3"))
     SQLITE_WRITE_WAIT_SECONDS = 15.0
+    # Web processes: WAL checkpoints on a native thread this often (0: in the commits, SQLite's default).
+    SQLITE_CHECKPOINT_SECONDS = float(os.environ.get("SQLITE_CHECKPOINT_SECONDS", "1"))
 
 
 class TestConfig(Config):

@@ -9,6 +9,9 @@ traps decide this module:
   so the busy timeout is 0 and ``BEGIN IMMEDIATE`` is retried with a cooperative sleep
   (``time.sleep`` is gevent's under the gevent worker).
 
+* a commit that takes the write-ahead log past 1,000 pages checkpoints it, in C, syncing the
+  file: in the web process checkpoints run on a native thread instead (``wal_checkpoints``).
+
 Reads use a deferred ``BEGIN`` (WAL lets them run beside a writer). PostgreSQL needs none of
 this: ``write_transaction`` only commits there.
 """
@@ -24,9 +27,12 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from . import wal_checkpoints
 from .extensions import db
+from .runtime import under_gevent
 
 _wait_seconds = 15.0
+_checkpoints_elsewhere = False  # this process's connections leave checkpoints to a native thread
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
 
 
@@ -45,8 +51,13 @@ def configure_sqlite(app) -> None:
     connect_args = options.setdefault("connect_args", {})
     connect_args.setdefault("timeout", 0)
     connect_args.setdefault("check_same_thread", False)
-    global _wait_seconds
+    global _wait_seconds, _checkpoints_elsewhere
     _wait_seconds = app.config.get("SQLITE_WRITE_WAIT_SECONDS", 15.0)
+    path = wal_checkpoints.database_file(uri)
+    interval = app.config.get("SQLITE_CHECKPOINT_SECONDS", 1.0)
+    if path is not None and interval and under_gevent() and "wal_checkpoints" not in app.extensions:
+        _checkpoints_elsewhere = True
+        app.extensions["wal_checkpoints"] = wal_checkpoints.BackgroundCheckpoints(path, interval).start()
     if not event.contains(Engine, "connect", _on_connect):
         event.listen(Engine, "connect", _on_connect)
         event.listen(Engine, "begin", _on_begin)
@@ -73,6 +84,8 @@ def _on_connect(dbapi_conn, _record):
         _retry_locked(lambda: cursor.execute("PRAGMA journal_mode=WAL"), _wait_seconds)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if _checkpoints_elsewhere:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
 

@@ -1,4 +1,4 @@
-"""Start-up checks for the gevent web worker."""
+"""The gevent web worker: is this process one, and start-up checks for it."""
 import logging
 import sys
 
@@ -19,3 +19,12 @@ def check_gevent_compat() -> None:
 
         if psycopg.waiting.wait.__name__ == "wait_c":
             raise RuntimeError("psycopg was imported before gevent monkey patching; do not use --preload")
+
+
+def under_gevent() -> bool:
+    """True in a process whose threads gevent has patched (the web server's workers)."""
+    if "gevent" not in sys.modules:
+        return False
+    from gevent import monkey
+
+    return monkey.is_module_patched("threading")

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from ..extensions import db
 from ..models import Conversation, Message, User
 from ..redis_client import get_redis
+from ..runtime import under_gevent
 from ..services import chat
 from .hub import publish
 
@@ -105,7 +106,7 @@ def queue_changed() -> None:
     from flask import current_app, has_request_context, request
 
     interval = current_app.config["QUEUE_PUSH_INTERVAL_SECONDS"]
-    if not interval or not has_request_context() or not _under_gevent():
+    if not interval or not has_request_context() or not under_gevent():
         _push_queue_panels()
         return
     if _queue_refresh["scheduled"]:
@@ -118,16 +119,6 @@ def queue_changed() -> None:
 
 
 _queue_refresh = {"scheduled": False, "again": False}  # this process's coalesced queue refresh
-
-
-def _under_gevent() -> bool:
-    import sys
-
-    if "gevent" not in sys.modules:
-        return False
-    from gevent import monkey
-
-    return monkey.is_module_patched("threading")
 
 
 def _refresh_queue_panels(app, url_root: str, interval: float) -> None:
