@@ -26,15 +26,20 @@ def post_worker_init(worker):
     gc.freeze()
     threshold_ms = float(os.environ.get("GC_PAUSE_LOG_MS") or 0)
     if threshold_ms:
-        _log_gc_pauses(worker.log, threshold_ms)
+        _log_gc_pauses(threshold_ms)
 
 
-def _log_gc_pauses(log, threshold_ms: float) -> None:
+def _log_gc_pauses(threshold_ms: float) -> None:
     """Diagnosis: log every garbage collection of this worker that takes longer than the threshold
-    (a pause stops every greenlet: every socket and request of the process waits)."""
+    (a pause stops every greenlet: every socket and request of the process waits).
+
+    Written straight to stderr: a collection can run while a greenlet is being finalized, where
+    the logging module (it asks for the current thread) raises."""
+    import sys
     import time
 
     started = {}
+    pid = os.getpid()
 
     def callback(phase, info):
         if phase == "start":
@@ -42,6 +47,8 @@ def _log_gc_pauses(log, threshold_ms: float) -> None:
         elif "at" in started:
             ms = (time.perf_counter() - started.pop("at")) * 1000
             if ms >= threshold_ms:
-                log.warning("gc pause %.1f ms (generation %s, %s collected)", ms, info["generation"], info["collected"])
+                stamp = time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime())
+                sys.stderr.write(f"[{stamp}] [{pid}] [WARNING] gc pause {ms:.1f} ms "
+                                 f"(generation {info['generation']}, {info['collected']} collected)\n")
 
     gc.callbacks.append(callback)
