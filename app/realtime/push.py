@@ -103,7 +103,7 @@ def queue_changed() -> None:
     changes meanwhile make one more refresh ``QUEUE_PUSH_INTERVAL_SECONDS`` later, from the state
     then, so the panels always end on the latest positions. Elsewhere (jobs, CLI) it is done now.
     """
-    from flask import current_app, has_request_context, request
+    from flask import has_request_context, request
 
     interval = current_app.config["QUEUE_PUSH_INTERVAL_SECONDS"]
     if not interval or not has_request_context() or not under_gevent():
@@ -144,7 +144,6 @@ def _refresh_queue_panels(app, url_root: str, interval: float) -> None:
 
 def _push_queue_panels() -> None:
     """One read of the queue and of its moderators for all panels; publishes in pipelined batches."""
-    from flask import current_app
     from sqlalchemy import select
 
     from ..models import QueueEntry

@@ -137,12 +137,8 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
     if not client.is_client:
         raise Forbidden(_l("Only clients write to profiles."))
     body, token = clean_body(body, max_length), clean_token(token)
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        stored = _store_in_existing_conversation(client, profile_id, body, token, now)
-        if stored is not None:
-            return _settle(*stored, now)
-        # Not stored: a new conversation, an unknown or hidden profile, or a re-sent message.
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _post_in_one_statement(client, profile_id, body, token, now)
     # The usual case, an existing conversation, costs one query: with its profile and moderator.
     conversation = db.session.scalar(prepared(("chat.client_conversation",), lambda: (
         select(Conversation).join(Conversation.profile)
@@ -153,22 +149,34 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
         .execution_options(populate_existing=True)  # its holder may have changed since it was loaded
     )), {"client_id_": client.id, "profile_id_": profile_id})
     if conversation is None:
-        profile = db.session.get(Profile, profile_id)
-        if profile is None or not profile.active:
-            raise NotFound(_l("This profile does not exist."))
-        conversation = get_or_create_conversation(client, profile, now)
-    if postgresql:
-        stored = _store_in_existing_conversation(client, profile_id, body, token, now)  # it exists now
-        if stored is not None:
-            return _settle(*stored, now)
-        existing = _existing(conversation.id, token)  # a re-sent message
-        if existing is None:  # the profile was hidden meanwhile
-            raise NotFound(_l("This profile does not exist."))
-        return Posted(existing, created=False)
+        conversation = get_or_create_conversation(client, _active_profile(profile_id), now)
     was_active = _was_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
     if "client" not in conversation.__dict__:
         set_committed_value(conversation, "client", client)
     return _settle(conversation, _store_client_message(conversation, client, body, token, now), was_active, now)
+
+
+def _post_in_one_statement(client: User, profile_id: int, body: str, token: str, now: datetime) -> Posted:
+    """PostgreSQL: the usual case, an existing conversation, is one statement. When it stores
+    nothing, the conversation is created (a first message) or found (a re-sent message) and the
+    statement runs once more."""
+    stored = _store_in_existing_conversation(client, profile_id, body, token, now)
+    if stored is None:
+        conversation = get_or_create_conversation(client, _active_profile(profile_id), now)
+        stored = _store_in_existing_conversation(client, profile_id, body, token, now)
+        if stored is None:
+            existing = _existing(conversation.id, token)  # a re-sent message
+            if existing is None:  # the profile was hidden meanwhile
+                raise NotFound(_l("This profile does not exist."))
+            return Posted(existing, created=False)
+    return _settle(*stored, now)
+
+
+def _active_profile(profile_id: int) -> Profile:
+    profile = db.session.get(Profile, profile_id)
+    if profile is None or not profile.active:
+        raise NotFound(_l("This profile does not exist."))
+    return profile
 
 
 def _settle(conversation: Conversation, posted: Posted, was_active: bool, now: datetime) -> Posted:
