@@ -6,7 +6,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
-from flask import current_app, g, url_for
+from flask import current_app, g, request, url_for
 from flask_babel import format_date, get_locale
 
 
@@ -42,9 +42,17 @@ def init_app(app) -> None:
 
     @app.template_global()
     def avatar_url(profile):
-        if profile.avatar_filename:
-            return url_for("chat.avatar", filename=profile.avatar_filename)
-        return url_for("static", filename="img/avatar.svg")
+        """A profile's picture: its upload, or the default one. Lists and pushes show the same few
+        again and again, and ``url_for`` costs more than the rest of a list item: an address only
+        changes with the file name and the application's mount point."""
+        key = (request.script_root, profile.avatar_filename)
+        url = _avatar_urls.get(key)
+        if url is None:
+            if len(_avatar_urls) >= 4096:
+                _avatar_urls.clear()
+            url = _avatar_urls[key] = (url_for("chat.avatar", filename=profile.avatar_filename)
+                                       if profile.avatar_filename else url_for("static", filename="img/avatar.svg"))
+        return url
 
     @app.template_global()
     def answering_lock(conversation):
@@ -70,6 +78,9 @@ def init_app(app) -> None:
                                    locks.profile_locks_by_profile(utcnow(), moderator_id).items()
                                    if lock.lock_type == locks.ANSWERING}
         return cache[moderator_id].get(conversation.profile_id)
+
+
+_avatar_urls: dict[tuple[str, str | None], str] = {}
 
 
 @lru_cache(maxsize=4096)

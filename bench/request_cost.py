@@ -54,7 +54,7 @@ def parse_args(argv=None):
     return args
 
 
-def _set_up(setup: common.Setup) -> int:
+def set_up_sender(app) -> int:
     """An online moderator in the queue, a client and a profile; returns the profile id."""
     from app.database import write_transaction
     from app.extensions import db
@@ -62,7 +62,7 @@ def _set_up(setup: common.Setup) -> int:
     from app.models._time import utcnow
     from app.services import profiles, queue, users
 
-    with setup.app.app_context():
+    with app.app_context():
         with write_transaction():
             moderator = users.create_user(email="moderator@bench.test", password=common.PASSWORD,
                                           role=Role.MODERATOR, display_name="Moderator")
@@ -77,7 +77,8 @@ def _set_up(setup: common.Setup) -> int:
     return profile_id
 
 
-def _logged_in_client(app):
+def logged_in_client(app):
+    """The bench client logged in through the login form; returns it and its CSRF token."""
     client = app.test_client()
     token_re = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
     found = token_re.search(client.get("/login").get_data(as_text=True))
@@ -98,8 +99,8 @@ def main(argv=None) -> int:
 
         from app.extensions import db
 
-        profile_id = _set_up(setup)
-        client, csrf = _logged_in_client(setup.app)
+        profile_id = set_up_sender(setup.app)
+        client, csrf = logged_in_client(setup.app)
         statements = [0]
         with setup.app.app_context():
             engine = db.engine

@@ -8,10 +8,11 @@ import logging
 import time
 
 from flask import current_app, g
-from flask_babel import force_locale, get_locale
+from flask_babel import get_locale
 from markupsafe import Markup
 
 from ..extensions import db
+from ..i18n import in_language
 from ..models import Conversation, Message, User
 from ..redis_client import get_redis
 from ..runtime import under_gevent
@@ -28,7 +29,7 @@ def _render_for(user: User, template: str, **context) -> str:
     the user whose request triggered the push (``current_user``, their CSRF token), not the one
     who receives it; and they cost more than most fragments."""
     g.pop("answering_locks", None)  # lock indicators are read fresh for every push
-    with force_locale(user.locale):
+    with in_language(user.locale):
         return current_app.jinja_env.get_template(template).render(viewer=user, **context)
 
 
@@ -54,7 +55,7 @@ def message_posted(message: Message) -> None:
         moderator = conversation.moderator  # their bubble is rendered inside their fragment
         publish(r, moderator.id, _render_for(moderator, "partials/push/_moderator_message.html",
                                              conversation=conversation, message=message))
-    with force_locale(client.locale):
+    with in_language(client.locale):
         bubble = message_html(message, "client")  # also the answer to the client's POST
         publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
                                           conversation=conversation, message=message, bubble=bubble))
