@@ -232,6 +232,17 @@ def _store_in_existing_conversation(client: User, profile_id: int, body: str, to
     return conversation, Posted(message, created=True), was_active
 
 
+# What the pushes of a client message read of the profile, the holder and the profile's lock:
+# every column returned costs the driver, the result and the ORM on each message. The objects
+# come back with these loaded; anything else is loaded when first read, as any unloaded column.
+_PUSHED = {
+    Profile: [Profile.__table__.c[name] for name in ("id", "name", "avatar_filename", "active")],
+    User: [User.__table__.c[name] for name in ("id", "role", "display_name", "locale", "active")],
+    ProfileLock: [ProfileLock.__table__.c[name] for name in ("id", "profile_id", "moderator_id", "expires_at",
+                                                             "lock_type")],
+}
+
+
 def _existing_conversation_statement():
     c, p = Conversation.__table__.c, Profile.__table__.c
     target = (select(c.id, (c.awaiting_reply_since.is_not(None)
@@ -251,7 +262,7 @@ def _existing_conversation_statement():
                .returning(*Conversation.__table__.c)
                .cte("counted"))
     locks_table, users = ProfileLock.__table__, User.__table__
-    rows = (select(*stored.c, *counted.c, *Profile.__table__.c, *users.c, *locks_table.c, target.c.was_active)
+    rows = (select(*stored.c, *counted.c, *_PUSHED[Profile], *_PUSHED[User], *_PUSHED[ProfileLock], target.c.was_active)
             .select_from(stored.join(counted, counted.c.id == stored.c.conversation_id)
                          .join(target, target.c.id == counted.c.id)
                          .join(Profile.__table__, p.id == counted.c.profile_id)
