@@ -45,14 +45,7 @@ def init_app(app) -> None:
         """A profile's picture: its upload, or the default one. Lists and pushes show the same few
         again and again, and ``url_for`` costs more than the rest of a list item: an address only
         changes with the file name and the application's mount point."""
-        key = (request.script_root, profile.avatar_filename)
-        url = _avatar_urls.get(key)
-        if url is None:
-            if len(_avatar_urls) >= 4096:
-                _avatar_urls.clear()
-            url = _avatar_urls[key] = (url_for("chat.avatar", filename=profile.avatar_filename)
-                                       if profile.avatar_filename else url_for("static", filename="img/avatar.svg"))
-        return url
+        return _avatar_url(request.script_root, profile.avatar_filename)
 
     @app.template_global()
     def answering_lock(conversation):
@@ -80,7 +73,10 @@ def init_app(app) -> None:
         return cache[moderator_id].get(conversation.profile_id)
 
 
-_avatar_urls: dict[tuple[str, str | None], str] = {}
+@lru_cache(maxsize=4096)
+def _avatar_url(script_root: str, filename: str | None) -> str:
+    """Built in the request that first needs it; the same for every request under ``script_root``."""
+    return url_for("chat.avatar", filename=filename) if filename else url_for("static", filename="img/avatar.svg")
 
 
 @lru_cache(maxsize=4096)
