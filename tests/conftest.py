@@ -46,6 +46,7 @@ from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
+from app.database import write_transaction  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.redis_client import get_redis  # noqa: E402
 
@@ -91,9 +92,12 @@ def clean_state(app):
     """Every test starts with empty tables and none of our keys in Redis (RQ's stay: the worker is shared)."""
     with app.app_context():
         db.session.remove()
-        with db.engine.begin() as conn:
+        # the app's own write path: on SQLite the shared worker may still hold the write lock
+        # (a job of the previous test), and BEGIN IMMEDIATE waits for it cooperatively
+        with write_transaction():
             for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+                db.session.execute(table.delete())
+        db.session.remove()
         r = get_redis()
         for pattern in ("sb:*", "LIMITS:*", "LIMITER*"):
             keys = list(r.scan_iter(pattern, count=1000))
