@@ -146,6 +146,18 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listening on {port}")
 
 
+def wait_for_port_closed(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                pass
+        except OSError:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"something still listens on {port}")
+
+
 def stop(proc: subprocess.Popen, timeout: float = 8.0, sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
         try:
@@ -193,6 +205,9 @@ class WebServer:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+            # The worker dies a moment after its master: until then its listening socket still
+            # accepts, and a restart's wait_for_port would take it for the new server.
+            wait_for_port_closed(self.port)
 
 
 @pytest.fixture
