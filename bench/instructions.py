@@ -45,6 +45,9 @@ def parse_args(argv=None):
                    default="services" if os.environ.get("DATABASE_URL") else "embedded")
     p.add_argument("--requests", type=int, default=100, help="measured requests per side")
     p.add_argument("--warmup", type=int, default=50)
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="keep callgrind's output files there (read them with callgrind_annotate --inclusive=yes)")
+    p.add_argument("--only", choices=SIDES, help="count one side only")
     p.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # the process under callgrind
     args = p.parse_args(argv)
     if args.requests < 10 or args.warmup < 5:
@@ -141,9 +144,16 @@ def main(argv=None) -> int:
     try:
         env = dict(os.environ, PSYCOPG_WAIT_FUNC="wait_poll")
         per_message = {}
-        for side in SIDES:
+        for side in (args.only,) if args.only else SIDES:
             per_message[side] = count(side, args, env, workdir) / args.requests
             print(f"  {side}: {per_message[side] / 1e6:.2f} M instructions per message")
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for out in workdir.glob("callgrind.*.out"):
+                shutil.copy(out, args.keep / out.name)
+            print(f"  callgrind output kept in {args.keep}")
+        if args.only:
+            return 0
         ratio = per_message["switchboard"] / per_message["peer"]
         record = {
             "when": common.now_iso(), "version": common.app_version(), "machine": common.machine(),
