@@ -26,6 +26,8 @@ from typing import Iterator
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import wal_checkpoints
 from .extensions import db
@@ -152,6 +154,29 @@ def _commit_keeping_loaded(session) -> None:
         session.commit()
     finally:
         session.expire_on_commit = expire
+
+
+def loaded(model, values):
+    """The ORM object of a row a statement returned as plain columns (``values``: attribute name,
+    value pairs, the primary key among them), as a query would have loaded it: in the session,
+    those attributes loaded, the others loaded when first read. The object already in the
+    session, refreshed, when there is one."""
+    values = dict(values)
+    mapper = model.__mapper__
+    key = mapper.identity_key_from_primary_key([values[mapper.get_property_by_column(column).key]
+                                                for column in mapper.primary_key])
+    session = db.session()
+    instance = session.identity_map.get(key)
+    if instance is None:
+        instance = mapper.class_manager.new_instance()
+        for name, value in values.items():
+            set_committed_value(instance, name, value)
+        make_transient_to_detached(instance)
+        session.add(instance)
+    else:
+        for name, value in values.items():
+            set_committed_value(instance, name, value)
+    return instance
 
 
 def dialect_insert(model):

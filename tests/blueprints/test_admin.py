@@ -4,7 +4,7 @@ import io
 from PIL import Image
 
 from app.extensions import db
-from app.models import Conversation, Profile, Role, User
+from app.models import Conversation, Message, Profile, Role, User
 from tests.support import app_context, count, csrf_from, login, make_profile, make_user
 
 
@@ -33,6 +33,26 @@ def test_admin_creates_a_moderator_and_disables_a_user(app):
     assert response.status_code == 302
     with app_context():
         assert db.session.get(User, nadia_id).active is False
+
+
+def test_a_disabled_user_is_logged_out_at_their_next_request(app):
+    """Disabling takes effect at once: the open session no longer lets the client in or send."""
+    client, csrf, _ = admin_client(app)
+    customer, profile = make_user(), make_profile()
+    customer_client = app.test_client()
+    csrf_c = login(customer_client, customer.email)
+    first = customer_client.post(f"/profiles/{profile.id}/messages", data={"body": "hello", "client_token": "t0"},
+                                 headers={"X-CSRFToken": csrf_c, "HX-Request": "true"})
+    assert first.status_code == 200  # a conversation they have: the usual path is the one refused below
+    client.post(f"/admin/users/{customer.id}/active", data={"csrf_token": csrf, "active": "0"})
+    page = customer_client.get("/profiles")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    sent = customer_client.post(f"/profiles/{profile.id}/messages", data={"body": "still here?", "client_token": "t1"},
+                                headers={"X-CSRFToken": csrf_c, "HX-Request": "true",
+                                         "HX-Current-URL": f"http://localhost/profiles/{profile.id}"})
+    assert sent.status_code == 401  # htmx: the whole page goes to the login form, not a fragment
+    assert sent.headers["HX-Redirect"] == f"/login?next=%2Fprofiles%2F{profile.id}"
+    assert count(Message) == 1
 
 
 def test_admin_user_form_errors_keep_what_was_typed(app):

@@ -2,7 +2,7 @@
 from flask import current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
-from ...auth_setup import role_required
+from ...auth_setup import checked_user, role_required, session_user_id
 from ..params import optional_id
 from ...database import write_transaction
 from ...models import Role
@@ -56,12 +56,33 @@ def messages(profile_id: int):
 
 
 @bp.route("/profiles/<int:profile_id>/messages", methods=["POST"])
-@client_only
 def send(profile_id: int):
+    """A client's message. The usual case (a client writing in a conversation they have) is one
+    statement that also checks the sender, with no user loaded first; anything else goes the
+    checked way (``_send_as_current_user``)."""
+    client_id = session_user_id()
+    if client_id is None:
+        return _send_as_current_user(profile_id)
+    with write_transaction():
+        posted = chat.post_as_session_client(client_id, profile_id, request.form.get("body"),
+                                             request.form.get("client_token"), utcnow(),
+                                             current_app.config["MESSAGE_MAX_LENGTH"])
+    if posted is None:
+        return _send_as_current_user(profile_id)
+    checked_user(posted.message.conversation.client)
+    return _answer(posted)
+
+
+@client_only
+def _send_as_current_user(profile_id: int):
     with write_transaction():
         posted = chat.post_client_message(current_user, profile_id, request.form.get("body"),
                                           request.form.get("client_token"), utcnow(),
                                           current_app.config["MESSAGE_MAX_LENGTH"])
+    return _answer(posted)
+
+
+def _answer(posted: chat.Posted):
     message = posted.message
     if posted.created:
         push.message_posted(message)

@@ -1,0 +1,89 @@
+"""A client's message in a conversation they already have: on PostgreSQL one statement checks the
+sender, stores the message and returns what the pushes render (no user loaded first). Everything
+it does not store goes the checked way, with the same answers as a first message."""
+import os
+
+import pytest
+from sqlalchemy import event, update
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import Message, Profile, Role, User
+from tests.blueprints.test_chat_http import send
+from tests.support import app_context, count, login, make_profile, make_user, token
+
+ON_POSTGRESQL = os.environ["DATABASE_URL"].startswith("postgresql")
+
+
+class Statements:
+    """The SQL a block of code runs on the app's engine."""
+
+    def __init__(self, app):
+        self.app, self.seen = app, []
+
+    def _record(self, _conn, _cursor, statement, *_rest):
+        self.seen.append(statement)
+
+    def __enter__(self):
+        with self.app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def _client_in_a_conversation(app, client, moderator_locale="en"):
+    make_user(Role.MODERATOR, online=True, locale=moderator_locale)
+    user, profile = make_user(locale="de"), make_profile()
+    csrf = login(client, user.email)
+    assert send(client, csrf, profile.id, "first").status_code == 200
+    return user, profile, csrf
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="SQLite stores a message in several statements")
+def test_the_usual_message_is_one_statement_and_loads_no_user(app, client):
+    _, profile, csrf = _client_in_a_conversation(app, client)
+    with Statements(app) as statements:
+        response = send(client, csrf, profile.id, "second")
+    assert response.status_code == 200 and "second" in response.get_data(as_text=True)
+    assert len(statements) == 1, statements  # no user load, no query from the pushes
+    assert "sender.role" in statements[0] and "INSERT INTO messages" in statements[0]
+    assert count(Message) == 2
+
+
+def test_in_an_existing_conversation_what_is_not_stored_gets_the_same_answers(app, client):
+    user, profile, csrf = _client_in_a_conversation(app, client)
+    assert send(client, csrf, profile.id, "").status_code == 422
+    assert send(client, csrf, profile.id, "x" * 4001).status_code == 422
+    assert send(client, csrf, profile.id, "ok", tok="not a token!").status_code == 422
+    again = token()
+    assert send(client, csrf, profile.id, "once", tok=again).status_code == 200
+    resent = send(client, csrf, profile.id, "once", tok=again)  # a re-send: the same bubble, stored once
+    assert resent.status_code == 200 and "once" in resent.get_data(as_text=True)
+    with app_context():
+        with write_transaction():
+            db.session.execute(update(Profile).where(Profile.id == profile.id).values(active=False))
+    assert send(client, csrf, profile.id, "hidden?").status_code == 404
+    assert count(Message) == 2  # "first" and "once"
+
+
+def test_a_moderator_writing_as_a_client_is_refused(app, client):
+    _, profile, _ = _client_in_a_conversation(app, client)
+    moderator_client = app.test_client()
+    moderator = make_user(Role.MODERATOR)
+    csrf = login(moderator_client, moderator.email)
+    assert send(moderator_client, csrf, profile.id, "").status_code == 403  # the role first, then the input
+    assert send(moderator_client, csrf, profile.id, "hello").status_code == 403
+    assert count(Message) == 1
+
+
+def test_a_client_who_is_no_longer_one_is_refused_in_their_own_conversation(app, client):
+    """The statement checks the sender's role itself: no guard loaded the user before it."""
+    user, profile, csrf = _client_in_a_conversation(app, client)
+    with app_context():
+        with write_transaction():
+            db.session.execute(update(User).where(User.id == user.id).values(role=Role.MODERATOR))
+    assert send(client, csrf, profile.id, "still a client?").status_code == 403
+    assert count(Message) == 1
