@@ -16,6 +16,9 @@ def create_app(config_class: type = Config) -> Flask:
         instance_path=str(config_class.INSTANCE_DIR),
     )
     app.config.from_object(config_class)
+    from .web import TemplateEnvironment
+
+    app.jinja_environment = TemplateEnvironment  # before anything creates app.jinja_env
 
     from . import database, redis_client
     from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate, sock

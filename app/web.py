@@ -7,7 +7,21 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import current_app, g, request, url_for
+from flask.templating import Environment
 from flask_babel import format_date, get_locale
+
+
+class TemplateEnvironment(Environment):
+    """Flask's Jinja environment, with each template's globals one plain dict.
+
+    Jinja chains a template's globals to the environment's (a ``ChainMap``) so that globals added
+    later still show, and copies that chain into every render's context: 7.7 µs a render (0.1 µs
+    from a dict), three renders per client message and one per page. Flask lets globals be added
+    only while the app is set up (``add_template_global`` refuses once it served a request), and
+    the app loads no template before, so a dict taken at load time misses nothing."""
+
+    def make_globals(self, d):
+        return {**self.globals, **(d or {})}
 
 
 def init_app(app) -> None:
