@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, bindparam, case, func, literal_column, select, update
+from sqlalchemy import DateTime, Select, bindparam, case, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,6 +17,7 @@ from ..models.chat import Sender
 from . import assignment, inactivity, locks, pending
 from . import queue as moderator_queue
 from .errors import Forbidden, NotFound, ValidationError
+from .snapshots import ConversationSnapshot, Selected, Snapshot
 
 MAX_BODY = 4000
 MAX_TOKEN = 64
@@ -24,7 +25,7 @@ MAX_TOKEN = 64
 
 @dataclass
 class Posted:
-    message: Message
+    message: Message | Snapshot  # a snapshot when it was stored for the pushes only (``post_as_session_client``)
     created: bool  # False when the same client token was already stored (a re-send)
     # Conversations handed out as a side effect ({conversation id: moderator id}): a reply ends
     # the moderator's approach of the client, and the client's waiting conversations go out.
@@ -150,14 +151,15 @@ def post_as_session_client(client_id: int, profile_id: int, body: str | None, to
     its session says is writing, and the statement that finds the conversation (on PostgreSQL
     the one that stores the message) checks them, an active client, and returns them. None when
     it stored nothing: ``post_client_message`` with the loaded user decides then (a first message,
-    input to refuse, a re-send on PostgreSQL, an error to show)."""
+    input to refuse, a re-send on PostgreSQL, an error to show). On PostgreSQL the message and the
+    rows its pushes render come back as snapshots (``snapshots``), the client as a User."""
     try:
         body, token = clean_body(body, max_length), clean_token(token)
     except ValidationError:
         return None
     if db.session.get_bind().dialect.name == "postgresql":
-        stored = _store_in_existing_conversation(client_id, profile_id, body, token, now)
-        return None if stored is None else _settle(*stored, now)
+        stored = _store_snapshot(client_id, profile_id, body, token, now)
+        return None if stored is None else _settle_snapshot(*stored, now)
     found = _client_conversation(client_id, profile_id)
     return None if found is None else _post_in_conversation(*found, body, token, now)
 
@@ -166,7 +168,7 @@ def _client_conversation(client_id: int, profile_id: int) -> tuple[Conversation,
     """SQLite: the conversation of an active client with an active profile, in one query with its
     profile, holder, the profile's lock (for the moderator's "answering" flag) and the client."""
     row = db.session.execute(prepared(("chat.client_conversation",), lambda: (
-        select(Conversation, *(_SENDER.c[column.name].label(f"sender_{column.name}") for column in _PUSHED[User]))
+        select(Conversation, *_SENDER_COLUMNS.labelled(_SENDER))
         .join(Conversation.profile)
         .join(_SENDER, _SENDER.c.id == Conversation.client_id)
         .options(contains_eager(Conversation.profile), joinedload(Conversation.moderator),
@@ -177,8 +179,7 @@ def _client_conversation(client_id: int, profile_id: int) -> tuple[Conversation,
     )), {"client_id_": client_id, "profile_id_": profile_id}).first()
     if row is None:
         return None
-    conversation, *sender = row
-    return conversation, loaded(User, zip(_SENDER_KEYS, sender))
+    return row[0], loaded(User, _SENDER_COLUMNS.values(row._mapping).items())
 
 
 def _post_in_conversation(conversation: Conversation, client: User, body: str, token: str, now: datetime) -> Posted:
@@ -252,15 +253,12 @@ def _store_in_existing_conversation(client_id: int, profile_id: int, body: str, 
     the counters, and returns them with the client, the profile, the holder and the profile's lock
     (for the pushes). None when nothing was stored: not an active client, no such conversation, a
     hidden profile, or the token was stored before."""
-    row = db.session.execute(prepared(("chat.client_message_in_existing",), _existing_conversation_statement), {
-        "client_": client_id, "profile_": profile_id, "b_client": client_id, "b_profile": profile_id,
-        "sender_": Sender.CLIENT, "author_id_": client_id, "body_": body, "client_token_": token,
-        "created_at_": now, "now_": now, "active_since_": now - assignment.ACTIVE_WINDOW,
-    }).first()
+    row = db.session.execute(prepared(("chat.client_message_in_existing",), _existing_conversation_statement),
+                             _statement_params(client_id, profile_id, body, token, now)).first()
     if row is None:
         return None
-    message, conversation, profile, moderator, lock, was_active, *sender = row
-    client = loaded(User, zip(_SENDER_KEYS, sender))
+    message, conversation, profile, moderator, lock, was_active = row[:6]
+    client = loaded(User, _SENDER_COLUMNS.values(row._mapping).items())
     for name, value in (("client", client), ("profile", profile), ("moderator", moderator), ("profile_lock", lock)):
         set_committed_value(conversation, name, value)
     set_committed_value(message, "conversation", conversation)
@@ -279,10 +277,23 @@ _PUSHED = {
 
 
 _SENDER = User.__table__.alias("sender")  # the client who writes, checked and returned by the statement
-_SENDER_KEYS = [User.__mapper__.get_property_by_column(column).key for column in _PUSHED[User]]
+
+# The snapshot statement's columns, side by side: the message, its conversation, the profile, the
+# holder, the profile's lock and the sender.
+_MESSAGE = Selected(Message, "m", list(Message.__table__.c))
+_CONVERSATION = Selected(Conversation, "c", list(Conversation.__table__.c))
+_PROFILE = Selected(Profile, "p", _PUSHED[Profile])
+_HOLDER = Selected(User, "u", _PUSHED[User])
+_LOCK = Selected(ProfileLock, "l", _PUSHED[ProfileLock])
+_SENDER_COLUMNS = Selected(User, "s", _PUSHED[User])
 
 
-def _existing_conversation_statement():
+def _in_existing_conversation(columns) -> Select:
+    """PostgreSQL, one statement: check the sender (an active client), find their conversation with
+    the (active) profile, store the message (unless its token was stored before), its pending row
+    and the conversation's counters, and select ``columns(stored, counted, target)`` of the stored
+    message, the counted conversation, the profile, the holder (``users``), the profile's lock and
+    the sender (``_SENDER``)."""
     c, p = Conversation.__table__.c, Profile.__table__.c
     sender = _SENDER.c
     target = (select(c.id, (c.awaiting_reply_since.is_not(None)
@@ -304,22 +315,71 @@ def _existing_conversation_statement():
                .returning(*Conversation.__table__.c)
                .cte("counted"))
     locks_table, users = ProfileLock.__table__, User.__table__
-    rows = (select(*stored.c, *counted.c, *_PUSHED[Profile], *_PUSHED[User], *_PUSHED[ProfileLock],
-                   *(_SENDER.c[column.name].label(f"sender_{column.name}") for column in _PUSHED[User]),
-                   target.c.was_active)
+    return (select(*columns(stored, counted, target))
             .select_from(stored.join(counted, counted.c.id == stored.c.conversation_id)
                          .join(target, target.c.id == counted.c.id)
                          .join(Profile.__table__, p.id == counted.c.profile_id)
-                         .join(_SENDER, _SENDER.c.id == counted.c.client_id)
+                         .join(_SENDER, sender.id == counted.c.client_id)
                          .outerjoin(users, users.c.id == counted.c.assigned_moderator_id)
                          .outerjoin(locks_table, locks_table.c.profile_id == counted.c.profile_id))
             .add_cte(pending.recorded_with(stored)))
+
+
+def _existing_conversation_statement():
+    """The statement as ORM objects (message, conversation, profile, holder, lock), ``was_active``
+    and the sender's columns."""
+    rows = _in_existing_conversation(lambda stored, counted, target: [
+        *stored.c, *counted.c, *_PUSHED[Profile], *_PUSHED[User], *_PUSHED[ProfileLock],
+        *_SENDER_COLUMNS.labelled(_SENDER), target.c.was_active])
     # The sender comes back as plain columns: a second User entity (an alias) costs the ORM 1.5 M
     # instructions per message to set up, ten times what ``loaded`` does with the same values.
-    return (select(Message, Conversation, Profile, User, ProfileLock, target.c.was_active,
-                   *(literal_column(f"sender_{column.name}") for column in _PUSHED[User]))
+    return (select(Message, Conversation, Profile, User, ProfileLock, literal_column("was_active"),
+                   *(literal_column(label) for _, label in _SENDER_COLUMNS.read))
             .from_statement(rows)
             .execution_options(populate_existing=True))
+
+
+def _snapshot_statement():
+    """The statement as labelled columns, for ``_store_snapshot``."""
+    return _in_existing_conversation(lambda stored, counted, target: [
+        *_MESSAGE.labelled(stored), *_CONVERSATION.labelled(counted), *_PROFILE.labelled(Profile.__table__),
+        *_HOLDER.labelled(User.__table__), *_LOCK.labelled(ProfileLock.__table__), *_SENDER_COLUMNS.labelled(_SENDER),
+        target.c.was_active])
+
+
+def _store_snapshot(client_id: int, profile_id: int, body: str, token: str,
+                    now: datetime) -> tuple[ConversationSnapshot, Posted, bool] | None:
+    """``_store_in_existing_conversation`` returning snapshots for the pushes (the sender is a User,
+    the request's user next). None when nothing was stored."""
+    row = db.session.connection().execute(prepared(("chat.client_message_snapshot",), _snapshot_statement),
+                                          _statement_params(client_id, profile_id, body, token, now)).first()
+    if row is None:
+        return None
+    row = row._mapping
+    conversation = _CONVERSATION.snapshot(row, ConversationSnapshot)
+    conversation.client = loaded(User, _SENDER_COLUMNS.values(row).items())
+    conversation.profile = _PROFILE.snapshot(row)
+    conversation.moderator = _HOLDER.snapshot(row)
+    conversation.profile_lock = _LOCK.snapshot(row)
+    message = _MESSAGE.snapshot(row)
+    message.conversation = conversation
+    return conversation, Posted(message, created=True), row["was_active"]
+
+
+def _settle_snapshot(conversation: ConversationSnapshot, posted: Posted, was_active: bool, now: datetime) -> Posted:
+    """``_settle`` for snapshots. The rare conversation nobody held is assigned on ORM rows: the
+    message and its conversation, loaded for it."""
+    if conversation.assigned_moderator_id is not None:
+        return _settle(conversation, posted, was_active, now)
+    message = db.session.get(Message, posted.message.id)
+    set_committed_value(message.conversation, "client", conversation.client)
+    return _settle(message.conversation, Posted(message, created=True), was_active, now)
+
+
+def _statement_params(client_id: int, profile_id: int, body: str, token: str, now: datetime) -> dict:
+    return {"client_": client_id, "profile_": profile_id, "b_client": client_id, "b_profile": profile_id,
+            "sender_": Sender.CLIENT, "author_id_": client_id, "body_": body, "client_token_": token,
+            "created_at_": now, "now_": now, "active_since_": now - assignment.ACTIVE_WINDOW}
 
 
 def _client_counters(conversation_id=None):

@@ -8,7 +8,7 @@ from sqlalchemy import event, update
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import Message, Profile, Role, User
+from app.models import Conversation, Message, Profile, Role, User
 from tests.blueprints.test_chat_http import send
 from tests.support import app_context, count, login, make_profile, make_user, token
 
@@ -87,3 +87,24 @@ def test_a_client_who_is_no_longer_one_is_refused_in_their_own_conversation(app,
             db.session.execute(update(User).where(User.id == user.id).values(role=Role.MODERATOR))
     assert send(client, csrf, profile.id, "still a client?").status_code == 403
     assert count(Message) == 1
+
+
+def test_a_conversation_nobody_holds_any_more_goes_to_a_moderator_with_the_next_message(app, client):
+    """Its holder was disabled (their conversations released): the client's next message, in the
+    conversation they have, hands it to the online moderator."""
+    admin = app.test_client()
+    admin_csrf = login(admin, make_user(Role.ADMIN).email)
+    first_holder = make_user(Role.MODERATOR, online=True)
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    assert send(client, csrf, profile.id, "first").status_code == 200
+    admin.post(f"/admin/users/{first_holder.id}/active", data={"csrf_token": admin_csrf, "active": "0"})
+    with app_context():
+        assert Conversation.query.one().assigned_moderator_id is None
+    next_holder = make_user(Role.MODERATOR, online=True)
+    answer = send(client, csrf, profile.id, "anyone there?")
+    assert answer.status_code == 200 and "anyone there?" in answer.get_data(as_text=True)
+    with app_context():
+        conversation = Conversation.query.one()
+        assert conversation.assigned_moderator_id == next_holder.id and conversation.pending_count == 2
+    assert count(Message) == 2

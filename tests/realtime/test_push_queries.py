@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import Role, User
+from app.models import Message, Role, User
 from app.models._time import utcnow
 from app.realtime import push
 from app.services import chat
@@ -77,3 +77,52 @@ def test_the_sender_checked_by_the_statement_is_a_full_user(app):
         assert statements == []
         assert sender.email == client.email  # not returned by the statement: loaded now
         db.session.remove()
+
+
+def _rendered_pushes(message) -> list[str]:
+    """What message_posted publishes, and the answer to the POST, for one stored message."""
+    conversation = message.conversation
+    return [push._render_for(conversation.moderator, "partials/push/_moderator_message.html",
+                             conversation=conversation, message=message),
+            push._render_for(conversation.client, "partials/push/_client_message.html",
+                             conversation=conversation, message=message, bubble=None),
+            str(push.message_html(message, "client"))]
+
+
+@pytest.mark.skipif(not os.environ["DATABASE_URL"].startswith("postgresql"),
+                    reason="PostgreSQL only: snapshots come from its one statement")
+@pytest.mark.parametrize("answering", [False, True])
+def test_pushes_rendered_from_snapshots_are_those_rendered_from_orm_rows(app, answering):
+    """``post_as_session_client`` hands the pushes snapshots of the rows its statement returned:
+    the moderator's list item (names, picture, badge, "answering" flag, language), the bubbles and
+    the client's push read the same as from the ORM's rows of the same message."""
+    from app.services import locks
+    from app.services.snapshots import Snapshot
+
+    moderator = make_user(Role.MODERATOR, online=True, locale="de")
+    client, profile = make_user(locale="es"), make_profile("Iris")
+    start = utcnow()
+    with app.test_request_context("/"):
+        sender = db.session.get(User, client.id)
+        login_user(sender)
+        with write_transaction():
+            first = chat.post_client_message(sender, profile.id, "hola", token(), start)
+        if answering:
+            with write_transaction():
+                assert locks.start_answering(first.message.conversation_id, moderator.id, start) is not None
+        db.session.remove()
+    with app.test_request_context("/"):
+        with write_transaction():
+            posted = chat.post_as_session_client(client.id, profile.id, "otra <b>vez</b>", token(),
+                                                 start + timedelta(seconds=5))
+        assert isinstance(posted.message, Snapshot)
+        from_snapshots = _rendered_pushes(posted.message)
+        message_id = posted.message.id
+        db.session.remove()
+    with app.test_request_context("/"):
+        from_orm = _rendered_pushes(db.session.get(Message, message_id))
+        db.session.remove()
+    assert from_snapshots == from_orm
+    item = from_snapshots[0]
+    assert "Iris" in item and "Wartet seit" in item and "otra &lt;b&gt;vez&lt;/b&gt;" in item
+    assert ('class="lock-flag"' in item) is answering

@@ -1,0 +1,47 @@
+"""Rows as a statement returned them, for rendering: plain objects, not ORM ones.
+
+A client's message is stored by one statement that returns the rows its pushes render (the
+message, its conversation, the profile, the holder, the profile's lock). Turning those rows into
+ORM objects costs the ORM more than running the statement (1.4 M instructions against 0.8 M):
+the pushes only read them, so they get snapshots with the model's attribute names instead. A
+snapshot is never written back and loads nothing: only what the statement returned is there.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from ..models import Conversation
+
+
+class Snapshot(SimpleNamespace):
+    """Attributes named like the model's, read from a statement's row."""
+
+
+class ConversationSnapshot(Snapshot):
+    is_waiting = Conversation.is_waiting  # the model's own rule
+
+
+class Selected:
+    """Some columns of a model, selected side by side with other tables' (each labelled
+    ``<prefix>_<column>``) and read back from the row by the model's attribute names."""
+
+    def __init__(self, model, prefix: str, columns):
+        mapper = model.__mapper__
+        self.names = [column.name for column in columns]
+        self.prefix = prefix
+        self.read = [(mapper.get_property_by_column(column).key, f"{prefix}_{column.name}") for column in columns]
+        self.primary_key = [f"{prefix}_{column.name}" for column in mapper.primary_key]
+
+    def labelled(self, source) -> list:
+        """These columns of ``source`` (the table, an alias or a CTE returning them), labelled."""
+        return [source.c[name].label(f"{self.prefix}_{name}") for name in self.names]
+
+    def values(self, row) -> dict:
+        """Attribute name -> value, from a row's ``_mapping``."""
+        return {key: row[label] for key, label in self.read}
+
+    def snapshot(self, row, cls: type[Snapshot] = Snapshot) -> Snapshot | None:
+        """None when an outer join found no row (a null primary key)."""
+        if all(row[label] is None for label in self.primary_key):
+            return None
+        return cls(**self.values(row))
