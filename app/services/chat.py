@@ -140,8 +140,8 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
     body, token = clean_body(body, max_length), clean_token(token)
     if db.session.get_bind().dialect.name == "postgresql":
         return _post_in_one_statement(client, profile_id, body, token, now)
-    found = _client_conversation(client.id, profile_id)
-    conversation = found[0] if found else get_or_create_conversation(client, _active_profile(profile_id), now)
+    conversation = (_client_conversation(client.id, profile_id)
+                    or get_or_create_conversation(client, _active_profile(profile_id), now))
     return _post_in_conversation(conversation, client, body, token, now)
 
 
@@ -151,35 +151,30 @@ def post_as_session_client(client_id: int, profile_id: int, body: str | None, to
     its session says is writing, and the statement that finds the conversation (on PostgreSQL
     the one that stores the message) checks them, an active client, and returns them. None when
     it stored nothing: ``post_client_message`` with the loaded user decides then (a first message,
-    input to refuse, a re-send on PostgreSQL, an error to show). On PostgreSQL the message and the
-    rows its pushes render come back as snapshots (``snapshots``), the client as a User."""
+    input to refuse, a re-send, an error to show). The message and the rows its pushes render come
+    back as snapshots (``snapshots``), the client as a User."""
     try:
         body, token = clean_body(body, max_length), clean_token(token)
     except ValidationError:
         return None
     if db.session.get_bind().dialect.name == "postgresql":
         stored = _store_snapshot(client_id, profile_id, body, token, now)
-        return None if stored is None else _settle_snapshot(*stored, now)
-    found = _client_conversation(client_id, profile_id)
-    return None if found is None else _post_in_conversation(*found, body, token, now)
+    else:
+        stored = _store_snapshot_in_statements(client_id, profile_id, body, token, now)
+    return None if stored is None else _settle_snapshot(*stored, now)
 
 
-def _client_conversation(client_id: int, profile_id: int) -> tuple[Conversation, User] | None:
-    """SQLite: the conversation of an active client with an active profile, in one query with its
-    profile, holder, the profile's lock (for the moderator's "answering" flag) and the client."""
-    row = db.session.execute(prepared(("chat.client_conversation",), lambda: (
-        select(Conversation, *_SENDER_COLUMNS.labelled(_SENDER))
-        .join(Conversation.profile)
-        .join(_SENDER, _SENDER.c.id == Conversation.client_id)
+def _client_conversation(client_id: int, profile_id: int) -> Conversation | None:
+    """SQLite: the client's conversation with an active profile, in one query with its profile,
+    holder and the profile's lock (for the moderator's "answering" flag)."""
+    return db.session.scalar(prepared(("chat.client_conversation",), lambda: (
+        select(Conversation).join(Conversation.profile)
         .options(contains_eager(Conversation.profile), joinedload(Conversation.moderator),
                  joinedload(Conversation.profile_lock))
         .where(Conversation.client_id == bindparam("client_id_"), Conversation.profile_id == bindparam("profile_id_"),
-               Profile.active.is_(True), _SENDER.c.role == Role.CLIENT, _SENDER.c.active.is_(True))
+               Profile.active.is_(True))
         .execution_options(populate_existing=True)  # its holder may have changed since it was loaded
-    )), {"client_id_": client_id, "profile_id_": profile_id}).first()
-    if row is None:
-        return None
-    return row[0], loaded(User, _SENDER_COLUMNS.values(row._mapping).items())
+    )), {"client_id_": client_id, "profile_id_": profile_id})
 
 
 def _post_in_conversation(conversation: Conversation, client: User, body: str, token: str, now: datetime) -> Posted:
@@ -364,6 +359,58 @@ def _store_snapshot(client_id: int, profile_id: int, body: str, token: str,
     message = _MESSAGE.snapshot(row)
     message.conversation = conversation
     return conversation, Posted(message, created=True), row["was_active"]
+
+
+def _store_snapshot_in_statements(client_id: int, profile_id: int, body: str, token: str,
+                                  now: datetime) -> tuple[ConversationSnapshot, Posted, bool] | None:
+    """SQLite, ``_store_snapshot`` in three statements (under ``BEGIN IMMEDIATE``): the checked
+    conversation with what the pushes render, the message (unless its token was stored before) and
+    its pending row, the counters. None when nothing was stored."""
+    connection = db.session.connection()
+    found = connection.execute(prepared(("chat.client_conversation_snapshot",), _conversation_snapshot_statement),
+                               {"client_": client_id, "profile_": profile_id}).first()
+    if found is None:
+        return None
+    found = found._mapping
+    conversation = _CONVERSATION.snapshot(found, ConversationSnapshot)
+    was_active = _was_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
+    stored = connection.execute(prepared(("chat.client_message_insert_snapshot",), lambda: (
+        dialect_insert(Message.__table__)
+        .values({name: bindparam(f"{name}_", type_=Message.__table__.c[name].type) for name in
+                 ("conversation_id", "sender", "author_id", "body", "client_token", "created_at")})
+        .on_conflict_do_nothing(index_elements=["conversation_id", "client_token"])
+        .returning(*_MESSAGE.labelled(Message.__table__))
+    )), {"conversation_id_": conversation.id, "sender_": Sender.CLIENT, "author_id_": client_id, "body_": body,
+         "client_token_": token, "created_at_": now}).first()
+    if stored is None:
+        return None
+    message = _MESSAGE.snapshot(stored._mapping)
+    pending.record(message, conversation, now)
+    counted = connection.execute(prepared(("chat.client_message_counters_snapshot",), lambda: (
+        _client_counters().returning(*_CONVERSATION.labelled(Conversation.__table__)))),
+        {"conversation_id_": conversation.id, "now_": now}).first()
+    conversation.__dict__.update(_CONVERSATION.values(counted._mapping))
+    conversation.client = loaded(User, _SENDER_COLUMNS.values(found).items())
+    conversation.profile = _PROFILE.snapshot(found)
+    conversation.moderator = _HOLDER.snapshot(found)
+    conversation.profile_lock = _LOCK.snapshot(found)
+    message.conversation = conversation
+    return conversation, Posted(message, created=True), was_active
+
+
+def _conversation_snapshot_statement():
+    """The sender (an active client)'s conversation with an active profile, with the profile, the
+    holder, the profile's lock and the sender, as labelled columns."""
+    c, p, sender, users, locks_table = (Conversation.__table__.c, Profile.__table__.c, _SENDER.c, User.__table__,
+                                        ProfileLock.__table__)
+    return (select(*_CONVERSATION.labelled(Conversation.__table__), *_PROFILE.labelled(Profile.__table__),
+                   *_HOLDER.labelled(users), *_LOCK.labelled(locks_table), *_SENDER_COLUMNS.labelled(_SENDER))
+            .select_from(Conversation.__table__.join(Profile.__table__, p.id == c.profile_id)
+                         .join(_SENDER, sender.id == c.client_id)
+                         .outerjoin(users, users.c.id == c.assigned_moderator_id)
+                         .outerjoin(locks_table, locks_table.c.profile_id == c.profile_id))
+            .where(c.client_id == bindparam("client_"), c.profile_id == bindparam("profile_"), p.active.is_(True),
+                   sender.role == Role.CLIENT, sender.active.is_(True)))
 
 
 def _settle_snapshot(conversation: ConversationSnapshot, posted: Posted, was_active: bool, now: datetime) -> Posted:

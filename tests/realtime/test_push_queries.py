@@ -1,5 +1,4 @@
 """The pushes of a client message render from what storing it returned: no query of their own."""
-import os
 from datetime import timedelta
 
 import pytest
@@ -45,8 +44,6 @@ def test_pushes_of_a_message_in_an_existing_conversation_run_no_query(app):
         db.session.remove()
 
 
-@pytest.mark.skipif(not os.environ["DATABASE_URL"].startswith("postgresql"),
-                    reason="PostgreSQL only: SQLite takes the path with the user loaded")
 def test_the_sender_checked_by_the_statement_is_a_full_user(app):
     """``post_as_session_client`` loads no user first: the client comes back from the statement,
     in the session like a loaded one (the pushes read it without a query, and what the statement
@@ -89,8 +86,6 @@ def _rendered_pushes(message) -> list[str]:
             str(push.message_html(message, "client"))]
 
 
-@pytest.mark.skipif(not os.environ["DATABASE_URL"].startswith("postgresql"),
-                    reason="PostgreSQL only: snapshots come from its one statement")
 @pytest.mark.parametrize("answering", [False, True])
 def test_pushes_rendered_from_snapshots_are_those_rendered_from_orm_rows(app, answering):
     """``post_as_session_client`` hands the pushes snapshots of the rows its statement returned:
