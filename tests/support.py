@@ -65,6 +65,23 @@ def make_user(role: Role = Role.CLIENT, email: str | None = None, online: bool =
     return user
 
 
+@contextmanager
+def recorded_statements(engine):
+    """The SQL run on ``engine`` inside the block (a list, filled as it runs)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def make_profile(name: str = "Camille", age: int = 29):
     with app_context() as owned:
         with write_transaction():

@@ -352,13 +352,7 @@ def _store_snapshot(client_id: int, profile_id: int, body: str, token: str,
         return None
     row = row._mapping
     conversation = _CONVERSATION.snapshot(row, ConversationSnapshot)
-    conversation.client = loaded(User, _SENDER_COLUMNS.values(row).items())
-    conversation.profile = _PROFILE.snapshot(row)
-    conversation.moderator = _HOLDER.snapshot(row)
-    conversation.profile_lock = _LOCK.snapshot(row)
-    message = _MESSAGE.snapshot(row)
-    message.conversation = conversation
-    return conversation, Posted(message, created=True), row["was_active"]
+    return conversation, _linked(_MESSAGE.snapshot(row), conversation, row), row["was_active"]
 
 
 def _store_snapshot_in_statements(client_id: int, profile_id: int, body: str, token: str,
@@ -390,12 +384,18 @@ def _store_snapshot_in_statements(client_id: int, profile_id: int, body: str, to
         _client_counters().returning(*_CONVERSATION.labelled(Conversation.__table__)))),
         {"conversation_id_": conversation.id, "now_": now}).first()
     conversation.__dict__.update(_CONVERSATION.values(counted._mapping))
-    conversation.client = loaded(User, _SENDER_COLUMNS.values(found).items())
-    conversation.profile = _PROFILE.snapshot(found)
-    conversation.moderator = _HOLDER.snapshot(found)
-    conversation.profile_lock = _LOCK.snapshot(found)
+    return conversation, _linked(message, conversation, found), was_active
+
+
+def _linked(message: Snapshot, conversation: ConversationSnapshot, row) -> Posted:
+    """The message in its conversation, with the client (a User), the profile, the holder and the
+    profile's lock the statement returned in ``row``."""
+    conversation.client = loaded(User, _SENDER_COLUMNS.values(row).items())
+    conversation.profile = _PROFILE.snapshot(row)
+    conversation.moderator = _HOLDER.snapshot(row)
+    conversation.profile_lock = _LOCK.snapshot(row)
     message.conversation = conversation
-    return conversation, Posted(message, created=True), was_active
+    return Posted(message, created=True)
 
 
 def _conversation_snapshot_statement():

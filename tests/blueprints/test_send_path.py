@@ -3,34 +3,15 @@ sender, stores the message and returns what the pushes render (no user loaded fi
 it does not store goes the checked way, with the same answers as a first message."""
 import os
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Conversation, Message, Profile, Role, User
 from tests.blueprints.test_chat_http import send
-from tests.support import app_context, count, login, make_profile, make_user, token
+from tests.support import app_context, count, login, make_profile, make_user, recorded_statements, token
 
 ON_POSTGRESQL = os.environ["DATABASE_URL"].startswith("postgresql")
-
-
-class Statements:
-    """The SQL a block of code runs on the app's engine."""
-
-    def __init__(self, app):
-        self.app, self.seen = app, []
-
-    def _record(self, _conn, _cursor, statement, *_rest):
-        self.seen.append(statement)
-
-    def __enter__(self):
-        with self.app.app_context():
-            self.engine = db.engine
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self.seen
-
-    def __exit__(self, *_exc):
-        event.remove(self.engine, "before_cursor_execute", self._record)
 
 
 def _client_in_a_conversation(app, client, moderator_locale="en"):
@@ -45,7 +26,9 @@ def test_the_usual_message_loads_no_user_and_its_pushes_run_no_query(app, client
     """PostgreSQL: one statement. SQLite: under BEGIN IMMEDIATE, the checked conversation, the
     message, its pending row and the counters."""
     _, profile, csrf = _client_in_a_conversation(app, client)
-    with Statements(app) as statements:
+    with app_context():
+        engine = db.engine
+    with recorded_statements(engine) as statements:
         response = send(client, csrf, profile.id, "second")
     assert response.status_code == 200 and "second" in response.get_data(as_text=True)
     if ON_POSTGRESQL:

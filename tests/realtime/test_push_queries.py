@@ -3,7 +3,6 @@ from datetime import timedelta
 
 import pytest
 from flask_login import login_user
-from sqlalchemy import event
 
 from app.database import write_transaction
 from app.extensions import db
@@ -11,32 +10,33 @@ from app.models import Message, Role, User
 from app.models._time import utcnow
 from app.realtime import push
 from app.services import chat
-from tests.support import make_profile, make_user, token
+from tests.support import make_profile, make_user, recorded_statements, token
+
+
+def _first_message(app, client_id: int, profile_id: int, when) -> int:
+    """The client's first message to the profile, in a request of their own: their conversation's id."""
+    with app.test_request_context("/"):
+        sender = db.session.get(User, client_id)
+        login_user(sender)
+        with write_transaction():
+            posted = chat.post_client_message(sender, profile_id, "bonjour", token(), when)
+        conversation_id = posted.message.conversation_id
+        db.session.remove()
+    return conversation_id
 
 
 def test_pushes_of_a_message_in_an_existing_conversation_run_no_query(app):
     make_user(Role.MODERATOR, online=True)
     client, profile = make_user(), make_profile("Iris")
-    with app.test_request_context("/"):
-        sender = db.session.get(User, client.id)
-        login_user(sender)
-        with write_transaction():
-            chat.post_client_message(sender, profile.id, "bonjour", token(), utcnow())  # creates it
-        db.session.remove()
+    _first_message(app, client.id, profile.id, utcnow())
     with app.test_request_context("/"):
         sender = db.session.get(User, client.id)
         login_user(sender)
         with write_transaction():
             posted = chat.post_client_message(sender, profile.id, "encore", token(), utcnow() + timedelta(seconds=5))
-        statements = []
-        engine = db.engine
-        listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731 - the SQL text
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with recorded_statements(db.engine) as statements:
             push.message_posted(posted.message)
             push.message_html(posted.message, "client")  # the answer to the POST
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         assert statements == []
         # What the pushes do not read is still there, loaded when first read.
         conversation = posted.message.conversation
@@ -50,12 +50,7 @@ def test_the_sender_checked_by_the_statement_is_a_full_user(app):
     did not return loads when first read)."""
     make_user(Role.MODERATOR, online=True)
     client, profile = make_user(locale="es"), make_profile("Iris")
-    with app.test_request_context("/"):
-        sender = db.session.get(User, client.id)
-        login_user(sender)
-        with write_transaction():
-            chat.post_client_message(sender, profile.id, "hola", token(), utcnow())  # creates it
-        db.session.remove()
+    _first_message(app, client.id, profile.id, utcnow())
     with app.test_request_context("/"):
         with write_transaction():
             posted = chat.post_as_session_client(client.id, profile.id, "otra vez", token(),
@@ -63,14 +58,8 @@ def test_the_sender_checked_by_the_statement_is_a_full_user(app):
         sender = posted.message.conversation.client
         assert sender in db.session and sender.id == client.id and sender.locale == "es"
         assert db.session.get(User, client.id) is sender  # the session's one and only copy
-        statements = []
-        engine = db.engine
-        listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731 - the SQL text
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with recorded_statements(db.engine) as statements:
             push.message_posted(posted.message)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         assert statements == []
         assert sender.email == client.email  # not returned by the statement: loaded now
         db.session.remove()
@@ -97,15 +86,12 @@ def test_pushes_rendered_from_snapshots_are_those_rendered_from_orm_rows(app, an
     moderator = make_user(Role.MODERATOR, online=True, locale="de")
     client, profile = make_user(locale="es"), make_profile("Iris")
     start = utcnow()
-    with app.test_request_context("/"):
-        sender = db.session.get(User, client.id)
-        login_user(sender)
-        with write_transaction():
-            first = chat.post_client_message(sender, profile.id, "hola", token(), start)
-        if answering:
+    conversation_id = _first_message(app, client.id, profile.id, start)
+    if answering:
+        with app.test_request_context("/"):
             with write_transaction():
-                assert locks.start_answering(first.message.conversation_id, moderator.id, start) is not None
-        db.session.remove()
+                assert locks.start_answering(conversation_id, moderator.id, start) is not None
+            db.session.remove()
     with app.test_request_context("/"):
         with write_transaction():
             posted = chat.post_as_session_client(client.id, profile.id, "otra <b>vez</b>", token(),
