@@ -142,7 +142,10 @@ def post_client_message(client: User, profile_id: int, body: str, token: str, no
         return _post_in_one_statement(client, profile_id, body, token, now)
     conversation = (_client_conversation(client.id, profile_id)
                     or get_or_create_conversation(client, _active_profile(profile_id), now))
-    return _post_in_conversation(conversation, client, body, token, now)
+    was_active = _was_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
+    if "client" not in conversation.__dict__:
+        set_committed_value(conversation, "client", client)
+    return _settle(conversation, _store_client_message(conversation, client, body, token, now), was_active, now)
 
 
 def post_as_session_client(client_id: int, profile_id: int, body: str | None, token: str | None, now: datetime,
@@ -177,22 +180,14 @@ def _client_conversation(client_id: int, profile_id: int) -> Conversation | None
     )), {"client_id_": client_id, "profile_id_": profile_id})
 
 
-def _post_in_conversation(conversation: Conversation, client: User, body: str, token: str, now: datetime) -> Posted:
-    """SQLite: store the message in the client's conversation, then make sure a moderator holds it."""
-    was_active = _was_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
-    if "client" not in conversation.__dict__:
-        set_committed_value(conversation, "client", client)
-    return _settle(conversation, _store_client_message(conversation, client, body, token, now), was_active, now)
-
-
 def _post_in_one_statement(client: User, profile_id: int, body: str, token: str, now: datetime) -> Posted:
     """PostgreSQL: the usual case, an existing conversation, is one statement. When it stores
     nothing, the conversation is created (a first message) or found (a re-sent message) and the
     statement runs once more."""
-    stored = _store_in_existing_conversation(client.id, profile_id, body, token, now)
+    stored = _store_in_existing_conversation(client, profile_id, body, token, now)
     if stored is None:
         conversation = get_or_create_conversation(client, _active_profile(profile_id), now)
-        stored = _store_in_existing_conversation(client.id, profile_id, body, token, now)
+        stored = _store_in_existing_conversation(client, profile_id, body, token, now)
         if stored is None:
             existing = _existing(conversation.id, token)  # a re-sent message
             if existing is None:  # the profile was hidden meanwhile
@@ -241,19 +236,18 @@ def _store_client_message(conversation: Conversation, client: User, body: str, t
     return posted
 
 
-def _store_in_existing_conversation(client_id: int, profile_id: int, body: str, token: str,
+def _store_in_existing_conversation(client: User, profile_id: int, body: str, token: str,
                                     now: datetime) -> tuple[Conversation, Posted, bool] | None:
     """PostgreSQL, the usual case: an active client writes in a conversation they already have. One
     statement checks the sender, finds the conversation, stores the message, its pending row and
-    the counters, and returns them with the client, the profile, the holder and the profile's lock
-    (for the pushes). None when nothing was stored: not an active client, no such conversation, a
-    hidden profile, or the token was stored before."""
+    the counters, and returns them with the profile, the holder and the profile's lock (for the
+    pushes). None when nothing was stored: not an active client, no such conversation, a hidden
+    profile, or the token was stored before."""
     row = db.session.execute(prepared(("chat.client_message_in_existing",), _existing_conversation_statement),
-                             _statement_params(client_id, profile_id, body, token, now)).first()
+                             _statement_params(client.id, profile_id, body, token, now)).first()
     if row is None:
         return None
-    message, conversation, profile, moderator, lock, was_active = row[:6]
-    client = loaded(User, _SENDER_COLUMNS.values(row._mapping).items())
+    message, conversation, profile, moderator, lock, was_active = row
     for name, value in (("client", client), ("profile", profile), ("moderator", moderator), ("profile_lock", lock)):
         set_committed_value(conversation, name, value)
     set_committed_value(message, "conversation", conversation)
@@ -321,15 +315,11 @@ def _in_existing_conversation(columns) -> Select:
 
 
 def _existing_conversation_statement():
-    """The statement as ORM objects (message, conversation, profile, holder, lock), ``was_active``
-    and the sender's columns."""
+    """The statement as ORM objects (message, conversation, profile, holder, lock) and ``was_active``,
+    for a sender already loaded (``post_client_message``)."""
     rows = _in_existing_conversation(lambda stored, counted, target: [
-        *stored.c, *counted.c, *_PUSHED[Profile], *_PUSHED[User], *_PUSHED[ProfileLock],
-        *_SENDER_COLUMNS.labelled(_SENDER), target.c.was_active])
-    # The sender comes back as plain columns: a second User entity (an alias) costs the ORM 1.5 M
-    # instructions per message to set up, ten times what ``loaded`` does with the same values.
-    return (select(Message, Conversation, Profile, User, ProfileLock, literal_column("was_active"),
-                   *(literal_column(label) for _, label in _SENDER_COLUMNS.read))
+        *stored.c, *counted.c, *_PUSHED[Profile], *_PUSHED[User], *_PUSHED[ProfileLock], target.c.was_active])
+    return (select(Message, Conversation, Profile, User, ProfileLock, literal_column("was_active"))
             .from_statement(rows)
             .execution_options(populate_existing=True))
 
