@@ -207,3 +207,22 @@ def test_a_client_message_pushed_to_a_moderator_answering_on_its_profile_shows_t
         assert 'class="lock-flag"' not in receive_until(ws, "still there")
     finally:
         ws.close()
+
+
+def test_disabling_a_user_closes_their_open_sockets_and_refuses_the_reconnect(web_server):
+    """An admin disables a client whose page is open: the socket is closed at once (with the
+    reconnect code the page acts on), and the reconnect is refused."""
+    admin, customer = make_user(Role.ADMIN), make_user()
+    customer_session = LiveSession(web_server.url)
+    login(customer_session, customer.email)
+    ws = open_socket(customer_session)
+    admin_session = LiveSession(web_server.url)
+    csrf = login(admin_session, admin.email)
+    response = admin_session.post(f"/admin/users/{customer.id}/active", data={"csrf_token": csrf, "active": "0"})
+    assert response.status_code == 302
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    with pytest.raises(InvalidStatus):
+        open_socket(customer_session)
