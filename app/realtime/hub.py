@@ -5,11 +5,17 @@ dispatcher maps each published fragment to the sockets this process holds for th
 only ``put_nowait``s it into the socket's bounded queue. The socket's own handler is its only
 writer, so one stuck client cannot stall the others: when its queue overflows it is closed
 with 1012 and the page reconnects and catches up from the database.
+
+A fragment for a user whose socket this process holds is queued for it directly by the
+publisher, without the round trip through Redis: it leaves at the request's next pause (its
+Redis publish) instead of after everything else the request renders. Each published fragment
+carries its process's origin, and a hub skips the fragments it has already delivered itself.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -23,6 +29,7 @@ log = logging.getLogger(__name__)
 
 USER_CHANNEL = "sb:u:{}"
 CONTROL_CHANNEL = "sb:ctl"
+ORIGIN_END = "\n"  # a published fragment is "<origin>\n<fragment>"
 RECONNECT = 1012  # "service restart": the htmx ws extension reconnects on it
 WAKE = ""  # queued to wake a socket's handler with nothing to send
 
@@ -79,6 +86,13 @@ class Hub:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.dropped = 0
+        self._new_origin()
+
+    def _new_origin(self) -> None:
+        """This process, in what it publishes (a forked child gets its own on its first publish)."""
+        self._pid = os.getpid()
+        self.origin = uuid.uuid4().hex[:16]
+        self._own_prefix = (self.origin + ORIGIN_END).encode()
 
     # -- sockets -------------------------------------------------------------------
     def register(self, user_id: int) -> Connection:
@@ -101,7 +115,17 @@ class Hub:
             return sum(len(c) for c in self._sockets.values())
 
     # -- fan-out -------------------------------------------------------------------
+    def publish(self, r: redis.Redis, user_id: int, fragment: str) -> None:
+        """To the user's sockets in this process now; to those held by other processes through
+        Redis (``r`` may be a pipeline)."""
+        if self._pid != os.getpid():
+            self._new_origin()
+        self.deliver(user_id, fragment)
+        r.publish(USER_CHANNEL.format(user_id), envelope(self.origin, fragment))
+
     def deliver(self, user_id: int, fragment: str) -> None:
+        if user_id not in self._sockets:  # most users have no socket in this process
+            return
         with self._lock:
             targets = list(self._sockets.get(user_id, ()))
         for conn in targets:
@@ -115,6 +139,12 @@ class Hub:
             targets = [c for uid, cs in self._sockets.items() if user_id in (None, uid) for c in cs]
         for conn in targets:
             conn.request_close(RECONNECT)
+
+    def stop(self, r: redis.Redis, timeout: float = 5.0) -> None:
+        """End this hub's subscription (a process that goes on without it: tests)."""
+        if self._thread is not None:
+            r.publish(CONTROL_CHANNEL, json.dumps({"stop": self.origin}))
+            self._thread.join(timeout)
 
     def _ensure_listening(self) -> None:
         if self._thread is not None:
@@ -138,27 +168,40 @@ class Hub:
                 first = False
                 backoff = 0.2
                 for message in pubsub.listen():
-                    self._dispatch(message)
+                    if not self._dispatch(message):
+                        pubsub.close()
+                        return
             except Exception:  # noqa: BLE001 - the listener must outlive Redis hiccups
                 log.exception("hub subscription lost; reconnecting")
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
-    def _dispatch(self, message: dict) -> None:
+    def _dispatch(self, message: dict) -> bool:
+        """Handle one message from the subscription; False once this hub is told to stop."""
         channel = message["channel"]
         channel = channel.decode() if isinstance(channel, bytes) else channel
-        data = message["data"]
         if channel == CONTROL_CHANNEL:
-            command = json.loads(data)
-            if "kick" in command:
-                self.kick(command["kick"])
-            return
+            return self._command(json.loads(message["data"]))
+        self._fan_out(channel, message["data"])
+        return True
+
+    def _command(self, command: dict) -> bool:
+        if "kick" in command:
+            self.kick(command["kick"])
+        return command.get("stop") != self.origin
+
+    def _fan_out(self, channel: str, data: bytes | str) -> None:
         try:
             user_id = int(channel.rsplit(":", 1)[1])
         except ValueError:
             return
-        if user_id in self._sockets:  # every process hears every user: most fragments are not for it
-            self.deliver(user_id, data.decode() if isinstance(data, bytes) else data)
+        if user_id not in self._sockets:  # every process hears every user: most fragments are not for it
+            return
+        if isinstance(data, str):
+            data = data.encode()
+        if data.startswith(self._own_prefix):
+            return  # published here: already delivered by its publisher
+        self.deliver(user_id, data.partition(ORIGIN_END.encode())[2].decode())
 
 
 def init_app(app: Flask) -> None:
@@ -170,7 +213,21 @@ def get_hub() -> Hub:
 
 
 def publish(r: redis.Redis, user_id: int, fragment: str) -> None:
-    r.publish(USER_CHANNEL.format(user_id), fragment)
+    """A fragment for every socket of the user, in every process (``r`` may be a pipeline)."""
+    get_hub().publish(r, user_id, fragment)
+
+
+def envelope(origin: str, fragment: str) -> str:
+    """What goes through Redis: the publishing process's origin ("" from outside the app), then
+    the fragment."""
+    return origin + ORIGIN_END + fragment
+
+
+def fragment_of(published: bytes | str) -> str:
+    """The fragment of a published message."""
+    if isinstance(published, bytes):
+        published = published.decode()
+    return published.partition(ORIGIN_END)[2]
 
 
 def publish_kick(r: redis.Redis, user_id: int | None) -> None:

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Role, User
 from app.models._time import utcnow
 from app.realtime import push
-from app.realtime.hub import USER_CHANNEL
+from app.realtime.hub import USER_CHANNEL, fragment_of
 from app.redis_client import get_redis
 from app.services import chat
 from tests.support import make_profile, make_user, token
@@ -34,7 +34,7 @@ def _pushed_to(moderator_id: int, sender: User, profile_id: int, app) -> str:
         while time.monotonic() < deadline:  # the subscription's confirmation comes first (as None)
             message = pubsub.get_message(timeout=0.5)
             if message is not None:
-                return message["data"].decode()
+                return fragment_of(message["data"])
         raise AssertionError("nothing was pushed to the moderator")
     finally:
         pubsub.close()

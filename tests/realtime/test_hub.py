@@ -1,0 +1,88 @@
+"""The hub's fan-out through a real Redis: fragments published by this process reach its own
+sockets once, directly; fragments published elsewhere arrive through the subscription."""
+import queue
+import time
+
+from app.realtime.hub import USER_CHANNEL, Hub, envelope, fragment_of
+from app.redis_client import get_redis
+
+
+def _received(conn, timeout: float = 0.5) -> list[str]:
+    """Everything queued for the connection until nothing more comes for ``timeout`` seconds."""
+    got = []
+    while True:
+        try:
+            got.append(conn.queue.get(timeout=timeout))
+        except queue.Empty:
+            return got
+
+
+def _listening(r, user_id: int, *conns) -> None:
+    """Wait until every hub's subscription hears a fragment from outside (a hub subscribes in the
+    background when its first socket registers), then drop those pings."""
+    heard = set()
+    deadline = time.monotonic() + 10
+    while len(heard) < len(conns) and time.monotonic() < deadline:
+        r.publish(USER_CHANNEL.format(user_id), envelope("", "ping"))
+        heard |= {i for i, conn in enumerate(conns) if "ping" in _received(conn, timeout=0.2)}
+    assert len(heard) == len(conns), "a hub never subscribed"
+    for conn in conns:
+        _received(conn, timeout=0.3)
+
+
+def test_a_fragment_published_here_reaches_a_local_socket_once_and_others_through_redis(app):
+    with app.app_context():
+        r = get_redis()
+        here, elsewhere = Hub(app.config["REDIS_URL"]), Hub(app.config["REDIS_URL"])
+        mine, theirs = here.register(7001), elsewhere.register(7001)
+        try:
+            _listening(r, 7001, mine, theirs)
+
+            here.publish(r, 7001, "<div id='a'>one</div>")
+            assert mine.queue.get_nowait() == "<div id='a'>one</div>"  # queued before any round trip
+            assert _received(mine) == []                                # its echo from Redis is skipped
+            assert _received(theirs) == ["<div id='a'>one</div>"]       # the other process: through Redis
+
+            pipe = r.pipeline(transaction=False)  # batched publishes behave the same
+            here.publish(pipe, 7001, "two")
+            here.publish(pipe, 7002, "nobody here")
+            pipe.execute()
+            assert _received(mine) == ["two"] and _received(theirs) == ["two"]
+        finally:
+            here.stop(r)
+            elsewhere.stop(r)
+        assert not here._thread.is_alive() and not elsewhere._thread.is_alive()
+
+
+def test_the_envelope_carries_any_fragment_unchanged():
+    for fragment in ("", "plain", "line one\nline two\n", "<p>é ü ß</p>"):
+        assert fragment_of(envelope("abc123", fragment).encode()) == fragment
+        assert fragment_of(envelope("", fragment)) == fragment
+
+
+def test_a_forked_process_publishes_under_its_own_origin(app):
+    """A child forked after the hub was made (an RQ job's work horse, a preloaded server) is
+    another process: what it publishes reaches the parent's sockets through Redis."""
+    import os
+
+    import redis
+
+    with app.app_context():
+        r = get_redis()
+        hub = Hub(app.config["REDIS_URL"])
+        mine = hub.register(7003)
+        try:
+            _listening(r, 7003, mine)
+            pid = os.fork()
+            if pid == 0:  # the child: publish with the inherited hub, on its own connection
+                code = 1
+                try:
+                    hub.publish(redis.Redis.from_url(app.config["REDIS_URL"]), 7003, "from the child")
+                    code = 0
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0
+            assert _received(mine) == ["from the child"]
+        finally:
+            hub.stop(r)
