@@ -166,17 +166,19 @@ def _push_queue_panels() -> None:
     pipe.execute()
 
 
-def lock_status_changed(moderator_id: int) -> None:
-    """A lock of this moderator was taken or released: their conversation list (the lock flags)
-    and their locks panel, re-rendered."""
+def lock_status_changed(moderator_id: int, profile_id: int) -> None:
+    """The moderator's lock on a profile was taken or released: the entries of that profile's
+    conversations in their list (the lock flags), each replaced where it stands, and their locks
+    panel. Not the whole list: a moderator answers all day, and a list of 200 conversations costs
+    some 50 times one entry to read and render."""
     from ..models._time import utcnow
     from ..services import locks
 
     moderator = db.session.get(User, moderator_id)
     if moderator is None:
         return
-    r = get_redis()
-    publish(r, moderator_id, _render_for(moderator, "partials/push/_moderator_list.html",
-                                         conversations=chat.moderator_conversations(moderator_id)))
-    publish(r, moderator_id, _render_for(moderator, "moderator/_locks.html", oob=True, now=utcnow(),
-                                         profile_locks=locks.active_profile_locks(utcnow())))
+    now = utcnow()
+    publish(get_redis(), moderator_id, _render_for(
+        moderator, "partials/push/_lock_status.html", now=now,
+        conversations=chat.moderator_conversations(moderator_id, profile_id=profile_id),
+        profile_locks=locks.active_profile_locks(now)))

@@ -181,7 +181,7 @@ def _record_activity(user_id: int, conversation_id: int | None) -> None:
                     locked = locks.start_answering(conversation_id, user_id, now,
                                                    current_app.config["PROFILE_LOCK_SECONDS"])
         if locked is not None:
-            push.lock_status_changed(user_id)
+            push.lock_status_changed(user_id, locked)
     except Exception:  # noqa: BLE001 - activity is best effort, the socket stays
         log.warning("could not record typing of user %s", user_id, exc_info=True)
     finally:

@@ -504,20 +504,22 @@ def client_conversations(client_id: int) -> list[Conversation]:
     )
 
 
-def moderator_conversations(moderator_id: int, limit: int = 200) -> list[Conversation]:
-    """Waiting conversations first (newest waiting on top), then the rest by last message."""
+def moderator_conversations(moderator_id: int, limit: int = 200, profile_id: int | None = None) -> list[Conversation]:
+    """Waiting conversations first (newest waiting on top), then the rest by last message; only
+    those written as ``profile_id`` when given."""
     waiting_first = case((Conversation.awaiting_reply_since.is_(None), 1), else_=0)
-    return list(
-        db.session.scalars(
-            select(Conversation)
-            .options(joinedload(Conversation.client), joinedload(Conversation.profile),
-                     joinedload(Conversation.profile_lock))  # the "answering" flags
-            .execution_options(populate_existing=True)  # rows may have moved since they were loaded
-            .where(Conversation.assigned_moderator_id == moderator_id)
-            .order_by(waiting_first, Conversation.last_message_at.desc(), Conversation.id.desc())
-            .limit(limit)
-        )
+    statement = (
+        select(Conversation)
+        .options(joinedload(Conversation.client), joinedload(Conversation.profile),
+                 joinedload(Conversation.profile_lock))  # the "answering" flags
+        .execution_options(populate_existing=True)  # rows may have moved since they were loaded
+        .where(Conversation.assigned_moderator_id == moderator_id)
+        .order_by(waiting_first, Conversation.last_message_at.desc(), Conversation.id.desc())
+        .limit(limit)
     )
+    if profile_id is not None:
+        statement = statement.where(Conversation.profile_id == profile_id)
+    return list(db.session.scalars(statement))
 
 
 def waiting_count() -> int:

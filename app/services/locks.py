@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, delete, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from ..database import dialect_insert, prepared
 from ..extensions import db
@@ -117,10 +118,10 @@ def release_client_lock(token: str) -> bool:
 
 
 def start_answering(conversation_id: int, moderator_id: int, now: datetime,
-                    seconds: int = PROFILE_LOCK_SECONDS) -> Held | None:
+                    seconds: int = PROFILE_LOCK_SECONDS) -> int | None:
     """The moderator types in one of their conversations: lock its profile for them while they
     answer (at most ``seconds``; typing does not extend it), so no balancing pass moves the
-    profile from under their reply. None when they do not hold the conversation, a lock on the
+    profile from under their reply. Returns the profile locked. None when they do not hold the conversation, a lock on the
     profile is already held (theirs, still running, or someone else's), nothing waits for an
     answer there, or they answered in the last ``TYPING_LAG_SECONDS`` (the page's typing signal
     may reach the server after the answer it was typed for: it must not lock again)."""
@@ -133,7 +134,8 @@ def start_answering(conversation_id: int, moderator_id: int, now: datetime,
         or_(Conversation.last_profile_message_at.is_(None), Conversation.last_profile_message_at < answered_before)))
     if profile_id is None:
         return None
-    return lock_profile(profile_id, moderator_id, now, seconds, lock_type=ANSWERING)
+    held = lock_profile(profile_id, moderator_id, now, seconds, lock_type=ANSWERING)
+    return profile_id if held is not None else None
 
 
 def stop_answering(profile_id: int, moderator_id: int) -> bool:
@@ -186,7 +188,10 @@ def clean_expired(now: datetime) -> int:
 
 
 def active_profile_locks(now: datetime) -> list[ProfileLock]:
+    """With their profile and moderator (every moderator's locks panel names both, and refreshes
+    every 30 s)."""
     return list(db.session.scalars(select(ProfileLock).where(ProfileLock.expires_at >= now)
+                                   .options(joinedload(ProfileLock.profile), joinedload(ProfileLock.moderator))
                                    .order_by(ProfileLock.expires_at)))
 
 

@@ -41,14 +41,20 @@
     }
   }
 
+  /* A conversation entry's rev: the time of its last message, in digits (longer is later). */
+  function newerRev(a, b) {
+    a = a || "0"; b = b || "0";
+    return a.length > b.length || (a.length === b.length && a > b);
+  }
+
   /* A pushed conversation entry is inserted at its new place; drop the older copy (lower rev). */
   function tidyConversations() {
     var best = {};
     document.querySelectorAll("[data-conversation-id]").forEach(function (li) {
-      var id = li.getAttribute("data-conversation-id"), rev = li.getAttribute("data-rev") || "0";
+      var id = li.getAttribute("data-conversation-id");
       var kept = best[id];
       if (!kept) { best[id] = li; return; }
-      if (rev.length > kept.getAttribute("data-rev").length || (rev.length === kept.getAttribute("data-rev").length && rev > kept.getAttribute("data-rev"))) {
+      if (newerRev(li.getAttribute("data-rev"), kept.getAttribute("data-rev"))) {
         kept.remove(); best[id] = li;
       } else { li.remove(); }
     });
@@ -217,6 +223,17 @@
     }
   });
   document.addEventListener("htmx:wsAfterMessage", function () { tidyAll(false); });
+
+  /* An entry pushed to replace one where it stands (its lock flag changed) never brings back an
+     older state than the one shown: a later message may have been pushed first. */
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var incoming = evt.detail.fragment && evt.detail.fragment.firstElementChild;
+    var shown = evt.detail.target;
+    if (incoming && shown && incoming.hasAttribute("data-conversation-id") && shown.hasAttribute("data-rev") &&
+        newerRev(shown.getAttribute("data-rev"), incoming.getAttribute("data-rev"))) {
+      evt.detail.shouldSwap = false;
+    }
+  });
 
   document.addEventListener("click", function (evt) {
     if (evt.target.matches("[data-dismiss]")) { evt.target.closest(".alert").remove(); }

@@ -52,4 +52,16 @@ def test_typing_an_answer_shows_the_profile_lock_live(new_context, browser_probl
     with app_context():
         assert count(ProfileLock, profile_id=profile.id) == 0
     shot(moderator_page, "locks_released")
+
+    # An entry pushed in place (a lock flag) that lost the race with a later message's push never
+    # brings the older state back; one of the same state replaces it.
+    cid, rev = item.get_attribute("data-conversation-id"), item.get_attribute("data-rev")
+    older = str(int(rev) - 1)
+    assert len(older) == len(rev)
+    entry = '<li id="conv-{0}" class="conv" data-conversation-id="{0}" data-rev="{1}" hx-swap-oob="outerHTML">{2} Chloé</li>'
+    push = "html => htmx.swap('#flash', html, {swapStyle: 'none'})"
+    moderator_page.evaluate(push, entry.format(cid, rev, "same"))
+    expect(item).to_have_text("same Chloé")
+    moderator_page.evaluate(push, entry.format(cid, older, "stale"))
+    expect(item).to_have_text("same Chloé")
     assert not browser_problems.unexpected()

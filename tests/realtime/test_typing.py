@@ -6,10 +6,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from app.extensions import db
-from app.models import Conversation, ProfileLock, Role
+from app.models import Conversation, ProfileLock, Role, User
 from app.realtime.typing import TypingSignals
 from tests.realtime.test_push import open_socket, post_message, receive_until
-from tests.support import LiveSession, app_context, count, login, make_profile, make_user, wait_until
+from tests.support import LiveSession, app_context, count, login, make_profile, make_user, token, wait_until
 
 
 def test_first_signal_is_written_at_once_then_spaced():
@@ -72,6 +72,43 @@ def test_typing_locks_the_profile_at_once_and_follows_a_switch(web_server):
         assert not _answering(jade.id, moderator.id)
         ws.send(json.dumps({"type": "typing", "conversation": _conversation_of(client.id, jade.id)}))
         assert wait_until(lambda: _answering(jade.id, moderator.id), timeout=4)   # after the 1 s switch gap
+    finally:
+        ws.close()
+
+
+def test_a_lock_taken_or_released_pushes_that_profile_s_entries_in_place_not_the_whole_list(web_server):
+    """The moderator's list is read and rendered whole for new work only: the lock flags of one
+    profile change its entries alone, each replaced where it stands, with the locks panel."""
+    moderator = make_user(Role.MODERATOR)
+    ana, bea = make_user(display_name="Ana"), make_user(display_name="Bea")
+    iris, jade = make_profile("Iris"), make_profile("Jade")
+    mod_session = LiveSession(web_server.url)
+    csrf_mod = login(mod_session, moderator.email)
+    ws = open_socket(mod_session)
+    try:
+        assert wait_until(lambda: count(User, id=moderator.id, is_online=True) == 1)  # new work comes to them
+        for client, profile, body in ((ana, iris, "Ana to Iris"), (bea, iris, "Bea to Iris"), (ana, jade, "Ana to Jade")):
+            session = LiveSession(web_server.url)
+            post_message(session, login(session, client.email), profile.id, body)
+            receive_until(ws, body)
+        ana_iris, bea_iris, ana_jade = (_conversation_of(ana.id, iris.id), _conversation_of(bea.id, iris.id),
+                                        _conversation_of(ana.id, jade.id))
+
+        ws.send(json.dumps({"type": "typing", "conversation": ana_iris}))   # starts answering as Iris
+        locked = receive_until(ws, 'id="locks-status"')
+        assert f'id="conv-{ana_iris}"' in locked and f'id="conv-{bea_iris}"' in locked
+        assert f'id="conv-{ana_jade}"' not in locked and 'id="conversation-list"' not in locked
+        assert locked.count('class="lock-flag"') == 2                         # both of Iris's entries
+        assert locked.count('hx-swap-oob="outerHTML"') == 3                   # two entries and the panel
+
+        response = mod_session.post(f"/moderateur/c/{ana_iris}/messages",     # the answer ends the lock
+                                    data={"body": "Iris answers", "client_token": token()},
+                                    headers={"X-CSRFToken": csrf_mod, "HX-Request": "true"})
+        assert response.status_code == 200
+        released = receive_until(ws, 'id="locks-status"')
+        assert f'id="conv-{bea_iris}"' in released and f'id="conv-{ana_jade}"' not in released
+        assert 'class="lock-flag"' not in released and 'id="conversation-list"' not in released
+        assert "No profile is locked." in released
     finally:
         ws.close()
 

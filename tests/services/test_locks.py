@@ -12,7 +12,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import ClientLock, ProfileLock, Role
 from app.services import locks
-from tests.support import ROOT, make_profile, make_user
+from tests.support import ROOT, make_profile, make_user, recorded_statements
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
 
@@ -34,6 +34,21 @@ def test_profile_lock_has_one_holder_until_it_expires(ctx):
     with write_transaction():
         assert locks.holds_profile(second.token, T0 + timedelta(seconds=502))
         assert not locks.holds_profile(first.token, T0 + timedelta(seconds=502))   # fenced out
+
+
+def test_the_locks_in_force_come_with_their_profile_and_moderator_in_one_statement(ctx):
+    """The locks panel names both for every lock; it must not cost a query per lock."""
+    holders = [make_user(Role.MODERATOR, display_name=f"Mod {n}") for n in range(4)]
+    profiles = [make_profile(f"Profile {n}") for n in range(4)]
+    with write_transaction():
+        for n, (moderator, profile) in enumerate(zip(holders, profiles)):
+            assert locks.lock_profile(profile.id, moderator.id, T0 + timedelta(seconds=n)) is not None
+    db.session.expunge_all()
+    with recorded_statements(db.engine) as statements:
+        named = [(lock.profile.name, lock.moderator.display_name)
+                 for lock in locks.active_profile_locks(T0 + timedelta(seconds=10))]
+    assert named == [(f"Profile {n}", f"Mod {n}") for n in range(4)]
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 
 def test_release_needs_the_owner_token(ctx):

@@ -64,7 +64,7 @@ def reply(conversation_id: int):
     if posted.assigned:
         push.conversations_assigned(set(posted.assigned.values()))
     if posted.lock_released:
-        push.lock_status_changed(current_user.id)
+        push.lock_status_changed(current_user.id, posted.message.conversation.profile_id)
     return push.message_html(posted.message, "profile")  # the bubble the push just rendered
 
 
