@@ -26,12 +26,12 @@ import re
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+from request_cost import poster  # noqa: E402
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
 
@@ -127,15 +127,8 @@ def main(argv=None) -> int:
 
         client, client_csrf, _ = logged_in(app, "client@bench.test", "/")
         moderator, moderator_csrf, _ = logged_in(app, "moderator@bench.test", "/moderateur/")
-        profile_id = profile_ids[1]
 
-        def send():
-            response = client.post(f"/profiles/{profile_id}/messages",
-                                   data={"body": "Hello, are you there?", "client_token": uuid.uuid4().hex},
-                                   headers={"X-CSRFToken": client_csrf, "HX-Request": "true"})
-            if response.status_code != 200:
-                raise SystemExit(f"the send path answered {response.status_code}")
-
+        send = poster(client, client_csrf, f"/profiles/{profile_ids[1]}/messages", "Hello, are you there?")
         send()
         with app.app_context():
             from app.models import Conversation, User
@@ -144,12 +137,7 @@ def main(argv=None) -> int:
                 User.email == "client@bench.test").scalar()
             db.session.remove()
 
-        def reply():
-            response = moderator.post(f"/moderateur/c/{conversation_id}/messages",
-                                      data={"body": "Yes, I am here.", "client_token": uuid.uuid4().hex},
-                                      headers={"X-CSRFToken": moderator_csrf, "HX-Request": "true"})
-            if response.status_code != 200:
-                raise SystemExit(f"the reply path answered {response.status_code}")
+        reply = poster(moderator, moderator_csrf, f"/moderateur/c/{conversation_id}/messages", "Yes, I am here.")
 
         for _ in range(5):
             whole_list(), lock_push(), send(), reply()

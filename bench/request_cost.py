@@ -91,6 +91,17 @@ def logged_in_client(app):
     return client, match.group(1) or match.group(2)
 
 
+def poster(client, csrf: str, path: str, body: str):
+    """A function that posts a new message (a fresh client token each time) as an htmx request,
+    and stops the benchmark if it is not answered with 200."""
+    def post():
+        response = client.post(path, data={"body": body, "client_token": uuid.uuid4().hex},
+                               headers={"X-CSRFToken": csrf, "HX-Request": "true"})
+        if response.status_code != 200:
+            raise SystemExit(f"POST {path} answered {response.status_code}: {response.get_data(as_text=True)[:300]}")
+    return post
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup = common.Setup(args.setup).prepare()
@@ -108,12 +119,7 @@ def main(argv=None) -> int:
         def count(*_a, **_k):
             statements[0] += 1
 
-        def post():
-            response = client.post(f"/profiles/{profile_id}/messages",
-                                   data={"body": "Hello, are you there?", "client_token": uuid.uuid4().hex},
-                                   headers={"X-CSRFToken": csrf, "HX-Request": "true"})
-            if response.status_code != 200:
-                raise SystemExit(f"the send path answered {response.status_code}: {response.get_data(as_text=True)[:300]}")
+        post = poster(client, csrf, f"/profiles/{profile_id}/messages", "Hello, are you there?")
 
         for _ in range(args.warmup):
             post()
