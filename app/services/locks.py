@@ -121,10 +121,11 @@ def start_answering(conversation_id: int, moderator_id: int, now: datetime,
                     seconds: int = PROFILE_LOCK_SECONDS) -> int | None:
     """The moderator types in one of their conversations: lock its profile for them while they
     answer (at most ``seconds``; typing does not extend it), so no balancing pass moves the
-    profile from under their reply. Returns the profile locked. None when they do not hold the conversation, a lock on the
-    profile is already held (theirs, still running, or someone else's), nothing waits for an
-    answer there, or they answered in the last ``TYPING_LAG_SECONDS`` (the page's typing signal
-    may reach the server after the answer it was typed for: it must not lock again)."""
+    profile from under their reply. Returns the profile locked; None when they do not hold the
+    conversation, a lock on the profile is already held (theirs, still running, or someone
+    else's), nothing waits for an answer there, or they answered in the last
+    ``TYPING_LAG_SECONDS`` (the page's typing signal may reach the server after the answer it
+    was typed for: it must not lock again)."""
     from ..models import Conversation
 
     answered_before = now - timedelta(seconds=TYPING_LAG_SECONDS)
