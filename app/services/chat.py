@@ -444,14 +444,15 @@ def moderator_conversation(moderator: User, conversation_id: int, options=()) ->
     return conversation
 
 
-_REPLY_LOAD = (joinedload(Conversation.client), joinedload(Conversation.profile))
+# With the client, the profile and its lock: the pushes that follow render them (the lock: the
+# "answering" flag) without a query of their own.
+_REPLY_LOAD = (joinedload(Conversation.client), joinedload(Conversation.profile), joinedload(Conversation.profile_lock))
 
 
 def post_profile_reply(moderator: User, conversation_id: int, body: str, token: str, now: datetime,
                        max_length: int = MAX_BODY) -> Posted:
     """A moderator answers as the profile; the conversation stops waiting."""
     body, token = clean_body(body, max_length), clean_token(token)
-    # With the client and the profile: the pushes that follow render them.
     conversation = moderator_conversation(moderator, conversation_id, options=_REPLY_LOAD)
     posted = _insert_message(conversation, sender=Sender.PROFILE, author_id=moderator.id, body=body,
                              client_token=token, created_at=now)
@@ -476,6 +477,8 @@ def post_profile_reply(moderator: User, conversation_id: int, body: str, token: 
         inactivity.record_activity(moderator, now)
         pending.process_conversation(conversation.id, now)
         posted.lock_released = locks.stop_answering(conversation.profile_id, moderator.id)
+        if posted.lock_released:  # it was the profile's one lock row, loaded above
+            set_committed_value(conversation, "profile_lock", None)
         posted.assigned = assignment.approach_done(conversation.client_id, moderator.id, now)
     return posted
 

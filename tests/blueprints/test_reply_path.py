@@ -1,0 +1,62 @@
+"""A moderator's answer that ends their "answering" lock: the pushes render the lock state the
+answer left (no flag) from what the answer loaded, without reading the conversation's lock again."""
+import time
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import Conversation, ProfileLock, Role
+from app.models._time import utcnow
+from app.realtime.hub import USER_CHANNEL, fragment_of
+from app.redis_client import get_redis
+from app.services import locks
+from tests.blueprints.test_chat_http import send
+from tests.support import app_context, count, login, make_profile, make_user, recorded_statements, token
+
+
+def _published(pubsub, needle: str, timeout: float = 5.0) -> str:
+    """The first fragment published on the subscribed channel that contains ``needle``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.1)
+        if message and message["type"] == "message" and needle in fragment_of(message["data"]):
+            return fragment_of(message["data"])
+    raise AssertionError(f"{needle!r} was not published")
+
+
+def test_an_answer_that_ends_the_lock_pushes_no_flag_and_reads_no_lock(app, client):
+    moderator = make_user(Role.MODERATOR, online=True)
+    customer, profile = make_user(), make_profile("Iris")
+    customer_csrf = login(client, customer.email)
+    assert send(client, customer_csrf, profile.id, "are you there?").status_code == 200
+    with app_context():
+        conversation_id = db.session.query(Conversation.id).filter_by(client_id=customer.id).scalar()
+        with write_transaction():  # the moderator started typing their answer
+            assert locks.start_answering(conversation_id, moderator.id, utcnow()) == profile.id
+        engine, r = db.engine, get_redis()
+    pubsub = r.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(USER_CHANNEL.format(moderator.id))
+    try:
+        moderator_client = app.test_client()
+        csrf = login(moderator_client, moderator.email)
+        with recorded_statements(engine) as statements:
+            response = moderator_client.post(f"/moderateur/c/{conversation_id}/messages",
+                                             data={"body": "yes, here", "client_token": token()},
+                                             headers={"X-CSRFToken": csrf, "HX-Request": "true"})
+        assert response.status_code == 200 and "yes, here" in response.get_data(as_text=True)
+        pushed = _published(pubsub, "yes, here")
+    finally:
+        pubsub.close()
+    assert f'id="conv-{conversation_id}"' in pushed and 'class="lock-flag"' not in pushed
+    # The only read of the locks is the panel's (every lock, with its profile and moderator).
+    lock_reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "FROM profile_locks" in s]
+    assert len(lock_reads) == 1 and "JOIN profiles" in lock_reads[0] and "JOIN users" in lock_reads[0], lock_reads
+    assert count(ProfileLock, profile_id=profile.id) == 0
+
+    # An answer without a lock: the lock state comes with the conversation, and nothing reads it.
+    assert send(client, customer_csrf, profile.id, "and now?").status_code == 200
+    with recorded_statements(engine) as statements:
+        response = moderator_client.post(f"/moderateur/c/{conversation_id}/messages",
+                                         data={"body": "still here", "client_token": token()},
+                                         headers={"X-CSRFToken": csrf, "HX-Request": "true"})
+    assert response.status_code == 200
+    assert [s for s in statements if "FROM profile_locks" in s and s.lstrip().upper().startswith("SELECT")] == []
