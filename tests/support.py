@@ -272,6 +272,19 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+def first_published(pubsub, needle: str = "", timeout: float = 5.0) -> str:
+    """The first fragment published on ``pubsub``'s channels that contains ``needle`` (subscribed
+    with ``ignore_subscribe_messages``)."""
+    from app.realtime.hub import fragment_of
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.1)
+        if message is not None and message["type"] == "message" and needle in fragment_of(message["data"]):
+            return fragment_of(message["data"])
+    raise AssertionError(f"nothing containing {needle!r} was published")
+
+
 def run_job(queue_name: str, func, *args, timeout: float = 20.0):
     """Enqueue a job for the real worker, wait for it, and return its result (fails if it failed)."""
     from app.jobs import get_queue

@@ -1,26 +1,15 @@
 """A moderator's answer that ends their "answering" lock: the pushes render the lock state the
 answer left (no flag) from what the answer loaded, without reading the conversation's lock again."""
-import time
-
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Conversation, ProfileLock, Role
 from app.models._time import utcnow
-from app.realtime.hub import USER_CHANNEL, fragment_of
+from app.realtime.hub import USER_CHANNEL
 from app.redis_client import get_redis
 from app.services import locks
 from tests.blueprints.test_chat_http import send
-from tests.support import app_context, count, login, make_profile, make_user, recorded_statements, token
-
-
-def _published(pubsub, needle: str, timeout: float = 5.0) -> str:
-    """The first fragment published on the subscribed channel that contains ``needle``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        message = pubsub.get_message(timeout=0.1)
-        if message and message["type"] == "message" and needle in fragment_of(message["data"]):
-            return fragment_of(message["data"])
-    raise AssertionError(f"{needle!r} was not published")
+from tests.support import (app_context, count, first_published, login, make_profile, make_user,
+                           recorded_statements, token)
 
 
 def test_an_answer_that_ends_the_lock_pushes_no_flag_and_reads_no_lock(app, client):
@@ -43,7 +32,7 @@ def test_an_answer_that_ends_the_lock_pushes_no_flag_and_reads_no_lock(app, clie
                                              data={"body": "yes, here", "client_token": token()},
                                              headers={"X-CSRFToken": csrf, "HX-Request": "true"})
         assert response.status_code == 200 and "yes, here" in response.get_data(as_text=True)
-        pushed = _published(pubsub, "yes, here")
+        pushed = first_published(pubsub, "yes, here")
     finally:
         pubsub.close()
     assert f'id="conv-{conversation_id}"' in pushed and 'class="lock-flag"' not in pushed
