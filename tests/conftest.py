@@ -89,7 +89,8 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def clean_state(app):
-    """Every test starts with empty tables and none of our keys in Redis (RQ's stay: the worker is shared)."""
+    """Every test starts with empty tables, none of our keys in Redis, and no job of an earlier
+    test waiting to run (the worker process itself is shared)."""
     with app.app_context():
         db.session.remove()
         # the app's own write path: on SQLite the shared worker may still hold the write lock
@@ -103,7 +104,21 @@ def clean_state(app):
             keys = list(r.scan_iter(pattern, count=1000))
             if keys:
                 r.delete(*keys)
+        _drop_waiting_jobs(app)
     yield
+
+
+def _drop_waiting_jobs(app) -> None:
+    """Jobs an earlier test queued or delayed (an offline check runs a grace period after a socket closes)
+    would act on this test's rows: SQLite gives the emptied tables' ids out again."""
+    from app.jobs import get_queue
+
+    for name in app.config["RQ_QUEUES"]:
+        queue = get_queue(name)
+        queue.empty()
+        delayed = queue.scheduled_job_registry
+        for job_id in delayed.get_job_ids():
+            delayed.remove(job_id, delete_job=True)
 
 
 @pytest.fixture
