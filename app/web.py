@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 from babel import dates as babel_dates
 from flask import current_app, g, request, url_for
 from flask.templating import Environment
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, get_locale, lazy_gettext as _l
+
+from .models import Role
 
 
 class TemplateEnvironment(Environment):
@@ -62,6 +64,11 @@ def init_app(app) -> None:
         return _avatar_url(request.script_root, profile.avatar_filename)
 
     @app.template_global()
+    def role_label(role) -> str:
+        """A role as people read it, in their language (the stored value is a code)."""
+        return str(_ROLE_LABELS[role])
+
+    @app.template_global()
     def answering_lock(conversation):
         """The running "answering" lock of the conversation's moderator on its profile, if any.
 
@@ -85,6 +92,9 @@ def init_app(app) -> None:
                                    locks.profile_locks_by_profile(utcnow(), moderator_id).items()
                                    if lock.lock_type == locks.ANSWERING}
         return cache[moderator_id].get(conversation.profile_id)
+
+
+_ROLE_LABELS = {Role.CLIENT: _l("Client"), Role.MODERATOR: _l("Moderator"), Role.ADMIN: _l("Admin")}
 
 
 @lru_cache(maxsize=4096)

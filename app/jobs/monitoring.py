@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -32,5 +33,10 @@ def monitor_assignments() -> dict:
 
 
 def last_report() -> dict | None:
+    """The last pass's report, its ``checked_at`` a (UTC) datetime again, for the overview's time filter."""
     raw = get_redis().get(LAST_REPORT_KEY)
-    return json.loads(raw) if raw else None
+    if not raw:
+        return None
+    report = json.loads(raw)
+    report["checked_at"] = datetime.fromisoformat(report["checked_at"])
+    return report

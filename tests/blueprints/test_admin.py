@@ -1,11 +1,14 @@
 """Admin pages: users, profiles with avatar upload, overview."""
 import io
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from PIL import Image
 
 from app.extensions import db
 from app.models import Conversation, Message, Profile, Role, User
-from tests.support import app_context, count, csrf_from, login, make_profile, make_user
+from tests.support import app_context, count, csrf_from, login, make_profile, make_user, run_job
 
 
 def admin_client(app):
@@ -120,6 +123,31 @@ def test_overview_shows_online_moderators_and_waiting_messages(app):
     html = client.get("/admin/").get_data(as_text=True)
     assert "Online Olga" in html
     assert "default" in html and "high" in html
+
+
+def test_overview_shows_the_last_check_time_as_the_other_times(app, rq_worker):
+    """The monitoring pass's time in the admin's zone and language, not the stored UTC ISO string."""
+    from app.jobs.monitoring import monitor_assignments
+
+    client, _, _ = admin_client(app)
+    checked_at = run_job("default", monitor_assignments)["checked_at"]
+    html = client.get("/admin/").get_data(as_text=True)
+    local = (datetime.fromisoformat(checked_at).replace(tzinfo=timezone.utc)
+             .astimezone(ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])).replace(second=0))
+    assert checked_at not in html
+    assert f"At {format_datetime(local, 'short', locale='en')}: 0 orphan conversation(s) assigned" in html
+
+
+def test_users_page_names_roles_in_the_admins_language(app):
+    client = app.test_client()
+    login(client, make_user(Role.ADMIN, locale="fr").email)
+    make_user(Role.MODERATOR, display_name="Mona")
+    html = client.get("/admin/users").get_data(as_text=True)
+    assert "<td>Mona</td>" in html
+    assert "<td>Modérateur</td>" in html and "<td>moderator</td>" not in html
+    assert '<option value="moderator" selected>Modérateur</option>' in html  # the creation form
+    filtered = client.get("/admin/users?role=admin").get_data(as_text=True)
+    assert 'aria-current="page">Administrateur</a>' in filtered
 
 
 def test_moderator_cannot_reach_admin(app):
