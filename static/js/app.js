@@ -62,6 +62,26 @@
     if (list && list.querySelector("[data-conversation-id]")) {
       var empty = list.querySelector("[data-empty]");
       if (empty) { empty.remove(); }
+      sortConversations(list);
+    }
+  }
+
+  /* The list in the server's order, so that it reads the same before and after a reload: waiting
+     conversations first, then the others, each group by last message (newest first), then by id
+     (highest first). A push drops an entry at one end of the list; this moves it to its place. */
+  function goesBefore(a, b) {
+    var waitingA = a.classList.contains("waiting"), waitingB = b.classList.contains("waiting");
+    if (waitingA !== waitingB) { return waitingA; }
+    var revA = a.getAttribute("data-rev"), revB = b.getAttribute("data-rev");
+    if (revA !== revB) { return newerRev(revA, revB); }
+    return parseInt(a.getAttribute("data-conversation-id"), 10) > parseInt(b.getAttribute("data-conversation-id"), 10);
+  }
+
+  function sortConversations(list) {
+    var shown = Array.prototype.slice.call(list.querySelectorAll(":scope > [data-conversation-id]"));
+    var sorted = shown.slice().sort(function (a, b) { return goesBefore(a, b) ? -1 : (goesBefore(b, a) ? 1 : 0); });
+    if (sorted.some(function (el, i) { return el !== shown[i]; })) {
+      sorted.forEach(function (el) { list.appendChild(el); });
     }
   }
 
