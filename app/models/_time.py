@@ -1,6 +1,14 @@
+import calendar
 from datetime import datetime, timezone
 
 
 def utcnow() -> datetime:
     """Naive UTC, the one time representation stored in every database."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def epoch(value: datetime) -> float:
+    """Seconds since 1970 of a stored (naive UTC) time. ``datetime.timestamp()`` would read a naive
+    time as the machine's local time: where the clocks change, an hour a year would then run
+    backwards (spring: 02:30 comes out later than 03:00)."""
+    return calendar.timegm(value.utctimetuple()) + value.microsecond / 1_000_000

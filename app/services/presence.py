@@ -23,6 +23,7 @@ from sqlalchemy import and_, delete, or_, select, update
 
 from ..extensions import db
 from ..models import QueueEntry, Role, User
+from ..models._time import epoch
 
 STALE_SECONDS = 90
 
@@ -32,12 +33,12 @@ def _key(user_id: int) -> str:
 
 
 def socket_alive(r: redis.Redis, user_id: int, socket_id: str, now: datetime) -> None:
-    r.zadd(_key(user_id), {socket_id: now.timestamp()})
+    r.zadd(_key(user_id), {socket_id: epoch(now)})
     r.expire(_key(user_id), STALE_SECONDS * 2)
 
 
 def live_socket_count(r: redis.Redis, user_id: int, now: datetime) -> int:
-    r.zremrangebyscore(_key(user_id), "-inf", now.timestamp() - STALE_SECONDS)
+    r.zremrangebyscore(_key(user_id), "-inf", epoch(now) - STALE_SECONDS)
     return r.zcard(_key(user_id))
 
 
@@ -45,7 +46,7 @@ def _live_socket_counts(r: redis.Redis, user_ids: list[int], now: datetime) -> d
     """Live sockets of many users in one round trip."""
     with r.pipeline(transaction=False) as pipe:
         for user_id in user_ids:
-            pipe.zcount(_key(user_id), now.timestamp() - STALE_SECONDS, "+inf")
+            pipe.zcount(_key(user_id), epoch(now) - STALE_SECONDS, "+inf")
         counts = pipe.execute()
     return dict(zip(user_ids, counts))
 
