@@ -50,6 +50,9 @@ def create_app(config_class: type = Config) -> Flask:
     errors.init_app(app)
     web.init_app(app)
 
+    from .blueprints.params import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before the routes that use it
     from .blueprints.admin import bp as admin_bp
     from .blueprints.auth import bp as auth_bp
     from .blueprints.chat import bp as chat_bp

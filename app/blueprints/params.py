@@ -1,18 +1,33 @@
-"""Reading ids from requests: a malformed one is the client's error (400), never a 500."""
+"""Reading ids from requests: a malformed one is the client's error, never a 500.
+
+Ids are INTEGER columns (PostgreSQL's 32-bit integer): a larger number cannot name a row, and
+the database refuses to compare with it (an error, where a missing row is only an empty answer).
+"""
 from __future__ import annotations
 
 from flask import abort
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in routes: a number past ``MAX_ID`` matches no route (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def optional_id(value: str | None) -> int | None:
-    """A non-negative integer, or None when absent or empty; anything else aborts with 400."""
+    """An id (0 to ``MAX_ID``), or None when absent or empty; anything else aborts with 400."""
     if value is None or value == "":
         return None
     try:
         number = int(value)
     except ValueError:
         abort(400)
-    if number < 0:
+    if not 0 <= number <= MAX_ID:
         abort(400)
     return number
 
