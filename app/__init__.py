@@ -43,10 +43,11 @@ def create_app(config_class: type = Config) -> Flask:
     hub.init_app(app)
     app.wsgi_app = NoDeflateMiddleware(app.wsgi_app)
 
-    from . import auth_setup, errors, security, web
+    from . import auth_setup, errors, input_guard, security, web
 
     auth_setup.init_app(app)
     security.init_app(app)
+    input_guard.init_app(app)
     errors.init_app(app)
     web.init_app(app)
 

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from app.models import Role
-from tests.support import PASSWORD, csrf_from, make_profile, make_user
+from app.models import Message, Role, User
+from tests.support import PASSWORD, count, csrf_from, login, make_profile, make_user, token
 
 HUGE = str(2**63)           # past a 64-bit integer
 BIG = str(2**31)            # past PostgreSQL's integer
@@ -63,3 +63,22 @@ def test_no_route_answers_malformed_input_with_a_server_error(app, role):
         if response.status_code >= 500:
             failures.append(f"{method} {path}: {response.status_code}")
     assert not failures, "\n".join(failures)
+
+
+def test_text_with_a_nul_character_is_refused_and_nothing_is_stored(app):
+    """PostgreSQL cannot store it (a 500 there, before), SQLite would: a clear 400 on both."""
+    profile = make_profile("Camille")
+    client = app.test_client()
+    csrf = login(client, make_user().email)
+    sent = client.post(f"/profiles/{profile.id}/messages", data={"body": "hello\x00there", "client_token": token()},
+                       headers={"X-CSRFToken": csrf, "HX-Request": "true"})
+    assert sent.status_code == 400 and "NUL" in sent.get_data(as_text=True)
+    assert count(Message) == 0
+    assert client.get(f"/profiles/{profile.id}/messages", query_string={"x": "\x00"}).status_code == 400
+
+    visitor = app.test_client()
+    page = visitor.get("/signup").get_data(as_text=True)
+    signup = visitor.post("/signup", data={"display_name": "Eve\x00", "email": "eve@example.test",
+                                           "password": "long-enough-1", "csrf_token": csrf_from(page)})
+    assert signup.status_code == 400 and "NUL (0x00)" in signup.get_data(as_text=True)
+    assert count(User, email="eve@example.test") == 0
