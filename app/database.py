@@ -140,6 +140,28 @@ def write_transaction() -> Iterator[None]:
 
 
 
+@contextmanager
+def single_statement_write() -> Iterator[bool]:
+    """PostgreSQL, for a write that is one statement: the statement is its own transaction
+    (autocommit), so it costs one round trip, not three (no BEGIN, no COMMIT). One statement is
+    atomic by itself and reads as it would inside a READ COMMITTED transaction. Yields False, and
+    changes nothing, on SQLite (writes begin with ``BEGIN IMMEDIATE`` there) or when the session is
+    already in a transaction; the caller then writes the usual way (``write_transaction``)."""
+    session = db.session()
+    if session.get_bind().dialect.name != "postgresql" or session.in_transaction():
+        yield False
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        yield True
+    except BaseException:
+        session.rollback()
+        raise
+    # Ends the session's use of the connection without a round trip (nothing to commit); the pool
+    # puts the connection back in transactions when it returns.
+    _commit_keeping_loaded(session)
+
+
 def _ends_reads_first(session) -> bool:
     dialect = session.get_bind().dialect
     return dialect.name != "postgresql" or dialect.default_isolation_level != "READ COMMITTED"

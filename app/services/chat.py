@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, Select, bindparam, case, func, literal_column, select, update
+from sqlalchemy import DateTime, Select, bindparam, case, func, literal_column, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import dialect_insert, loaded, prepared
+from ..database import dialect_insert, loaded, prepared, single_statement_write
 from ..extensions import db
 from ..models import Conversation, Message, Profile, ProfileLock, Role, User
 from ..models.chat import Sender
@@ -167,6 +167,24 @@ def post_as_session_client(client_id: int, profile_id: int, body: str | None, to
     return None if stored is None else _settle_snapshot(*stored, now)
 
 
+def post_as_session_client_at_once(client_id: int, profile_id: int, body: str | None, token: str | None,
+                                   now: datetime, max_length: int = MAX_BODY) -> Posted | None:
+    """PostgreSQL, the most usual case of all: a client writes in a conversation that a moderator
+    holds and that is still active. Nothing follows the statement then (no decision, no load to
+    count again), so it is the whole write and runs as its own transaction: one round trip instead
+    of three (``single_statement_write``). None when it is not that case (nothing stored; on
+    SQLite, nothing run): ``post_as_session_client`` in a write transaction decides."""
+    try:
+        body, token = clean_body(body, max_length), clean_token(token)
+    except ValidationError:
+        return None
+    with single_statement_write() as alone:
+        if not alone:
+            return None
+        stored = _store_snapshot(client_id, profile_id, body, token, now, held_and_active=True)
+    return None if stored is None else stored[1]
+
+
 def _client_conversation(client_id: int, profile_id: int) -> Conversation | None:
     """SQLite: the client's conversation with an active profile, in one query with its profile,
     holder and the profile's lock (for the moderator's "answering" flag)."""
@@ -277,21 +295,26 @@ _LOCK = Selected(ProfileLock, "l", _PUSHED[ProfileLock])
 _SENDER_COLUMNS = Selected(User, "s", _PUSHED[User])
 
 
-def _in_existing_conversation(columns) -> Select:
+def _in_existing_conversation(columns, held_and_active: bool = False) -> Select:
     """PostgreSQL, one statement: check the sender (an active client), find their conversation with
-    the (active) profile, store the message (unless its token was stored before), its pending row
-    and the conversation's counters, and select ``columns(stored, counted, target)`` of the stored
-    message, the counted conversation, the profile, the holder (``users``), the profile's lock and
-    the sender (``_SENDER``)."""
+    the (active) profile (held by a moderator and still active, with ``held_and_active``), store the
+    message (unless its token was stored before), its pending row and the conversation's counters,
+    and select ``columns(stored, counted, target)`` of the stored message, the counted conversation,
+    the profile, the holder (``users``), the profile's lock and the sender (``_SENDER``)."""
     c, p = Conversation.__table__.c, Profile.__table__.c
     sender = _SENDER.c
-    target = (select(c.id, (c.awaiting_reply_since.is_not(None)
-                            | (c.last_message_at >= bindparam("active_since_", type_=DateTime()))).label("was_active"))
+    was_active = (c.awaiting_reply_since.is_not(None)
+                  | (c.last_message_at >= bindparam("active_since_", type_=DateTime())))
+    # Held and active: ``was_active`` is the condition, true on every row (not computed twice: the
+    # statement stays under psycopg's 4,096 bytes, past which it is parsed again at every run).
+    target = (select(c.id, (true() if held_and_active else was_active).label("was_active"))
               .join_from(Conversation.__table__, Profile.__table__, p.id == c.profile_id)
               .join(_SENDER, sender.id == c.client_id)
               .where(c.client_id == bindparam("client_"), c.profile_id == bindparam("profile_"), p.active.is_(True),
-                     sender.role == Role.CLIENT, sender.active.is_(True))
-              .cte("target"))
+                     sender.role == Role.CLIENT, sender.active.is_(True)))
+    if held_and_active:
+        target = target.where(c.assigned_moderator_id.is_not(None), was_active)
+    target = target.cte("target")
     messages = Message.__table__
     stored = (dialect_insert(messages)
               .from_select(["conversation_id", "sender", "author_id", "body", "client_token", "created_at"],
@@ -324,20 +347,22 @@ def _existing_conversation_statement():
             .execution_options(populate_existing=True))
 
 
-def _snapshot_statement():
+def _snapshot_statement(held_and_active: bool = False):
     """The statement as labelled columns, for ``_store_snapshot``."""
-    return _in_existing_conversation(lambda stored, counted, target: [
+    return _in_existing_conversation(held_and_active=held_and_active, columns=lambda stored, counted, target: [
         *_MESSAGE.labelled(stored), *_CONVERSATION.labelled(counted), *_PROFILE.labelled(Profile.__table__),
         *_HOLDER.labelled(User.__table__), *_LOCK.labelled(ProfileLock.__table__), *_SENDER_COLUMNS.labelled(_SENDER),
         target.c.was_active])
 
 
-def _store_snapshot(client_id: int, profile_id: int, body: str, token: str,
-                    now: datetime) -> tuple[ConversationSnapshot, Posted, bool] | None:
+def _store_snapshot(client_id: int, profile_id: int, body: str, token: str, now: datetime,
+                    held_and_active: bool = False) -> tuple[ConversationSnapshot, Posted, bool] | None:
     """``_store_in_existing_conversation`` returning snapshots for the pushes (the sender is a User,
-    the request's user next). None when nothing was stored."""
-    row = db.session.connection().execute(prepared(("chat.client_message_snapshot",), _snapshot_statement),
-                                          _statement_params(client_id, profile_id, body, token, now)).first()
+    the request's user next); only in a held, still active conversation with ``held_and_active``.
+    None when nothing was stored."""
+    statement = prepared(("chat.client_message_snapshot", held_and_active),
+                         lambda: _snapshot_statement(held_and_active))
+    row = db.session.connection().execute(statement, _statement_params(client_id, profile_id, body, token, now)).first()
     if row is None:
         return None
     row = row._mapping

@@ -2,16 +2,27 @@
 sender, stores the message and returns what the pushes render (no user loaded first). Everything
 it does not store goes the checked way, with the same answers as a first message."""
 import os
+from datetime import timedelta
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import event, select, update
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import Conversation, Message, Profile, Role, User
+from app.models import Conversation, Message, Profile, QueueEntry, Role, User
+from app.models._time import utcnow
 from tests.blueprints.test_chat_http import send
 from tests.support import app_context, count, login, make_profile, make_user, recorded_statements, token
 
 ON_POSTGRESQL = os.environ["DATABASE_URL"].startswith("postgresql")
+
+
+def assert_parsed_once(statement: str) -> None:
+    """psycopg parses a statement's placeholders once and keeps the result, up to 4,096 bytes;
+    a longer one is parsed again at every run (0.4 M instructions more per message, measured)."""
+    from psycopg import _queries
+
+    assert len(statement.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH, len(statement.encode())
 
 
 def _client_in_a_conversation(app, client, moderator_locale="en"):
@@ -34,6 +45,7 @@ def test_the_usual_message_loads_no_user_and_its_pushes_run_no_query(app, client
     if ON_POSTGRESQL:
         assert len(statements) == 1, statements
         assert "sender.role" in statements[0] and "INSERT INTO messages" in statements[0]
+        assert_parsed_once(statements[0])
     else:
         kinds = [" ".join(statement.split()[:3]) for statement in statements]
         assert kinds == ["BEGIN IMMEDIATE", "SELECT conversations.id AS", "INSERT INTO messages",
@@ -96,4 +108,59 @@ def test_a_conversation_nobody_holds_any_more_goes_to_a_moderator_with_the_next_
     with app_context():
         conversation = Conversation.query.one()
         assert conversation.assigned_moderator_id == next_holder.id and conversation.pending_count == 2
+    assert count(Message) == 2
+
+
+def test_the_usual_message_is_one_round_trip_to_postgresql(app, client, tmp_path):
+    """The statement is the whole write there, so it is its own transaction: no BEGIN and no COMMIT
+    on the wire (read from libpq's protocol trace), one query and its answer."""
+    if not ON_POSTGRESQL:
+        pytest.skip("SQLite writes begin with BEGIN IMMEDIATE")
+    _, profile, csrf = _client_in_a_conversation(app, client)
+    with app_context():
+        engine = db.engine
+    trace = (tmp_path / "libpq.trace").open("w")
+
+    def traced(dbapi_connection, *_):
+        dbapi_connection.pgconn.trace(trace.fileno())
+        dbapi_connection.pgconn.set_trace_flags(0)
+
+    event.listen(engine, "checkout", traced)
+    try:
+        response = send(client, csrf, profile.id, "second")
+    finally:
+        event.remove(engine, "checkout", traced)
+        trace.close()
+    assert response.status_code == 200 and "second" in response.get_data(as_text=True)
+    lines = [line.split("\t") + [""] for line in (tmp_path / "libpq.trace").read_text().splitlines()]
+    sent = [(fields[3], fields[4].strip()) for fields in lines if fields[1] == "F"]  # time, F/B, length, kind, detail
+    queries = [detail for kind, detail in sent if kind == "Query"]  # simple protocol: BEGIN, COMMIT...
+    syncs = [kind for kind, _ in sent if kind == "Sync"]             # extended protocol: one per statement
+    assert queries == [] and len(syncs) == 1, sent
+    assert count(Message) == 2
+
+
+def test_a_quiet_conversation_written_to_again_counts_in_its_holders_load(app, client):
+    """Not the one-statement case: the message and the holder's load + 1 go in one transaction."""
+    _, profile, csrf = _client_in_a_conversation(app, client)
+    with app_context():
+        with write_transaction():  # answered, and quiet for 40 minutes
+            long_ago = utcnow() - timedelta(minutes=40)
+            db.session.execute(update(Conversation).values(awaiting_reply_since=None, pending_count=0,
+                                                           last_message_at=long_ago))
+            db.session.execute(update(QueueEntry).values(load=0))
+    with app_context():
+        engine = db.engine
+    with recorded_statements(engine) as statements:
+        assert send(client, csrf, profile.id, "back again").status_code == 200
+    if ON_POSTGRESQL:  # the one-statement try that stored nothing, then the statement in a transaction
+        stores = [statement for statement in statements if "INSERT INTO messages" in statement]
+        assert len(stores) == 2, statements
+        for statement in stores:
+            assert_parsed_once(statement)
+    with app_context():
+        conversation = Conversation.query.one()
+        assert conversation.pending_count == 1 and conversation.awaiting_reply_since is not None
+        assert db.session.scalar(select(QueueEntry.load).where(
+            QueueEntry.moderator_id == conversation.assigned_moderator_id)) == 1
     assert count(Message) == 2

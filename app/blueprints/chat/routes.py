@@ -58,15 +58,18 @@ def messages(profile_id: int):
 @bp.route("/profiles/<int:profile_id>/messages", methods=["POST"])
 def send(profile_id: int):
     """A client's message. The usual case (a client writing in a conversation they have) is one
-    statement that also checks the sender, with no user loaded first; anything else goes the
-    checked way (``_send_as_current_user``)."""
+    statement that also checks the sender, with no user loaded first: on PostgreSQL its own
+    transaction when nothing follows it (a held, active conversation), else in a write
+    transaction; anything else goes the checked way (``_send_as_current_user``)."""
     client_id = session_user_id()
     if client_id is None:
         return _send_as_current_user(profile_id)
-    with write_transaction():
-        posted = chat.post_as_session_client(client_id, profile_id, request.form.get("body"),
-                                             request.form.get("client_token"), utcnow(),
-                                             current_app.config["MESSAGE_MAX_LENGTH"])
+    args = (client_id, profile_id, request.form.get("body"), request.form.get("client_token"), utcnow(),
+            current_app.config["MESSAGE_MAX_LENGTH"])
+    posted = chat.post_as_session_client_at_once(*args)
+    if posted is None:
+        with write_transaction():
+            posted = chat.post_as_session_client(*args)
     if posted is None:
         return _send_as_current_user(profile_id)
     checked_user(posted.message.conversation.client)
