@@ -1,6 +1,7 @@
 """Factories, a login helper and real-process fixtures (worker, web servers, SMTP sink)."""
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import signal
@@ -175,6 +176,17 @@ def wait_for_port_closed(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"something still listens on {port}")
 
 
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+_PR_SET_PDEATHSIG = 1
+
+
+def dies_with_the_tests() -> None:
+    """``preexec_fn`` of the servers and workers the tests start: SIGTERM when the test process
+    dies, also when it crashes and no finalizer runs (a worker left behind would take the next
+    run's jobs on the same Redis database)."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def stop(proc: subprocess.Popen, timeout: float = 8.0, sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
         try:
@@ -209,6 +221,7 @@ class WebServer:
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "wsgi:app"],
             cwd=ROOT, env=_env(PUBLIC_URL=self.url, **self.env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=dies_with_the_tests,
         )
         wait_for_port(self.port, proc=self.proc)
         return self
@@ -257,7 +270,7 @@ def rq_worker(app, smtp_sink):
     log = Path(os.environ["SWITCHBOARD_INSTANCE"]).parent / "worker.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=_env(), stdout=open(log, "ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dies_with_the_tests)
     yield proc
     stop(proc)
 

@@ -120,16 +120,20 @@ def test_the_usual_message_is_one_round_trip_to_postgresql(app, client, tmp_path
     with app_context():
         engine = db.engine
     trace = (tmp_path / "libpq.trace").open("w")
+    traced_connections = []
 
     def traced(dbapi_connection, *_):
         dbapi_connection.pgconn.trace(trace.fileno())
         dbapi_connection.pgconn.set_trace_flags(0)
+        traced_connections.append(dbapi_connection)
 
     event.listen(engine, "checkout", traced)
     try:
         response = send(client, csrf, profile.id, "second")
     finally:
         event.remove(engine, "checkout", traced)
+        for connection in traced_connections:  # libpq writes to the file until told to stop
+            connection.pgconn.untrace()
         trace.close()
     assert response.status_code == 200 and "second" in response.get_data(as_text=True)
     lines = [line.split("\t") + [""] for line in (tmp_path / "libpq.trace").read_text().splitlines()]

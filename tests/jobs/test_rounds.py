@@ -24,7 +24,7 @@ from app.models import NotificationRound, PendingClientMessage
 from app.models._time import utcnow
 from app.redis_client import get_redis
 from tests.services.test_rounds import NOW, answer_all, moderators_with_loads, post_waiting
-from tests.support import ROOT, _env, stop, wait_until
+from tests.support import ROOT, _env, dies_with_the_tests, stop, wait_until
 
 
 def mails_to(sink, emails) -> list[dict]:
@@ -155,7 +155,7 @@ def test_the_real_scheduler_runs_the_pass_and_the_check(ctx, rq_worker, smtp_sin
                                              "PRESENCE_ACTIVITY_CHECK_SECONDS")}
     log = open(Path(os.environ["SWITCHBOARD_INSTANCE"]).parent / "scheduler.log", "ab")
     scheduler = subprocess.Popen([sys.executable, "worker.py", "--scheduler"], cwd=ROOT, stdout=log,
-                                 stderr=subprocess.STDOUT, start_new_session=True,
+                                 stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dies_with_the_tests,
                                  env=_env(ROUNDS_PROCESS_SECONDS=1, ROUNDS_CHECK_SECONDS=1, **others_rarely))
     try:
         assert recipients(settle(smtp_sink, emails, 3)) == sorted(emails[:3])
