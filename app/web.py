@@ -1,7 +1,6 @@
 """Template helpers shared by every blueprint."""
 from __future__ import annotations
 
-import calendar
 from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ from flask.templating import Environment
 from flask_babel import format_date, get_locale, lazy_gettext as _l
 
 from .models import Role
+from .models._time import whole_seconds
 
 
 class TemplateEnvironment(Environment):
@@ -55,7 +55,7 @@ def init_app(app) -> None:
     def rev(value: datetime) -> str:
         """A time as digits that sort like it (seconds, then microseconds on six digits): the
         version of a list entry, compared by the page (``data-rev``)."""
-        return f"{calendar.timegm(value.utctimetuple())}{value.microsecond:06d}"
+        return f"{whole_seconds(value)}{value.microsecond:06d}"
 
     @app.template_filter("time")
     def time_only(value):

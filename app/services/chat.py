@@ -174,12 +174,12 @@ def post_as_session_client_at_once(client_id: int, profile_id: int, body: str | 
     count again), so it is the whole write and runs as its own transaction: one round trip instead
     of three (``single_statement_write``). None when it is not that case (nothing stored; on
     SQLite, nothing run): ``post_as_session_client`` in a write transaction decides."""
-    try:
-        body, token = clean_body(body, max_length), clean_token(token)
-    except ValidationError:
-        return None
     with single_statement_write() as alone:
         if not alone:
+            return None
+        try:
+            body, token = clean_body(body, max_length), clean_token(token)
+        except ValidationError:
             return None
         stored = _store_snapshot(client_id, profile_id, body, token, now, held_and_active=True)
     return None if stored is None else stored[1]

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from app.models import Message, Role, User
-from tests.support import PASSWORD, count, csrf_from, login, make_profile, make_user, token
+from tests.support import count, csrf_from, login, make_profile, make_user, token
 
 HUGE = str(2**63)           # past a 64-bit integer
 BIG = str(2**31)            # past PostgreSQL's integer
@@ -43,11 +43,7 @@ def _visitor(app, role):
     client = app.test_client()
     if role is None:
         return client, csrf_from(client.get("/login").get_data(as_text=True))
-    user = make_user(role, online=role == Role.MODERATOR)
-    page = client.get("/login")
-    client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                "csrf_token": csrf_from(page.get_data(as_text=True))})
-    return client, csrf_from(client.get("/", follow_redirects=True).get_data(as_text=True))
+    return client, login(client, make_user(role, online=role == Role.MODERATOR).email)
 
 
 @pytest.mark.parametrize("role", [None, Role.CLIENT, Role.MODERATOR, Role.ADMIN], ids=["anonymous", "client", "moderator", "admin"])
