@@ -31,7 +31,7 @@ extract-messages: $(VENV)/.installed
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching -w 100
 
 run: install
-	$(BIN)/python -m app.launcher
+	$(BIN)/python -m app.dev.launcher
 
 test: install-dev
 	$(BIN)/python -m pytest tests --ignore=tests/browser -q

@@ -16,13 +16,13 @@ def create_app(config_class: type = Config) -> Flask:
         instance_path=str(config_class.INSTANCE_DIR),
     )
     app.config.from_object(config_class)
-    from .web import TemplateEnvironment
+    from .web.templating import TemplateEnvironment
 
     app.jinja_environment = TemplateEnvironment  # before anything creates app.jinja_env
 
     from . import database, redis_client
     from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate, sock
-    from .i18n import select_locale
+    from .web.i18n import select_locale
 
     database.configure_sqlite(app)
     db.init_app(app)
@@ -43,12 +43,8 @@ def create_app(config_class: type = Config) -> Flask:
     hub.init_app(app)
     app.wsgi_app = NoDeflateMiddleware(app.wsgi_app)
 
-    from . import auth_setup, errors, input_guard, security, web
+    from . import web
 
-    auth_setup.init_app(app)
-    security.init_app(app)
-    input_guard.init_app(app)
-    errors.init_app(app)
     web.init_app(app)
 
     from .blueprints.params import IdConverter

@@ -6,7 +6,7 @@ from flask import Flask
 
 from .database import write_transaction
 from .models import Role
-from .models._time import utcnow
+from .clock import utcnow
 from .realtime.hub import publish_kick
 from .redis_client import get_redis
 from .services import balancing, demo, locks, monitoring, users

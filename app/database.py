@@ -210,7 +210,7 @@ def dialect_insert(model):
 _PREPARED: dict[tuple, object] = {}
 
 
-def prepared(key: tuple, build):
+def cached_statement(key: tuple, build):
     """A hot-path statement built once (per database dialect) and run with bound parameters:
     building a statement and computing its cache key cost more than SQLAlchemy's
     compiled-statement cache saves."""

@@ -188,7 +188,7 @@ def create_data(setup: common.Setup, args) -> Data:
     from app.database import write_transaction
     from app.extensions import db
     from app.models import Conversation, Message, QueueEntry
-    from app.models._time import utcnow
+    from app.clock import utcnow
     from app.models.chat import Sender
 
     t = time.monotonic()
@@ -369,7 +369,7 @@ def ms(seconds: float) -> float:
 def phase_decisions(args, setup, data: Data, log: StatementLog, first: bool) -> dict:
     from app.database import write_transaction
     from app.extensions import db
-    from app.models._time import utcnow
+    from app.clock import utcnow
     from app.services import assignment
 
     if args.stats == "running":
@@ -449,7 +449,7 @@ def phase_decisions(args, setup, data: Data, log: StatementLog, first: bool) -> 
 
 def phase_orphans(args, setup, data: Data, log: StatementLog) -> dict:
     from app.database import write_transaction
-    from app.models._time import utcnow
+    from app.clock import utcnow
     from app.services import assignment
 
     reset(data, utcnow(), None)
@@ -472,7 +472,7 @@ def phase_orphans(args, setup, data: Data, log: StatementLog) -> dict:
 def phase_rebalance(args, setup, data: Data, log: StatementLog, first: bool) -> dict:
     from app.database import write_transaction
     from app.extensions import db
-    from app.models._time import utcnow
+    from app.clock import utcnow
     from app.services import balancing
 
     base = utcnow()
@@ -514,7 +514,7 @@ def phase_rebalance(args, setup, data: Data, log: StatementLog, first: bool) -> 
 def phase_inactivity(args, setup, data: Data, log: StatementLog, first: bool) -> dict:
     from app.database import write_transaction
     from app.extensions import db
-    from app.models._time import utcnow
+    from app.clock import utcnow
     from app.services import inactivity
 
     base = utcnow()

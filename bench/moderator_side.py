@@ -56,8 +56,8 @@ def set_up_moderator(app, conversations: int, profile_count: int) -> tuple[int, 
     from app.database import write_transaction
     from app.extensions import db
     from app.models import Conversation, ProfileAssignment, Role
-    from app.models._time import utcnow
-    from app.services import profiles, queue, users
+    from app.clock import utcnow
+    from app.services import profiles, moderator_queue, users
 
     with app.app_context():
         with write_transaction():
@@ -69,7 +69,7 @@ def set_up_moderator(app, conversations: int, profile_count: int) -> tuple[int, 
             held = [profiles.create_profile(name=f"Profile {n}", age=30, city="Paris", bio="Bench profile")
                     for n in range(profile_count)]
             db.session.flush()
-            queue.join(moderator.id, utcnow())
+            moderator_queue.join(moderator.id, utcnow())
             now = utcnow()
             db.session.add_all(ProfileAssignment(profile_id=p.id, moderator_id=moderator.id, assigned_at=now) for p in held)
             clients = [users.create_user(email=f"held{n}@bench.test", password=common.PASSWORD, role=Role.CLIENT,

@@ -59,8 +59,8 @@ def set_up_sender(app) -> int:
     from app.database import write_transaction
     from app.extensions import db
     from app.models import Role
-    from app.models._time import utcnow
-    from app.services import profiles, queue, users
+    from app.clock import utcnow
+    from app.services import profiles, moderator_queue, users
 
     with app.app_context():
         with write_transaction():
@@ -68,7 +68,7 @@ def set_up_sender(app) -> int:
                                           role=Role.MODERATOR, display_name="Moderator")
             moderator.is_online = True
             db.session.flush()
-            queue.join(moderator.id, utcnow())
+            moderator_queue.join(moderator.id, utcnow())
             users.create_user(email="client@bench.test", password=common.PASSWORD, role=Role.CLIENT,
                               display_name="Client")
             profile = profiles.create_profile(name="Bench", age=30, city="Paris", bio="Bench profile")

@@ -106,7 +106,7 @@ def create_data(setup: common.Setup, args) -> dict:
 
     from app.database import write_transaction
     from app.extensions import db
-    from app.models._time import utcnow
+    from app.clock import utcnow
 
     t = time.monotonic()
     mods = common.create_users(setup, "moderator", args.moderators, "bench-mod")
@@ -172,7 +172,7 @@ def reset_rounds(data: dict, waiting_share: float, online_share: float = 0.3) ->
 
     from app.database import write_transaction
     from app.extensions import db
-    from app.models._time import utcnow
+    from app.clock import utcnow
 
     now, mods = utcnow(), data["moderators"]
     online = mods[:int(len(mods) * online_share)]
@@ -195,7 +195,7 @@ def reset_activity(data: dict, r) -> tuple[int, int]:
 
     from app.database import write_transaction
     from app.extensions import db
-    from app.models._time import utcnow
+    from app.clock import utcnow
     from app.services import presence
 
     now, mods = utcnow(), data["moderators"]
@@ -251,7 +251,7 @@ def run_phases(setup: common.Setup, args, data: dict) -> dict:
     from app.extensions import db
     from app.jobs.presence import calculate_moderator_activity
     from app.jobs.rounds import check_notification_round, mark_round_messages_notified, process_pending_messages
-    from app.models._time import utcnow
+    from app.clock import utcnow
     from app.redis_client import get_redis
 
     phases: dict[str, dict] = {}

@@ -55,11 +55,11 @@ def make_user(role: Role = Role.CLIENT, email: str | None = None, online: bool =
                                      display_name=extra.pop("display_name", email.split("@")[0]), **extra)
             user.is_online = online
             if online and role == Role.MODERATOR:
-                from app.models._time import utcnow
-                from app.services import queue
+                from app.clock import utcnow
+                from app.services import moderator_queue
 
                 db.session.flush()
-                queue.join(user.id, utcnow())
+                moderator_queue.join(user.id, utcnow())
         db.session.refresh(user)
         if owned:
             db.session.expunge(user)
@@ -257,7 +257,7 @@ def second_web_server(app):
 @pytest.fixture(scope="session")
 def smtp_sink():
     """A real SMTP server (the mail sink) on the configured port, storing into a Maildir."""
-    from app.mailsink import start_sink
+    from app.dev.mailsink import start_sink
 
     controller = start_sink(os.environ["MAIL_OUTBOX_DIR"], host="127.0.0.1", port=int(os.environ["MAIL_PORT"]))
     yield os.environ["MAIL_OUTBOX_DIR"]

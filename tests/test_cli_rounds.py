@@ -1,7 +1,7 @@
 """``flask rounds status|run-now`` through Flask's CLI runner."""
 from datetime import timedelta
 
-from app.models._time import utcnow
+from app.clock import utcnow
 from tests.services.test_rounds import moderators_with_loads, post_waiting
 from tests.jobs.test_rounds import settle
 from tests.support import app_context

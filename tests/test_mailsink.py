@@ -8,8 +8,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from app import outbox
-from app.mailsink import start_sink
+from app.dev import outbox
+from app.dev.mailsink import start_sink
 
 SUBJECT = "Bienvenue à Switchboard — ваш доступ ✓"
 

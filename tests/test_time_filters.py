@@ -41,7 +41,7 @@ def machine_in_paris():
 def test_stored_times_never_run_backwards_where_clocks_change(app, machine_in_paris):
     """Stored times are naive UTC: their versions (``rev``) and seconds (``epoch``, presence scores)
     follow them on any machine, also at 02:00-03:00 UTC on the day Paris moves its clocks forward."""
-    from app.models._time import epoch
+    from app.clock import epoch
 
     times = [datetime(2027, 3, 28, 1, 59, 59, 999999), datetime(2027, 3, 28, 2, 30),
              datetime(2027, 3, 28, 3, 0), datetime(2027, 10, 31, 2, 30), datetime(2027, 10, 31, 3, 0, 0, 1)]

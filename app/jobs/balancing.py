@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..database import write_transaction
-from ..models._time import utcnow
+from ..clock import utcnow
 from ..realtime import push
 from ..services import balancing
 from .context import job_context

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 
 from ..database import write_transaction
-from ..models._time import utcnow
+from ..clock import utcnow
 from ..realtime import push
 from ..services import inactivity
 from .context import job_context

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..database import write_transaction
-from ..models._time import utcnow
+from ..clock import utcnow
 from ..services import locks
 from .context import job_context
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..database import write_transaction
 from ..extensions import db
 from ..models import Role, User
-from ..models._time import utcnow
+from ..clock import utcnow
 from ..realtime import push
 from ..redis_client import get_redis
 from ..services import monitoring

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from ..database import write_transaction
-from ..models._time import utcnow
+from ..clock import utcnow
 from ..realtime import push
 from ..redis_client import get_redis
 from ..services import presence

@@ -18,7 +18,7 @@ from rq import Retry
 from ..database import write_transaction
 from ..extensions import db
 from ..models import NotificationRound
-from ..models._time import utcnow
+from ..clock import utcnow
 from ..services import pending, rounds
 from .context import job_context
 

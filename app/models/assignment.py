@@ -8,7 +8,7 @@ from sqlalchemy import DateTime, Enum, ForeignKey, Index, Integer, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._time import utcnow
+from ..clock import utcnow
 
 
 class ChangeReason(str, enum.Enum):

@@ -9,7 +9,7 @@ from sqlalchemy import (DateTime, Enum, ForeignKey, ForeignKeyConstraint, Index,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._time import utcnow
+from ..clock import utcnow
 from .profiles import Profile
 from .users import User
 

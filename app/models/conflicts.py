@@ -7,7 +7,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._time import utcnow
+from ..clock import utcnow
 
 
 class AssignmentConflict(db.Model):

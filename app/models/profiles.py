@@ -7,7 +7,7 @@ from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ._time import utcnow
+from ..clock import utcnow
 
 
 class Profile(db.Model):

@@ -7,7 +7,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ._time import utcnow
+from ..clock import utcnow
 
 
 class QueueEntry(db.Model):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ._time import utcnow
+from ..clock import utcnow
 
 
 class Role(str, enum.Enum):

@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from ..extensions import db
-from ..i18n import in_language
+from ..web.i18n import in_language
 from ..models import Conversation, Message, User
 from ..redis_client import get_redis
 from ..runtime import under_gevent
@@ -148,15 +148,15 @@ def _push_queue_panels() -> None:
     from sqlalchemy import select
 
     from ..models import QueueEntry
-    from ..models._time import utcnow
-    from ..services import queue
+    from ..clock import utcnow
+    from ..services import moderator_queue
 
     r, now = get_redis(), utcnow()
-    everyone = queue.statuses(now, current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
+    everyone = moderator_queue.statuses(now, current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
     moderators = {user.id: user for user in db.session.scalars(
         select(User).join(QueueEntry, QueueEntry.moderator_id == User.id))}
     pipe = r.pipeline(transaction=False)
-    for moderator_id in queue.queued_moderator_ids():
+    for moderator_id in moderator_queue.queued_moderator_ids():
         moderator = moderators.get(moderator_id) or db.session.get(User, moderator_id)
         status = everyone.get(moderator_id, everyone[None])
         publish(pipe, moderator_id, _render_for(moderator, "moderator/_queue.html", status=status, oob=True))
@@ -172,7 +172,7 @@ def lock_status_changed(moderator_id: int, profile_id: int) -> None:
     panel. Not the whole list: a moderator answers all day, and reading and rendering a list of
     200 conversations took 89 ms on a slow machine, against 17 ms for one profile's 10 entries
     and the panel."""
-    from ..models._time import utcnow
+    from ..clock import utcnow
     from ..services import locks
 
     moderator = db.session.get(User, moderator_id)

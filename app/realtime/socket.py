@@ -18,7 +18,7 @@ from simple_websocket import ConnectionClosed
 from ..database import write_transaction
 from ..extensions import db, sock
 from ..models import User
-from ..models._time import utcnow
+from ..clock import utcnow
 from ..redis_client import get_redis
 from ..services import inactivity, locks, presence
 from . import push

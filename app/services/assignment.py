@@ -35,10 +35,10 @@ from sqlalchemy import (DateTime, Integer, bindparam, case, cast, delete, func, 
                         update)
 from sqlalchemy.orm import aliased
 
-from ..database import dialect_insert, prepared
+from ..database import dialect_insert, cached_statement
 from ..extensions import db
 from ..models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, Role, User
-from . import locks, queue
+from . import locks, moderator_queue
 
 ACTIVE_WINDOW = timedelta(minutes=30)
 
@@ -112,7 +112,7 @@ def _record(changes, reason: ChangeReason, now: datetime) -> None:
     if not changes:
         return
     table = AssignmentChange.__table__
-    db.session.execute(prepared(("record_change",), lambda: insert(table).values(
+    db.session.execute(cached_statement(("record_change",), lambda: insert(table).values(
         conversation_id=bindparam("cid"), from_moderator_id=bindparam("from_id"), to_moderator_id=bindparam("to_id"),
         reason=bindparam("reason", type_=table.c.reason.type), changed_at=bindparam("now"))),
         [{"cid": cid, "from_id": from_id, "to_id": to_id, "reason": reason, "now": now}
@@ -207,7 +207,7 @@ def move_profiles(moves, now: datetime, reason: ChangeReason) -> dict[int, list[
         loads[from_id] = loads.get(from_id, 0) - active
         loads[to_id] = loads.get(to_id, 0) + active
     _record(changes, reason, now)
-    queue.adjust_loads(loads)
+    moderator_queue.adjust_loads(loads)
     locks.release_profile_locks({profile_id: source[profile_id] for profile_id in moved})
     return {profile_id: sorted(r.id for r in by_profile[profile_id]) for profile_id in moved}
 
@@ -230,7 +230,7 @@ def release_profile(profile_id: int, from_id: int, now: datetime, reason: Change
                                                        ProfileAssignment.moderator_id == from_id)
                        .execution_options(synchronize_session=False))
     record_changes(sorted(cid for cid, _, _ in rows), from_id, None, reason, now)
-    queue.adjust_load(from_id, -_count_active(rows, now))
+    moderator_queue.adjust_load(from_id, -_count_active(rows, now))
     locks.release_profile_locks_of(profile_id, from_id)
     return [conversation_id for conversation_id, _, _ in rows]
 
@@ -242,7 +242,7 @@ def _situation(conversation_id: int, now: datetime):
     """Everything a decision reads, in one query: the conversation, its profile's holder (and
     whether they are available), the profile's other active conversations, who approaches the
     client (and whether they are available), and who is next in line in the queue."""
-    return db.session.execute(prepared(("situation",), _situation_statement),
+    return db.session.execute(cached_statement(("situation",), _situation_statement),
                               {"cid": conversation_id, "now": now, "active_since": now - ACTIVE_WINDOW}).first()
 
 
@@ -330,16 +330,16 @@ def _claim(conversation_id: int, target: int, reason: ChangeReason, now: datetim
     CTEs: the history and the counter only move when the claim matched a row); elsewhere three."""
     params = {"cid": conversation_id, "mid": target, "now": now, "reason": reason}
     if db.session.get_bind().dialect.name == "postgresql":
-        return db.session.execute(prepared(("claim_recorded",), _claim_recorded_statement), params).scalar() == 1
+        return db.session.execute(cached_statement(("claim_recorded",), _claim_recorded_statement), params).scalar() == 1
     c = Conversation.__table__.c
-    result = db.session.execute(prepared(("claim",), lambda: update(Conversation.__table__)
+    result = db.session.execute(cached_statement(("claim",), lambda: update(Conversation.__table__)
                                          .where(c.id == bindparam("cid"), c.assigned_moderator_id.is_(None))
                                          .values(assigned_moderator_id=bindparam("mid"), assigned_at=bindparam("now"))),
                                 params)
     if result.rowcount != 1:
         return False
     record_change(conversation_id, None, target, reason, now)
-    queue.adjust_load(target, 1)
+    moderator_queue.adjust_load(target, 1)
     return True
 
 
@@ -445,7 +445,7 @@ def reassign(conversation_id: int, to_moderator_id: int, now: datetime, reason: 
     if result.rowcount != 1:
         return False
     record_change(conversation_id, None, to_moderator_id, reason, now)
-    queue.adjust_load(to_moderator_id, load_of_conversation(conversation_id, now))
+    moderator_queue.adjust_load(to_moderator_id, load_of_conversation(conversation_id, now))
     return True
 
 

@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import dialect_insert, loaded, prepared, single_statement_write
+from ..database import dialect_insert, loaded, cached_statement, single_statement_write
 from ..extensions import db
 from ..models import Conversation, Message, Profile, ProfileLock, Role, User
 from ..models.chat import Sender
 from . import assignment, inactivity, locks, pending
-from . import queue as moderator_queue
+from . import moderator_queue
 from .errors import Forbidden, NotFound, ValidationError
 from .snapshots import ConversationSnapshot, Selected, Snapshot
 
@@ -117,7 +117,7 @@ def _insert_message(conversation: Conversation, **fields) -> Posted:
     """One statement: ``INSERT … ON CONFLICT (conversation_id, client_token) DO NOTHING RETURNING``.
     No row back means the same token was stored before (a re-send): return that message."""
     names = tuple(sorted(fields))
-    statement = prepared(("chat.insert_message", names), lambda: _orm_rows(
+    statement = cached_statement(("chat.insert_message", names), lambda: _orm_rows(
         Message,
         dialect_insert(Message.__table__)
         .values(conversation_id=bindparam("conversation_id_"), **{name: bindparam(f"{name}_") for name in names})
@@ -188,7 +188,7 @@ def post_as_session_client_at_once(client_id: int, profile_id: int, body: str | 
 def _client_conversation(client_id: int, profile_id: int) -> Conversation | None:
     """SQLite: the client's conversation with an active profile, in one query with its profile,
     holder and the profile's lock (for the moderator's "answering" flag)."""
-    return db.session.scalar(prepared(("chat.client_conversation",), lambda: (
+    return db.session.scalar(cached_statement(("chat.client_conversation",), lambda: (
         select(Conversation).join(Conversation.profile)
         .options(contains_eager(Conversation.profile), joinedload(Conversation.moderator),
                  joinedload(Conversation.profile_lock))
@@ -249,7 +249,7 @@ def _store_client_message(conversation: Conversation, client: User, body: str, t
                              client_token=token, created_at=now)
     if posted.created:
         pending.record(posted.message, conversation, now)
-        _reload_keeping_links(conversation, posted.message, prepared(
+        _reload_keeping_links(conversation, posted.message, cached_statement(
             ("chat.client_message_counters",), lambda: _orm_rows(Conversation, _client_counters())), params)
     return posted
 
@@ -261,7 +261,7 @@ def _store_in_existing_conversation(client: User, profile_id: int, body: str, to
     the counters, and returns them with the profile, the holder and the profile's lock (for the
     pushes). None when nothing was stored: not an active client, no such conversation, a hidden
     profile, or the token was stored before."""
-    row = db.session.execute(prepared(("chat.client_message_in_existing",), _existing_conversation_statement),
+    row = db.session.execute(cached_statement(("chat.client_message_in_existing",), _existing_conversation_statement),
                              _statement_params(client.id, profile_id, body, token, now)).first()
     if row is None:
         return None
@@ -360,7 +360,7 @@ def _store_snapshot(client_id: int, profile_id: int, body: str, token: str, now:
     """``_store_in_existing_conversation`` returning snapshots for the pushes (the sender is a User,
     the request's user next); only in a held, still active conversation with ``held_and_active``.
     None when nothing was stored."""
-    statement = prepared(("chat.client_message_snapshot", held_and_active),
+    statement = cached_statement(("chat.client_message_snapshot", held_and_active),
                          lambda: _snapshot_statement(held_and_active))
     row = db.session.connection().execute(statement, _statement_params(client_id, profile_id, body, token, now)).first()
     if row is None:
@@ -376,14 +376,14 @@ def _store_snapshot_in_statements(client_id: int, profile_id: int, body: str, to
     conversation with what the pushes render, the message (unless its token was stored before) and
     its pending row, the counters. None when nothing was stored."""
     connection = db.session.connection()
-    found = connection.execute(prepared(("chat.client_conversation_snapshot",), _conversation_snapshot_statement),
+    found = connection.execute(cached_statement(("chat.client_conversation_snapshot",), _conversation_snapshot_statement),
                                {"client_": client_id, "profile_": profile_id}).first()
     if found is None:
         return None
     found = found._mapping
     conversation = _CONVERSATION.snapshot(found, ConversationSnapshot)
     was_active = _was_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
-    stored = connection.execute(prepared(("chat.client_message_insert_snapshot",), lambda: (
+    stored = connection.execute(cached_statement(("chat.client_message_insert_snapshot",), lambda: (
         dialect_insert(Message.__table__)
         .values({name: bindparam(f"{name}_", type_=Message.__table__.c[name].type) for name in
                  ("conversation_id", "sender", "author_id", "body", "client_token", "created_at")})
@@ -395,7 +395,7 @@ def _store_snapshot_in_statements(client_id: int, profile_id: int, body: str, to
         return None
     message = _MESSAGE.snapshot(stored._mapping)
     pending.record(message, conversation, now)
-    counted = connection.execute(prepared(("chat.client_message_counters_snapshot",), lambda: (
+    counted = connection.execute(cached_statement(("chat.client_message_counters_snapshot",), lambda: (
         _client_counters().returning(*_CONVERSATION.labelled(Conversation.__table__)))),
         {"conversation_id_": conversation.id, "now_": now}).first()
     conversation.__dict__.update(_CONVERSATION.values(counted._mapping))
@@ -490,7 +490,7 @@ def post_profile_reply(moderator: User, conversation_id: int, body: str, token: 
             set_committed_value(conversation, "moderator", moderator)  # the holder, checked above
         # Guarded by the assignment: a reply only lands while this moderator still holds it.
         c = Conversation.__table__.c
-        updated = _reload_keeping_links(conversation, posted.message, prepared(("chat.reply_counters",), lambda: _orm_rows(
+        updated = _reload_keeping_links(conversation, posted.message, cached_statement(("chat.reply_counters",), lambda: _orm_rows(
             Conversation,
             update(Conversation.__table__)
             .where(c.id == bindparam("conversation_id_"), c.assigned_moderator_id == bindparam("moderator_id_"))

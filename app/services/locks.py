@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, case, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from ..database import dialect_insert, prepared
+from ..database import dialect_insert, cached_statement
 from ..extensions import db
 from ..models import ClientLock, ProfileLock
 
@@ -44,7 +44,7 @@ def _acquire(model, key: str, values: dict, now: datetime, seconds: int) -> Held
     token = secrets.token_hex(16)
     expires_at = now + timedelta(seconds=seconds)
     row = dict(values, token=token, locked_at=now, expires_at=expires_at)
-    won = db.session.execute(prepared(("acquire", model.__tablename__, tuple(sorted(row))),
+    won = db.session.execute(cached_statement(("acquire", model.__tablename__, tuple(sorted(row))),
                                       lambda: _acquire_statement(model, key, sorted(row))), row).scalar()
     return Held(token, expires_at) if won == token else None
 

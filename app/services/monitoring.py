@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import AssignmentConflict, ChangeReason, Conversation, Role, User
-from . import assignment, conflicts, locks, queue
+from . import assignment, conflicts, locks, moderator_queue
 
 
 @dataclass
@@ -65,7 +65,7 @@ def run_checks(now: datetime) -> Report:
                              conversation_id=conversation_id, moderator_ids=[holder, target],
                              detail="waiting conversation held by an unavailable moderator",
                              resolution=f"moved to moderator #{target}")
-    report.load_counters_fixed = queue.resync_loads(now)
+    report.load_counters_fixed = moderator_queue.resync_loads(now)
     assigned = assignment.assign_orphans(now)
     report.orphans_assigned = len(assigned)
     report.receivers |= set(assigned.values())

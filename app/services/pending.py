@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, bindparam, false, func, insert, select, update
 
-from ..database import prepared
+from ..database import cached_statement
 from ..extensions import db
 from ..models import Conversation, Message, PendingClientMessage
 
@@ -17,7 +17,7 @@ from ..models import Conversation, Message, PendingClientMessage
 def record(message: Message, conversation: Conversation, now: datetime) -> None:
     """A client message just stored: it waits from now (one INSERT, built once)."""
     table = PendingClientMessage.__table__
-    db.session.execute(prepared(("pending_record",), lambda: insert(table).values(
+    db.session.execute(cached_statement(("pending_record",), lambda: insert(table).values(
         message_id=bindparam("b_message"), client_id=bindparam("b_client"), profile_id=bindparam("b_profile"),
         conversation_id=bindparam("b_conversation"), pending_since=bindparam("b_now"), is_notified=False,
         is_processed=False)),
@@ -40,7 +40,7 @@ def recorded_with(stored):
 def process_conversation(conversation_id: int, now: datetime) -> None:
     """The conversation was answered: all its waiting messages are processed (one UPDATE, built once)."""
     c = PendingClientMessage.__table__.c
-    db.session.execute(prepared(("pending_process",), lambda: update(PendingClientMessage.__table__)
+    db.session.execute(cached_statement(("pending_process",), lambda: update(PendingClientMessage.__table__)
                                 .where(c.conversation_id == bindparam("b_conversation"), c.is_processed == false())
                                 .values(is_processed=True, processed_at=bindparam("b_now"))),
                        {"b_conversation": conversation_id, "b_now": now})

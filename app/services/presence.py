@@ -23,7 +23,7 @@ from sqlalchemy import and_, delete, or_, select, update
 
 from ..extensions import db
 from ..models import QueueEntry, Role, User
-from ..models._time import epoch
+from ..clock import epoch
 
 STALE_SECONDS = 90
 
@@ -59,9 +59,9 @@ def _come_online(user: User, now: datetime) -> bool:
         .execution_options(synchronize_session="fetch")
     ).rowcount == 1
     if came and user.role == Role.MODERATOR:
-        from . import queue
+        from . import moderator_queue
 
-        queue.join(user.id, now)
+        moderator_queue.join(user.id, now)
     return came
 
 

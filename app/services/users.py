@@ -69,9 +69,9 @@ def set_active(user_id: int, active: bool, now: datetime) -> User:
         from .assignment import release_moderator_conversations  # avoid an import cycle
 
         release_moderator_conversations(user.id, now)
-        from . import queue
+        from . import moderator_queue
 
-        queue.leave(user.id)
+        moderator_queue.leave(user.id)
     return user
 
 

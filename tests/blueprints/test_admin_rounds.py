@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from app.database import write_transaction
 from app.models import Role
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.services import rounds
 from tests.services.test_rounds import moderators_with_loads, post_waiting
 from tests.support import app_context, login, make_user

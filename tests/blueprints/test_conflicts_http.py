@@ -1,6 +1,6 @@
 from app.database import write_transaction
 from app.models import AssignmentConflict, Role
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.services import conflicts
 from tests.support import app_context, count, login, make_user
 

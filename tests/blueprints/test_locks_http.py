@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from app.database import write_transaction
 from app.models import ProfileLock, Role, UnlockRequest
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.services import locks
 from tests.support import app_context, count, login, make_profile, make_user
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Role, User
-from app.services import queue
+from app.services import moderator_queue
 from tests.support import app_context, login, make_user, wait_until
 
 
@@ -28,7 +28,7 @@ def test_heartbeat_puts_the_moderator_online_and_in_the_queue(app):
     after = state(moderator.id)
     assert after.is_online and after.last_heartbeat_at is not None and after.last_online_at is not None
     with app_context():
-        assert queue.queued_moderator_ids() == [moderator.id]
+        assert moderator_queue.queued_moderator_ids() == [moderator.id]
     again = client.post("/moderateur/heartbeat", headers={"X-CSRFToken": csrf})
     assert again.status_code == 204 and state(moderator.id).last_online_at == after.last_online_at
 
@@ -70,7 +70,7 @@ def test_the_beacon_marks_offline_after_the_grace_unless_the_page_comes_back(app
     assert state(moderator.id).is_online              # not at once
     wait_until(lambda: not state(moderator.id).is_online, timeout=10)
     with app_context():
-        assert queue.queued_moderator_ids() == []
+        assert moderator_queue.queued_moderator_ids() == []
 
 
 def test_the_mail_link_leads_to_the_workspace_after_login(app):

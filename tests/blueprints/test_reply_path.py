@@ -3,7 +3,7 @@ answer left (no flag) from what the answer loaded, without reading the conversat
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Conversation, ProfileLock, Role
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.realtime.hub import USER_CHANNEL
 from app.redis_client import get_redis
 from app.services import locks

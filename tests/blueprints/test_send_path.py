@@ -10,7 +10,7 @@ from sqlalchemy import event, select, update
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Conversation, Message, Profile, QueueEntry, Role, User
-from app.models._time import utcnow
+from app.clock import utcnow
 from tests.blueprints.test_chat_http import send
 from tests.support import app_context, count, login, make_profile, make_user, recorded_statements, token
 

@@ -11,7 +11,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.jobs.inactivity import reassign_idle_moderators_work
 from app.models import Role, User
-from app.models._time import utcnow
+from app.clock import utcnow
 from tests.browser.conftest import DESKTOP, PHONE, require_chromium
 from tests.browser.test_live_chat import LIVE, is_online, log_in, type_and_send
 from tests.support import app_context, make_profile, make_user, run_job, wait_until

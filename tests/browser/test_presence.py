@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Role, User
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.services import rounds
 from tests.browser.conftest import DESKTOP, require_chromium
 from tests.browser.test_live_chat import LIVE, is_online, log_in

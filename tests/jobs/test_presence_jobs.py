@@ -5,7 +5,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.jobs.presence import calculate_moderator_activity
 from app.models import Role, User
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.services import presence
 from tests.support import make_user, run_job
 

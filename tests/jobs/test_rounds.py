@@ -16,12 +16,12 @@ from rq.registry import StartedJobRegistry
 from rq_scheduler import Scheduler
 from sqlalchemy import select, update
 
-from app import outbox
+from app.dev import outbox
 from app.database import write_transaction
 from app.extensions import db
 from app.jobs.rounds import check_notification_round, mark_round_messages_notified, process_pending_messages
 from app.models import NotificationRound, PendingClientMessage
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.redis_client import get_redis
 from tests.services.test_rounds import NOW, answer_all, moderators_with_loads, post_waiting
 from tests.support import ROOT, _env, dies_with_the_tests, stop, wait_until

@@ -1,5 +1,5 @@
 """Signing up sends the welcome mail through a real RQ worker to a real SMTP server."""
-from app import outbox
+from app.dev import outbox
 from app.models import Role
 from tests.support import csrf_from, login, make_user, wait_until
 

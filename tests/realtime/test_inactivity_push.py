@@ -7,7 +7,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.jobs.inactivity import reassign_idle_moderators_work
 from app.models import Conversation, Role, User
-from app.models._time import utcnow
+from app.clock import utcnow
 from tests.realtime.test_push import open_socket, post_message, receive_until
 from tests.support import LiveSession, app_context, login, make_profile, make_user, run_job, wait_until
 

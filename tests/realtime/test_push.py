@@ -178,7 +178,7 @@ def test_a_client_message_pushed_to_a_moderator_answering_on_its_profile_shows_t
     from app.database import write_transaction
     from app.extensions import db
     from app.models import Conversation
-    from app.models._time import utcnow
+    from app.clock import utcnow
     from app.services import locks
     from tests.support import app_context
 

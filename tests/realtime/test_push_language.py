@@ -6,7 +6,7 @@ from flask_login import login_user
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Role, User
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.realtime import push
 from app.realtime.hub import USER_CHANNEL
 from app.redis_client import get_redis

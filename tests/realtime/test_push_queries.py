@@ -7,7 +7,7 @@ from flask_login import login_user
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Message, Role, User
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.realtime import push
 from app.services import chat
 from tests.support import make_profile, make_user, recorded_statements, token

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, Conversation, Role
-from app.services import chat, queue
+from app.services import chat, moderator_queue
 from tests.support import ROOT, make_profile, make_user, token
 
 RACER = r"""
@@ -21,7 +21,7 @@ import json, sys, time
 from app import create_app
 from app.config import TestConfig
 from app.database import write_transaction
-from app.models._time import utcnow
+from app.clock import utcnow
 from app.services import assignment
 app = create_app(TestConfig)
 start_at, ids = float(sys.argv[1]), json.loads(sys.argv[2])
@@ -47,7 +47,7 @@ def test_racing_processes_never_assign_a_conversation_twice(ctx):
     with write_transaction():
         for moderator in moderators:
             db.session.merge(moderator).is_online = True
-            queue.join(moderator.id, datetime(2026, 11, 23, 12, 0))
+            moderator_queue.join(moderator.id, datetime(2026, 11, 23, 12, 0))
 
     orphan_ids = list(db.session.scalars(select(Conversation.id).order_by(Conversation.id)))
     db.session.rollback()

@@ -20,7 +20,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, Role, User
 from app.redis_client import get_redis
-from app.services import assignment, queue
+from app.services import assignment, moderator_queue
 from tests.support import ROOT, make_profile, make_user
 
 PROCESSES, MODERATORS, CLIENTS, PROFILES = 6, 20, 200, 40
@@ -161,6 +161,6 @@ def _check_round(index: int, moderators, hands: dict, seen: list) -> None:
         for moderator in moderators:
             r.delete(f"sb:sockets:{moderator.id}")
             db.session.get(User, moderator.id).is_online = False
-            queue.leave(moderator.id)
+            moderator_queue.leave(moderator.id)
     assert db.session.scalar(select(func.count()).select_from(AssignmentChange)
                              .where(AssignmentChange.reason == ChangeReason.NEW)) > 0

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, ClientLock, Conversation, Message, QueueEntry, Role, User
-from app.services import assignment, balancing, chat, inactivity, monitoring, queue
+from app.services import assignment, balancing, chat, inactivity, monitoring, moderator_queue
 from app.services import users as user_service
 from tests import support
 from tests.support import token
@@ -53,7 +53,7 @@ class AssignmentMachine(RuleBasedStateMachine):
             if not moderator.is_online:
                 moderator.is_online, moderator.last_online_at = True, self.now
                 moderator.last_activity_at = self.now
-                queue.join(moderator.id, self.now)
+                moderator_queue.join(moderator.id, self.now)
                 assignment.assign_orphans(self.now)
 
     @rule(i=st.integers(0, 3))
@@ -63,7 +63,7 @@ class AssignmentMachine(RuleBasedStateMachine):
         with write_transaction():
             moderator = db.session.get(User, self.moderators[i].id)
             moderator.is_online = False
-            queue.leave(moderator.id)
+            moderator_queue.leave(moderator.id)
 
     @rule(c=st.integers(0, 4), p=st.integers(0, 2))
     def client_writes(self, c, p):

@@ -5,7 +5,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Role
 from app.redis_client import get_redis
-from app.services import presence, queue
+from app.services import presence, moderator_queue
 from tests.support import make_user
 
 NOW = datetime(2026, 11, 23, 12, 0, 0)
@@ -62,7 +62,7 @@ def test_a_reload_within_the_grace_keeps_the_moderator_online_and_in_the_queue(c
     with write_transaction():
         assert presence.confirm_offline(r, moderator.id, NOW + timedelta(seconds=1), NOW + GRACE) is False
     assert _online(moderator)
-    assert queue.queued_moderator_ids() == [moderator.id]
+    assert moderator_queue.queued_moderator_ids() == [moderator.id]
     assert moderator.last_online_at == NOW                     # no flap: still online since the first page
 
 
@@ -77,7 +77,7 @@ def test_closing_for_good_goes_offline_after_the_grace_and_leaves_the_queue(ctx)
     with write_transaction():
         assert presence.confirm_offline(r, moderator.id, NOW, NOW + GRACE) is False   # a second check: no-op
     assert not _online(moderator)
-    assert queue.queued_moderator_ids() == []
+    assert moderator_queue.queued_moderator_ids() == []
 
 
 def test_a_socket_opened_after_the_check_read_nothing_is_put_back_online(ctx):
@@ -99,7 +99,7 @@ def test_heartbeat_brings_an_offline_moderator_online_and_outlives_a_closed_sock
         assert presence.heartbeat(moderator, NOW + timedelta(minutes=2)) is False
     assert _online(moderator) and moderator.last_online_at == NOW
     assert moderator.last_heartbeat_at == NOW + timedelta(minutes=2)
-    assert queue.queued_moderator_ids() == [moderator.id]
+    assert moderator_queue.queued_moderator_ids() == [moderator.id]
     # The socket drops; the page says it is still here (a heartbeat after the close): it stays online.
     closed_at = NOW + timedelta(minutes=3)
     with write_transaction():
@@ -141,4 +141,4 @@ def test_five_minutes_without_any_sign_is_offline(ctx):
     with write_transaction():
         assert presence.mark_idle_moderators_offline(r, later, 300) == [idle.id]
     assert [_online(u) for u in (idle, typing, beating, with_socket)] == [False, True, True, True]
-    assert idle.id not in queue.queued_moderator_ids()
+    assert idle.id not in moderator_queue.queued_moderator_ids()

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Role
-from app.services import chat, queue
+from app.services import chat, moderator_queue
 from tests.support import make_profile, make_user, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
@@ -14,7 +14,7 @@ def online(at):
     moderator = make_user(Role.MODERATOR)
     with write_transaction():
         db.session.merge(moderator).is_online = True
-        queue.join(moderator.id, at)
+        moderator_queue.join(moderator.id, at)
     return moderator
 
 
@@ -26,39 +26,39 @@ def post(now):
 def test_simultaneous_connections_are_ordered_by_time_then_id(ctx):
     a, b = online(T0), online(T0)                 # the same instant: lower id first
     c = online(T0 - timedelta(milliseconds=1))   # a millisecond earlier: first of all
-    assert [mid for mid, _ in queue.order(T0)] == [c.id, a.id, b.id]
+    assert [mid for mid, _ in moderator_queue.order(T0)] == [c.id, a.id, b.id]
     assert [post(T0).assigned_moderator_id for _ in range(3)] == [c.id, a.id, b.id]
 
 
 def test_position_and_estimated_wait(ctx):
     first, second = online(T0), online(T0 + timedelta(seconds=1))
-    assert queue.status(second.id, T0).position == 2
-    assert queue.status(second.id, T0, default_wait=60).estimated_wait_seconds == 120
+    assert moderator_queue.status(second.id, T0).position == 2
+    assert moderator_queue.status(second.id, T0, default_wait=60).estimated_wait_seconds == 120
     for i in range(6):                           # 6 new conversations in 30 min: one every 5 minutes
         post(T0 + timedelta(seconds=10 + i))
-    status = queue.status(first.id, T0 + timedelta(minutes=1))
+    status = moderator_queue.status(first.id, T0 + timedelta(minutes=1))
     assert status.in_queue and status.queued == 2 and status.estimated_wait_seconds == 300
 
 
 def test_leaving_the_queue_stops_new_work_and_rejoining_goes_to_the_back(ctx):
     a, b = online(T0), online(T0 + timedelta(seconds=1))
     with write_transaction():
-        assert queue.leave(a.id)
-    assert queue.status(a.id, T0).in_queue is False
+        assert moderator_queue.leave(a.id)
+    assert moderator_queue.status(a.id, T0).in_queue is False
     assert post(T0 + timedelta(seconds=2)).assigned_moderator_id == b.id
     with write_transaction():
-        queue.join(a.id, T0 + timedelta(seconds=3))
-        queue.join(a.id, T0 + timedelta(seconds=9))       # joining twice keeps the first place
-    assert [mid for mid, _ in queue.order(T0 + timedelta(seconds=4))] == [a.id, b.id]   # a has load 0
-    assert queue.status(a.id, T0 + timedelta(seconds=4)).position == 1
+        moderator_queue.join(a.id, T0 + timedelta(seconds=3))
+        moderator_queue.join(a.id, T0 + timedelta(seconds=9))       # joining twice keeps the first place
+    assert [mid for mid, _ in moderator_queue.order(T0 + timedelta(seconds=4))] == [a.id, b.id]   # a has load 0
+    assert moderator_queue.status(a.id, T0 + timedelta(seconds=4)).position == 1
 
 
 def test_status_counts_the_profiles_nobody_holds(ctx):
     moderator = online(T0)
     make_profile(name="Free")
-    assert queue.status(moderator.id, T0).profiles_available == 1
+    assert moderator_queue.status(moderator.id, T0).profiles_available == 1
     post(T0)                                      # a new profile, given to the moderator with its conversation
-    status = queue.status(moderator.id, T0)
+    status = moderator_queue.status(moderator.id, T0)
     assert status.profiles_available == 1 and status.in_queue and status.position == 1
 
 
@@ -75,5 +75,5 @@ def test_load_counter_follows_assignments_and_is_resynced(ctx):
     assert counter() == 2                         # answered, but traffic in the last 30 min: active
     later = T0 + timedelta(minutes=31)            # it went quiet; the other still waits
     with write_transaction():
-        assert queue.resync_loads(later) == 1
+        assert moderator_queue.resync_loads(later) == 1
     assert counter() == 1 == assignment.load_of(moderator.id, later)

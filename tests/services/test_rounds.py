@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from app.database import write_transaction
 from app.extensions import db
 from app.models import NotificationRound, PendingClientMessage, Role, RoundNotification, User
-from app.services import chat, pending, queue, rounds
+from app.services import chat, pending, moderator_queue, rounds
 from tests.support import make_profile, make_user, token
 
 NOW = datetime(2026, 11, 23, 12, 0, 0)
@@ -21,9 +21,9 @@ def set_online(moderator_id: int, online: bool, now: datetime = NOW) -> None:
     with write_transaction():
         db.session.get(User, moderator_id).is_online = online
         if online:
-            queue.join(moderator_id, now)
+            moderator_queue.join(moderator_id, now)
         else:
-            queue.leave(moderator_id)
+            moderator_queue.leave(moderator_id)
 
 
 def give_load(moderator, load: int, now: datetime) -> None:

@@ -3,13 +3,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ...auth_setup import role_required
+from ...web.auth import role_required
 from ...database import write_transaction
 from ...models import Role
 from ...realtime.hub import publish_kick
 from ...redis_client import get_redis
 from ...services import overview as overview_service
-from ...models._time import utcnow
+from ...clock import utcnow
 from ...models import ChangeReason, Conversation, User
 from ...realtime import push
 from ...services import assignment, conflicts, history, locks, profiles, unlock_requests, users
@@ -118,7 +118,7 @@ def _save_profile(profile_id):
 
 @bp.route("/outbox")
 def outbox_list():
-    from ... import outbox
+    from ...dev import outbox
 
     return render_template("admin/outbox.html", mails=outbox.list_mails(current_app.config["MAIL_OUTBOX_DIR"]),
                            mail=None)
@@ -126,7 +126,7 @@ def outbox_list():
 
 @bp.route("/outbox/<key>")
 def outbox_mail(key: str):
-    from ... import outbox
+    from ...dev import outbox
 
     mail = outbox.get_mail(current_app.config["MAIL_OUTBOX_DIR"], key)
     if mail is None:

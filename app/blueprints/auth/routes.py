@@ -4,21 +4,14 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ...database import write_transaction
 from ...extensions import limiter
-from ...i18n import LANG_COOKIE
+from ...web.auth import home_for
+from ...web.i18n import LANG_COOKIE
 from ...jobs import enqueue_welcome_email
 from ...models import Role
 from ...services import users
 from ...services.errors import ValidationError
 from . import bp
 from .forms import LoginForm, SignupForm
-
-
-def home_for(user) -> str:
-    if user.is_admin:
-        return url_for("admin.overview")
-    if user.is_moderator:
-        return url_for("moderator.workspace")
-    return url_for("chat.home")
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -2,11 +2,11 @@
 from flask import current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
-from ...auth_setup import checked_user, role_required, session_user_id
+from ...web.auth import checked_user, home_for, role_required, session_user_id
 from ..params import optional_id
 from ...database import write_transaction
 from ...models import Role
-from ...models._time import utcnow
+from ...clock import utcnow
 from ...realtime import push
 from ...services import chat, profiles
 from . import bp
@@ -18,8 +18,6 @@ client_only = role_required(Role.CLIENT)
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    from ..auth.routes import home_for
-
     return redirect(home_for(current_user))
 
 

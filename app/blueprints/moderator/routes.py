@@ -3,13 +3,13 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ...auth_setup import role_required
+from ...web.auth import role_required
 from ...database import write_transaction
 from ...models import Role
-from ...models._time import utcnow
+from ...clock import utcnow
 from ...realtime import push
 from ...services import assignment, chat, conflicts, locks, presence, unlock_requests
-from ...services import queue as moderator_queue
+from ...services import moderator_queue
 from ..params import optional_id, required_id
 from . import bp
 

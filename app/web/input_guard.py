@@ -11,7 +11,7 @@ from itertools import chain
 from flask import request
 from flask_babel import lazy_gettext as _l
 
-from .services.errors import ServiceError
+from ..services.errors import ServiceError
 
 
 def init_app(app) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, select, update
 
-from ..database import dialect_insert, prepared
+from ..database import dialect_insert, cached_statement
 from ..extensions import db
 from ..models import AssignmentChange, ChangeReason, Conversation, Profile, ProfileAssignment, QueueEntry, Role, User
 
@@ -52,7 +52,7 @@ def adjust_loads(deltas: dict[int, int]) -> None:
     params = [{"mid": moderator_id, "delta": delta} for moderator_id, delta in sorted(deltas.items()) if delta]
     if params:
         q = QueueEntry.__table__.c
-        db.session.execute(prepared(("adjust_load",), lambda: update(QueueEntry.__table__)
+        db.session.execute(cached_statement(("adjust_load",), lambda: update(QueueEntry.__table__)
                                     .where(q.moderator_id == bindparam("mid")).values(load=q.load + bindparam("delta"))),
                            params)
 

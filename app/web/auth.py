@@ -4,14 +4,14 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, request, session
+from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_url
 
 from sqlalchemy import bindparam, select
 
-from .extensions import db, login
-from .models import Role, User
+from ..extensions import db, login
+from ..models import Role, User
 
 # A disabled account is nobody: its open session is not loaded (Flask-Login would load it, then
 # treat it as logged out).
@@ -47,6 +47,15 @@ def init_app(app) -> None:
             return None
         # Every request starts here: a statement built once is cheaper than session.get's.
         return db.session.scalar(_LOAD_USER, {"user_id_": user_id})
+
+
+def home_for(user) -> str:
+    """Where a logged-in user lands: their role's home page."""
+    if user.is_admin:
+        return url_for("admin.overview")
+    if user.is_moderator:
+        return url_for("moderator.workspace")
+    return url_for("chat.home")
 
 
 def session_user_id() -> int | None:

@@ -10,8 +10,8 @@ from flask import current_app, g, request, url_for
 from flask.templating import Environment
 from flask_babel import format_date, get_locale, lazy_gettext as _l
 
-from .models import Role
-from .models._time import whole_seconds
+from ..models import Role
+from ..clock import whole_seconds
 
 
 class TemplateEnvironment(Environment):
@@ -90,8 +90,8 @@ def init_app(app) -> None:
 
         Read from the conversation when its lock was loaded with it (pushes and lists), else with
         one query per render pass and moderator (lists show it on every conversation of the profile)."""
-        from .models._time import utcnow
-        from .services import locks
+        from ..clock import utcnow
+        from ..services import locks
 
         moderator_id = conversation.assigned_moderator_id
         if moderator_id is None:

@@ -1,4 +1,4 @@
-"""`make run` (python -m app.launcher): all of Switchboard in one command; Ctrl-C stops all of it.
+"""`make run` (python -m app.dev.launcher): all of Switchboard in one command; Ctrl-C stops all of it.
 
 Embedded Redis (unless REDIS_URL is set), the mail sink (unless MAIL_SERVER is set), `flask db
 upgrade`, `flask seed-demo`, then web (gunicorn), worker and scheduler, each in its own session:
@@ -270,7 +270,7 @@ class Launcher:
             outbox = env.get("MAIL_OUTBOX_DIR") or str(instance / "outbox")
             env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_port, MAIL_OUTBOX_DIR=outbox)
             _require_free(int(mail_port), "MAIL_PORT (or MAIL_SERVER)")
-            self.children["mail"] = Child("mail", [python, "-m", "app.mailsink", "--host", "127.0.0.1",
+            self.children["mail"] = Child("mail", [python, "-m", "app.dev.mailsink", "--host", "127.0.0.1",
                                                   "--port", mail_port, "--outbox", outbox], env)
         for name, args in (("db", ["db", "upgrade"]), ("seed", ["seed-demo"])):
             if self.stopping.is_set() or self._failed():

@@ -1,6 +1,6 @@
 """Read the local mail sink's Maildir for the admin "Outbox" page.
 
-The sink (app.mailsink) stores each mail as received, prefixed with its SMTP envelope
+The sink (app.dev.mailsink) stores each mail as received, prefixed with its SMTP envelope
 (X-MailFrom, X-RcptTo). Nothing here raises for a missing directory, an unknown key or an
 odd message: the page lists what it can.
 """

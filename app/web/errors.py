@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
-from .services.errors import ServiceError
+from ..extensions import db
+from ..services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 

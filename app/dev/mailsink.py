@@ -3,7 +3,7 @@
 With no MAIL_SERVER configured, `make run` starts this sink so that invitations and
 notifications can be read on the admin "Outbox" page instead of leaving the machine.
 
-    python -m app.mailsink [--host 127.0.0.1] [--port 8025] [--outbox instance/outbox]
+    python -m app.dev.mailsink [--host 127.0.0.1] [--port 8025] [--outbox instance/outbox]
 
 Only the standard library and aiosmtpd are imported here (never the Flask app), so the sink
 starts fast and does not need the app's configuration, database or Redis.
@@ -67,7 +67,7 @@ def start_sink(outbox_dir: str | os.PathLike[str], host: str = "127.0.0.1", port
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.mailsink", description="Switchboard's local mail sink.")
+    parser = argparse.ArgumentParser(prog="python -m app.dev.mailsink", description="Switchboard's local mail sink.")
     parser.add_argument("--host", default=os.environ.get("MAIL_SINK_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("MAIL_PORT", "8025")))
     parser.add_argument("--outbox", default=os.environ.get("MAIL_OUTBOX_DIR") or str(DEFAULT_OUTBOX))
