@@ -41,6 +41,10 @@ def create_app(config_class: type = Config) -> Flask:
     from .realtime.middleware import NoDeflateMiddleware
 
     hub.init_app(app)
+    from .realtime import push
+    from .services import events
+
+    events.subscribe(push.dispatch)  # pushes follow the commits of units of work
     app.wsgi_app = NoDeflateMiddleware(app.wsgi_app)
 
     from . import web

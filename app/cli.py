@@ -7,8 +7,6 @@ from flask import Flask
 from .database import write_transaction
 from .models import Role
 from .clock import utcnow
-from .realtime.hub import publish_kick
-from .redis_client import get_redis
 from .services import balancing, demo, locks, monitoring, users
 from .services.errors import ServiceError
 
@@ -168,5 +166,4 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(f"No account with e-mail {email}")
         with write_transaction():
             users.set_active(user.id, False, utcnow())
-        publish_kick(get_redis(), user.id)  # close their open pages
         click.echo(f"Disabled {email}")

@@ -51,8 +51,8 @@ class Config:
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
-    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
-    AVATAR_SIZE = 512
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
+    AVATAR_SIZE = int(os.environ.get("AVATAR_SIZE", "512"))  # pixels, the longer side of a stored avatar
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Europe/Paris")
@@ -84,11 +84,16 @@ class Config:
     # Origins allowed to open /ws besides the request's own host (comma separated).
     WS_ALLOWED_ORIGINS = [o for o in os.environ.get("WS_ALLOWED_ORIGINS", "").split(",") if o]
 
+    # A conversation is active (counts in its moderator's load) while a message waits, or this
+    # long after its last message.
+    ACTIVE_WINDOW_SECONDS = int(os.environ.get("ACTIVE_WINDOW_SECONDS", str(30 * 60)))
     ORPHAN_SWEEP_SECONDS = int(os.environ.get("ORPHAN_SWEEP_SECONDS", "30"))
     PROFILE_LOCK_SECONDS = int(os.environ.get("PROFILE_LOCK_SECONDS", "500"))
     CLIENT_LOCK_SECONDS = int(os.environ.get("CLIENT_LOCK_SECONDS", "30"))
     LOCK_CLEAN_SECONDS = int(os.environ.get("LOCK_CLEAN_SECONDS", "60"))
     QUEUE_DEFAULT_WAIT_SECONDS = int(os.environ.get("QUEUE_DEFAULT_WAIT_SECONDS", "60"))
+    # The queue's estimated wait counts the first assignments of this last stretch of time.
+    QUEUE_STATS_WINDOW_SECONDS = int(os.environ.get("QUEUE_STATS_WINDOW_SECONDS", str(30 * 60)))
     # Queue panels pushed at most once per interval and web process in a burst of changes (0: every change).
     QUEUE_PUSH_INTERVAL_SECONDS = float(os.environ.get("QUEUE_PUSH_INTERVAL_SECONDS", "0.5"))
     BALANCE_THRESHOLD = int(os.environ.get("BALANCE_THRESHOLD", "2"))
@@ -101,6 +106,13 @@ class Config:
     # conversation, and after TYPING_SWITCH_SECONDS when the moderator typed in another one.
     TYPING_RECORD_SECONDS = int(os.environ.get("TYPING_RECORD_SECONDS", "10"))
     TYPING_SWITCH_SECONDS = float(os.environ.get("TYPING_SWITCH_SECONDS", "1"))
+    # How late a typing signal may reach the server after the answer it preceded (the socket reads
+    # signals between pushes): an "answering" lock asked for that late is not taken.
+    TYPING_LAG_SECONDS = int(os.environ.get("TYPING_LAG_SECONDS", "10"))
+    # A page's socket refreshes its presence this often; a socket not refreshed for
+    # PRESENCE_STALE_SECONDS (its process died) stops counting.
+    SOCKET_ALIVE_SECONDS = float(os.environ.get("SOCKET_ALIVE_SECONDS", "30"))
+    PRESENCE_STALE_SECONDS = int(os.environ.get("PRESENCE_STALE_SECONDS", "90"))
     PRESENCE_SWEEP_SECONDS = int(os.environ.get("PRESENCE_SWEEP_SECONDS", "60"))
     # A closed socket or a page that left counts as offline only after this grace (a reload).
     PRESENCE_GRACE_SECONDS = int(os.environ.get("PRESENCE_GRACE_SECONDS", "10"))
@@ -116,7 +128,9 @@ class Config:
     ROUNDS_MIN_PENDING_AGE_SECONDS = int(os.environ.get("ROUNDS_MIN_PENDING_AGE_SECONDS", "300"))
     ROUNDS_PENDING_PER_MODERATOR = float(os.environ.get("ROUNDS_PENDING_PER_MODERATOR", "5"))
     ROUNDS_MODERATORS_PER_ROUND = int(os.environ.get("ROUNDS_MODERATORS_PER_ROUND", "3"))
-    SQLITE_WRITE_WAIT_SECONDS = 15.0
+    SQLITE_WRITE_WAIT_SECONDS = float(os.environ.get("SQLITE_WRITE_WAIT_SECONDS", "15"))
+    # PostgreSQL: runs of a statement before psycopg prepares it server-side ("none": never).
+    PG_PREPARE_THRESHOLD = os.environ.get("PG_PREPARE_THRESHOLD", "5").strip().lower()
     # Web processes: WAL checkpoints on a native thread this often (0: in the commits, SQLite's default).
     SQLITE_CHECKPOINT_SECONDS = float(os.environ.get("SQLITE_CHECKPOINT_SECONDS", "1"))
 

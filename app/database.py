@@ -18,7 +18,6 @@ this: ``write_transaction`` only commits there.
 from __future__ import annotations
 
 import contextvars
-import os
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -68,11 +67,10 @@ def configure_sqlite(app) -> None:
 def _configure_postgresql(app) -> None:
     """psycopg prepares a statement server-side once it has run ``PG_PREPARE_THRESHOLD`` times
     (5 by default, psycopg's own; ``none`` turns it off). On: PostgreSQL plans each hot
-    statement once per connection instead of at every run. Measured with
-    ``bench/push_latency.py --setup services`` (200 sockets, 50 msg/s), two runs each way:
-    database CPU 2.1–2.3 ms per message on, 4.9–5.1 ms off; push p99 26.5 ms on, 40–107 ms off."""
+    statement once per connection instead of at every run (``bench/push_latency.py --setup
+    services`` shows the difference in database CPU per message)."""
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    threshold = os.environ.get("PG_PREPARE_THRESHOLD", "5").strip().lower()
+    threshold = str(app.config.get("PG_PREPARE_THRESHOLD", "5")).strip().lower()
     if threshold not in ("", "none", "off") and not threshold.isdigit():
         raise RuntimeError(f"PG_PREPARE_THRESHOLD must be a number of runs or 'none', not {threshold!r}")
     options.setdefault("connect_args", {}).setdefault("prepare_threshold",
@@ -116,6 +114,22 @@ def _retry_locked(operation, wait_seconds: float):
             delay = min(delay * 2, 0.05)
 
 
+_after_commit: list = []
+
+
+def after_commit(hook) -> None:
+    """``hook(session)`` runs after every commit of ``write_transaction`` and
+    ``single_statement_write``, once the transaction is over (``services.events`` dispatches
+    the unit of work's events from there)."""
+    if hook not in _after_commit:
+        _after_commit.append(hook)
+
+
+def _committed(session) -> None:
+    for hook in _after_commit:
+        hook(session)
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """One write transaction: ``BEGIN IMMEDIATE`` on SQLite, commit on success, rollback on error.
@@ -137,6 +151,7 @@ def write_transaction() -> Iterator[None]:
         raise
     finally:
         _immediate.reset(token)
+    _committed(session)
 
 
 
@@ -160,6 +175,7 @@ def single_statement_write() -> Iterator[bool]:
     # Ends the session's use of the connection without a round trip (nothing to commit); the pool
     # puts the connection back in transactions when it returns.
     _commit_keeping_loaded(session)
+    _committed(session)
 
 
 def _ends_reads_first(session) -> bool:

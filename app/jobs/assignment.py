@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from ..database import write_transaction
 from ..clock import utcnow
-from ..realtime import push
 from ..services import assignment
 from .context import job_context
 
@@ -12,6 +11,4 @@ def assign_orphan_conversations() -> int:
     with job_context():
         with write_transaction():
             assigned = assignment.assign_orphans(utcnow())
-        if assigned:
-            push.conversations_assigned(set(assigned.values()))
         return len(assigned)

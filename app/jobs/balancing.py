@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from ..database import write_transaction
 from ..clock import utcnow
-from ..realtime import push
 from ..services import balancing
 from .context import job_context
 
@@ -11,6 +10,4 @@ def rebalance_loads() -> int:
     with job_context() as app:
         with write_transaction():
             result = balancing.rebalance(utcnow(), app.config["BALANCE_THRESHOLD"], app.config["BALANCE_COOLDOWN_SECONDS"])
-        if result.moves:
-            push.conversations_assigned(result.touched)
         return len(result.moves)

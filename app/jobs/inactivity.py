@@ -5,7 +5,6 @@ from flask import current_app
 
 from ..database import write_transaction
 from ..clock import utcnow
-from ..realtime import push
 from ..services import inactivity
 from .context import job_context
 
@@ -18,6 +17,4 @@ def reassign_idle_moderators_work(now_iso: str | None = None) -> int:
         now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
         with write_transaction():
             moves = inactivity.reassign_from_idle_moderators(now, current_app.config["INACTIVITY_SECONDS"])
-        if moves.taken:
-            push.work_taken_for_inactivity(moves)
         return sum(len(v) for v in moves.taken.values())

@@ -7,7 +7,6 @@ from flask import current_app
 
 from ..database import write_transaction
 from ..clock import utcnow
-from ..realtime import push
 from ..redis_client import get_redis
 from ..services import presence
 from .context import job_context
@@ -29,8 +28,6 @@ def confirm_offline_after_grace(user_id: int, since_iso: str, now_iso: str | Non
         now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
         with write_transaction():
             went = presence.confirm_offline(get_redis(), user_id, datetime.fromisoformat(since_iso), now)
-        if went:
-            push.queue_changed()
         return went
 
 

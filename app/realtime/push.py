@@ -1,23 +1,25 @@
 """What each event pushes, to whom: fragments rendered in the recipient's language.
 
-Always called after the commit, so a page that misses a push finds the data on catch-up.
+``dispatch`` runs after the commit of every unit of work that recorded events (subscribed to
+``services.events`` at start), so a page that misses a push finds the data on catch-up.
 """
 from __future__ import annotations
 
 import logging
 import time
 
-from flask import current_app, g
-from flask_babel import get_locale
-from markupsafe import Markup
+from flask import current_app, has_request_context
+
+from sqlalchemy import select
 
 from ..extensions import db
-from ..web.i18n import in_language
-from ..models import Conversation, Message, User
+from ..models import ChangeReason, Conversation, Message, Role, User
 from ..redis_client import get_redis
 from ..runtime import under_gevent
-from ..services import chat
-from .hub import publish
+from ..services import chat, events
+from ..web.fragments import message_html
+from ..web.i18n import in_language
+from .hub import publish, publish_kick
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +30,62 @@ def _render_for(user: User, template: str, **context) -> str:
     Rendered from the template alone, without the request's context processors: they describe
     the user whose request triggered the push (``current_user``, their CSRF token), not the one
     who receives it; and they cost more than most fragments."""
-    g.pop("answering_locks", None)  # lock indicators are read fresh for every push
     with in_language(user.locale):
         return current_app.jinja_env.get_template(template).render(viewer=user, **context)
 
 
-def message_html(message: Message, viewer_side: str) -> Markup:
-    """A message's bubble for one side in the current language, rendered once per request: the
-    push to the writer's side and the answer to their POST are the same bubble."""
-    cache = g.setdefault("message_html", {})
-    key = (message.id, viewer_side, str(get_locale()))
-    html = cache.get(key)
-    if html is None:
-        html = cache[key] = Markup(current_app.jinja_env.get_template("partials/_message.html").render(
-            message=message, viewer_side=viewer_side))
-    return html
+def dispatch(happened: list) -> None:
+    """``_dispatch`` in a request context (its fragments hold addresses): the committing request's
+    or job's, else one for ``PUBLIC_URL`` (the CLI, a test driving services)."""
+    if has_request_context():
+        _dispatch(happened)
+        return
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        _dispatch(happened)
+
+
+def _dispatch(happened: list) -> None:
+    """A committed unit of work's events (``services.events``), turned into pushes: new messages
+    first (the holder, who must act, before the client), then the lists of moderators who received
+    or lost work (an idle moderator's with what moved and why), lock flags, admins' alerts, then
+    the queue panels once if positions moved. Kicks close the pages of disabled accounts."""
+    posted = [e for e in happened if isinstance(e, events.MessagePosted)]
+    with_message = {e.message.conversation_id for e in posted}
+    lists: set[int] = set()
+    taken: dict[int, list[int]] = {}  # idle moderator -> conversations moved for inactivity
+    locks_changed: list[tuple[int, int]] = []
+    queue = False
+    for e in happened:
+        if isinstance(e, events.WorkAssigned):
+            queue = True
+            if e.conversation_id not in with_message:  # the message's push shows it already
+                lists.add(e.moderator_id)
+        elif isinstance(e, events.WorkMoved):
+            queue = True
+            lists.add(e.to_id)
+            if e.reason == ChangeReason.INACTIVITY:
+                taken.setdefault(e.from_id, []).extend(e.conversation_ids)
+            else:
+                lists.add(e.from_id)
+        elif isinstance(e, events.LockChanged) and (e.moderator_id, e.profile_id) not in locks_changed:
+            locks_changed.append((e.moderator_id, e.profile_id))
+        elif isinstance(e, events.QueueChanged):
+            queue = True
+        elif isinstance(e, events.AccountDisabled):
+            publish_kick(get_redis(), e.user_id)
+    for e in posted:
+        message_posted(e.message)
+    for idle_id, conversation_ids in taken.items():
+        _work_taken_for_inactivity(idle_id, conversation_ids)
+    for moderator_id in sorted(lists - set(taken)):
+        _conversation_list(moderator_id)
+    for moderator_id, profile_id in locks_changed:
+        lock_status_changed(moderator_id, profile_id)
+    for e in happened:
+        if isinstance(e, events.MonitoringAlert):
+            _admin_alert(e.report)
+    if queue:
+        queue_changed()
 
 
 def message_posted(message: Message) -> None:
@@ -55,44 +98,34 @@ def message_posted(message: Message) -> None:
         moderator = conversation.moderator  # their bubble is rendered inside their fragment
         publish(r, moderator.id, _render_for(moderator, "partials/push/_moderator_message.html",
                                              conversation=conversation, message=message))
-    with in_language(client.locale):
-        bubble = message_html(message, "client")  # also the answer to the client's POST
-        publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
-                                          conversation=conversation, message=message, bubble=bubble))
-    if conversation.assigned_moderator_id is not None and conversation.assigned_at == message.created_at:
-        queue_changed()  # new work was just handed out
+    bubble = message_html(message, "client", client.locale)  # also the answer to the client's POST
+    publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
+                                      conversation=conversation, message=message, bubble=bubble))
 
 
-def conversations_assigned(moderator_ids: set[int]) -> None:
-    """Refresh the conversation list of moderators who just received work, and queue positions."""
+def _conversation_list(moderator_id: int) -> None:
+    """A moderator's whole conversation list: they received or lost work."""
+    moderator = db.session.get(User, moderator_id)
+    if moderator is not None:
+        publish(get_redis(), moderator_id, _render_for(moderator, "partials/push/_moderator_list.html",
+                                                       conversations=chat.moderator_conversations(moderator_id)))
+
+
+def _work_taken_for_inactivity(idle_id: int, conversation_ids: list[int]) -> None:
+    """Tell an idle moderator what moved and why, with their list as it is now."""
+    moderator = db.session.get(User, idle_id)
+    if moderator is None:
+        return
+    moved = [db.session.get(Conversation, cid) for cid in conversation_ids]
+    publish(get_redis(), idle_id, _render_for(moderator, "partials/push/_reassigned_alert.html", moved=moved,
+                                              conversations=chat.moderator_conversations(idle_id)))
+
+
+def _admin_alert(report) -> None:
+    """Monitoring found something an admin should see: an alert in the open pages of online admins."""
     r = get_redis()
-    for moderator_id in moderator_ids:
-        moderator = db.session.get(User, moderator_id)
-        publish(r, moderator_id, _render_for(
-            moderator, "partials/push/_moderator_list.html",
-            conversations=chat.moderator_conversations(moderator_id)))
-    if moderator_ids:
-        queue_changed()
-
-
-
-def work_taken_for_inactivity(moves) -> None:
-    """Tell idle moderators what moved and why; refresh everyone's list."""
-    r = get_redis()
-    for idle_id, taken in moves.taken.items():
-        moderator = db.session.get(User, idle_id)
-        conversations = [db.session.get(Conversation, cid) for cid, _ in taken]
-        publish(r, idle_id, _render_for(moderator, "partials/push/_reassigned_alert.html", moved=conversations,
-                                        conversations=chat.moderator_conversations(idle_id)))
-    conversations_assigned(moves.receivers)
-
-
-def admin_alert(admin_ids: set[int], report) -> None:
-    """Monitoring found something an admin should see: an alert in their open pages."""
-    r = get_redis()
-    for admin_id in admin_ids:
-        admin = db.session.get(User, admin_id)
-        publish(r, admin_id, _render_for(admin, "partials/push/_admin_alert.html", report=report))
+    for admin in db.session.scalars(select(User).where(User.role == Role.ADMIN, User.is_online.is_(True))):
+        publish(r, admin.id, _render_for(admin, "partials/push/_admin_alert.html", report=report))
 
 
 def queue_changed() -> None:

@@ -1,4 +1,7 @@
-"""``/ws``: the page's one WebSocket. Push only: clients send over plain HTTP (hx-post)."""
+"""``/ws``: the page's one WebSocket. Push only: clients send over plain HTTP (hx-post).
+
+Transport: the route and its loop, whole frames, the wake-up, pings, the hub's fan-out. What the
+socket's signals mean for the domain (presence, typing) is ``services.pages``."""
 from __future__ import annotations
 
 import json
@@ -15,18 +18,14 @@ from flask import abort, current_app, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
-from ..database import write_transaction
 from ..extensions import db, sock
-from ..models import User
 from ..clock import utcnow
 from ..redis_client import get_redis
-from ..services import inactivity, locks, presence
-from . import push
+from ..services import pages
 from .hub import get_hub
 from .typing import TypingSignals
 
 log = logging.getLogger(__name__)
-ALIVE_EVERY = 30.0
 
 
 def check_socket_request() -> None:
@@ -70,9 +69,10 @@ def websocket(ws):
     hub, r = get_hub(), get_redis()
     conn = hub.register(user_id)
     ws.event = _Doorbell(ws.event, conn)
-    _opened(r, user_id, conn.id)
+    pages.opened(r, user_id, conn.id, utcnow())
     db.session.close()  # the socket lives for hours: hand its database connection back to the pool
-    last_alive = time.monotonic() - random.uniform(0, ALIVE_EVERY)  # spread the heartbeats
+    alive_every = current_app.config["SOCKET_ALIVE_SECONDS"]
+    last_alive = time.monotonic() - random.uniform(0, alive_every)  # spread the heartbeats
     typing = TypingSignals(every=current_app.config["TYPING_RECORD_SECONDS"],
                            gap=current_app.config["TYPING_SWITCH_SECONDS"])
     try:
@@ -81,7 +81,7 @@ def websocket(ws):
         while conn.close_code is None:
             now = time.monotonic()
             try:
-                fragment = conn.queue.get(timeout=typing.wait(now, longest=max(0.0, last_alive + ALIVE_EVERY - now)))
+                fragment = conn.queue.get(timeout=typing.wait(now, longest=max(0.0, last_alive + alive_every - now)))
             except queue.Empty:
                 fragment = None
             if fragment:
@@ -95,7 +95,7 @@ def websocket(ws):
                 typing.seen(typed_in, time.monotonic())
             if typing.due(time.monotonic()):
                 _record_activity(user_id, typing.take(time.monotonic()))
-            if time.monotonic() - last_alive >= ALIVE_EVERY:
+            if time.monotonic() - last_alive >= alive_every:
                 _still_alive(r, user_id, conn.id)
                 last_alive = time.monotonic()
         if conn.close_code is not None and ws.connected:
@@ -129,7 +129,7 @@ class _Doorbell:
 def _still_alive(r, user_id: int, socket_id: str) -> None:
     """Refresh presence; a Redis hiccup must not cost the page its socket."""
     try:
-        presence.socket_alive(r, user_id, socket_id, utcnow())
+        pages.alive(r, user_id, socket_id, utcnow())
     except Exception:  # noqa: BLE001
         log.warning("could not refresh presence of user %s", user_id, exc_info=True)
 
@@ -168,51 +168,18 @@ def _conversation_of(data: str) -> int | None:
 
 
 def _record_activity(user_id: int, conversation_id: int | None) -> None:
-    """Typing counts as activity (the inactivity check reads it) and locks the profile typed for
-    while its moderator answers; at most one write per interval."""
+    """Typing is activity and locks the profile typed for; at most one write per interval."""
     try:
-        locked = None
-        with write_transaction():
-            user = db.session.get(User, user_id)
-            if user is not None and user.is_moderator:
-                now = utcnow()
-                inactivity.record_activity(user, now)
-                if conversation_id is not None:
-                    locked = locks.start_answering(conversation_id, user_id, now,
-                                                   current_app.config["PROFILE_LOCK_SECONDS"])
-        if locked is not None:
-            push.lock_status_changed(user_id, locked)
+        pages.typed(user_id, conversation_id, utcnow())
     except Exception:  # noqa: BLE001 - activity is best effort, the socket stays
         log.warning("could not record typing of user %s", user_id, exc_info=True)
     finally:
-        db.session.close()  # the push read after the commit: hand the connection back to the pool
-
-
-def _opened(r, user_id: int, socket_id: str) -> None:
-    now = utcnow()
-    with write_transaction():
-        user = db.session.get(User, user_id)
-        came_online = presence.socket_opened(r, user, socket_id, now)
-        assigned = {}
-        if came_online and user.is_moderator:
-            from ..services import assignment
-
-            assigned = assignment.assign_orphans(now)
-    if assigned:
-        push.conversations_assigned(set(assigned.values()))
-    elif came_online and user.is_moderator:
-        push.queue_changed()
+        db.session.close()  # the pushes read after the commit: hand the connection back to the pool
 
 
 def _closed(r, user_id: int, socket_id: str) -> None:
-    """The last socket closing is not offline yet: a check after the grace decides (a reload
-    opens a new socket meanwhile)."""
     try:
-        now = utcnow()
-        if presence.socket_closed(r, db.session.get(User, user_id), socket_id, now):
-            from ..jobs.presence import schedule_offline_check
-
-            schedule_offline_check(user_id, now)
+        pages.closed(r, user_id, socket_id, utcnow())
     except Exception:  # noqa: BLE001 - a closing socket must not raise into the server
         log.exception("could not record socket close for user %s", user_id)
     finally:

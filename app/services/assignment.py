@@ -28,71 +28,26 @@ Invariants and their guards:
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import (DateTime, Integer, bindparam, case, cast, delete, func, insert, null, or_, select, text, true,
-                        update)
+from sqlalchemy import (DateTime, Integer, bindparam, case, cast, delete, func, insert, null, select, update)
 from sqlalchemy.orm import aliased
 
 from ..database import dialect_insert, cached_statement
 from ..extensions import db
-from ..models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, Role, User
-from . import locks, moderator_queue
-
-ACTIVE_WINDOW = timedelta(minutes=30)
-
-
-def _is_active(now: datetime):
-    """A conversation is active while a client message waits, or it had traffic lately."""
-    return or_(Conversation.awaiting_reply_since.is_not(None), Conversation.last_message_at >= now - ACTIVE_WINDOW)
-
-
-def active_load_subquery(now: datetime):
-    """Active conversations per moderator: waiting, or traffic in the last 30 minutes."""
-    return (
-        select(Conversation.assigned_moderator_id.label("moderator_id"), func.count().label("load"))
-        .where(Conversation.assigned_moderator_id.is_not(None), _is_active(now))
-        .group_by(Conversation.assigned_moderator_id)
-        .subquery()
-    )
-
-
-def _available(user=User):
-    # "= true", not "IS TRUE": PostgreSQL's extended statistics on these columns only help then.
-    return (user.role == Role.MODERATOR) & (user.is_online == true()) & (user.active == true())
-
-
-def load_of(moderator_id: int, now: datetime) -> int:
-    """One moderator's exact load (a count over their conversations, by index)."""
-    return db.session.scalar(select(func.count()).select_from(Conversation)
-                             .where(Conversation.assigned_moderator_id == moderator_id, _is_active(now)))
-
+from ..models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, QueueEntry, User
+from . import activity, events, locks, moderator_queue
 
 def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None) -> int | None:
     """The first of the moderator queue: lowest load counter, then queue order (see
-    services.queue); an index read, no count. Call it in the write transaction that acts on the
-    answer: decisions take turns, and the read comes after taking the turn."""
-    from ..models import QueueEntry
-
-    _serialize_decisions()
-    query = _next_in_line()
+    ``moderator_queue``); an index read, no count. Call it in the write transaction that acts on
+    the answer: decisions take turns, and the read comes after taking the turn."""
+    activity.take_decision_turn()
+    query = moderator_queue.next_in_line()
     if exclude:
         query = query.where(QueueEntry.moderator_id.not_in(exclude))
     return db.session.scalar(query)
-
-
-def _next_in_line(user=User):
-    """The first of the queue whose moderator is available (an index walk: ix_moderator_queue_pick)."""
-    from ..models import QueueEntry
-
-    return (
-        select(QueueEntry.moderator_id)
-        .join(user, QueueEntry.moderator_id == user.id)
-        .where(_available(user))
-        .order_by(QueueEntry.load, QueueEntry.priority.desc(), QueueEntry.queued_at, QueueEntry.moderator_id)
-        .limit(1)
-    )
 
 
 def record_change(conversation_id: int, from_id: int | None, to_id: int | None, reason: ChangeReason,
@@ -117,25 +72,6 @@ def _record(changes, reason: ChangeReason, now: datetime) -> None:
         reason=bindparam("reason", type_=table.c.reason.type), changed_at=bindparam("now"))),
         [{"cid": cid, "from_id": from_id, "to_id": to_id, "reason": reason, "now": now}
          for cid, from_id, to_id in changes])
-
-
-ASSIGNMENT_LOCK_KEY = 0x5B0A  # one PostgreSQL advisory lock for "who gets new work"
-
-
-def _serialize_decisions() -> None:
-    """Least-loaded picks read loads; two concurrent picks would both see the same moderator as
-    least loaded and pile work on them. On PostgreSQL a transaction-scoped advisory lock makes
-    the decisions take turns (the read happens after the lock); SQLite's BEGIN IMMEDIATE
-    already serializes write transactions."""
-    session = db.session()
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    transaction = session.get_transaction()
-    if transaction is not None and session.info.get("decision_turn") is transaction:
-        return  # already taken in this transaction (held until it ends)
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGNMENT_LOCK_KEY})
-    if session.get_nested_transaction() is None:  # a savepoint's rollback would give the turn back
-        session.info["decision_turn"] = session.get_transaction()
 
 
 # -- profiles ---------------------------------------------------------------------------------
@@ -203,18 +139,16 @@ def move_profiles(moves, now: datetime, reason: ChangeReason) -> dict[int, list[
             continue
         held = by_profile[profile_id]
         changes += [(cid, from_id, to_id) for cid in sorted(r.id for r in held)]
-        active = _count_active([(r.id, r.awaiting_reply_since, r.last_message_at) for r in held], now)
+        active = activity.count_active([(r.id, r.awaiting_reply_since, r.last_message_at) for r in held], now)
         loads[from_id] = loads.get(from_id, 0) - active
         loads[to_id] = loads.get(to_id, 0) + active
     _record(changes, reason, now)
-    moderator_queue.adjust_loads(loads)
+    activity.adjust_loads(loads)
+    for profile_id, from_id, to_id in moves:
+        if profile_id in moved:
+            events.record(events.WorkMoved(from_id, to_id, tuple(sorted(r.id for r in by_profile[profile_id])), reason))
     locks.release_profile_locks({profile_id: source[profile_id] for profile_id in moved})
     return {profile_id: sorted(r.id for r in by_profile[profile_id]) for profile_id in moved}
-
-
-def _count_active(rows, now: datetime) -> int:
-    """How many of (id, awaiting_reply_since, last_message_at) rows are active conversations."""
-    return sum(1 for _, waiting, last in rows if waiting is not None or (last is not None and last >= now - ACTIVE_WINDOW))
 
 
 def release_profile(profile_id: int, from_id: int, now: datetime, reason: ChangeReason) -> list[int]:
@@ -230,7 +164,7 @@ def release_profile(profile_id: int, from_id: int, now: datetime, reason: Change
                                                        ProfileAssignment.moderator_id == from_id)
                        .execution_options(synchronize_session=False))
     record_changes(sorted(cid for cid, _, _ in rows), from_id, None, reason, now)
-    moderator_queue.adjust_load(from_id, -_count_active(rows, now))
+    activity.adjust_load(from_id, -activity.count_active(rows, now))
     locks.release_profile_locks_of(profile_id, from_id)
     return [conversation_id for conversation_id, _, _ in rows]
 
@@ -243,7 +177,7 @@ def _situation(conversation_id: int, now: datetime):
     whether they are available), the profile's other active conversations, who approaches the
     client (and whether they are available), and who is next in line in the queue."""
     return db.session.execute(cached_statement(("situation",), _situation_statement),
-                              {"cid": conversation_id, "now": now, "active_since": now - ACTIVE_WINDOW}).first()
+                              {"cid": conversation_id, "now": now, "active_since": activity.active_since(now)}).first()
 
 
 def _situation_statement():
@@ -252,16 +186,15 @@ def _situation_statement():
     holder, approacher = User.__table__.alias("holder"), User.__table__.alias("approacher")
     others = (select(func.count()).select_from(other)
               .where(other.c.profile_id == c.profile_id, other.c.id != c.id,
-                     other.c.assigned_moderator_id.is_not(None),
-                     or_(other.c.awaiting_reply_since.is_not(None),
-                         other.c.last_message_at >= bindparam("active_since", type_=DateTime())))
+                     other.c.assigned_moderator_id.is_not(None), activity.active_condition(other.c))
               .scalar_subquery())
     return (
         select(c.profile_id, c.client_id, c.assigned_moderator_id,
-               pa.moderator_id.label("holder"), _available(holder.c).label("holder_available"),
+               pa.moderator_id.label("holder"), moderator_queue.available(holder.c).label("holder_available"),
                others.label("others_active"),
-               lock.moderator_id.label("approaching"), _available(approacher.c).label("approaching_available"),
-               _next_in_line(aliased(User, name="queued")).scalar_subquery().label("next_in_line"))
+               lock.moderator_id.label("approaching"),
+               moderator_queue.available(approacher.c).label("approaching_available"),
+               moderator_queue.next_in_line(aliased(User, name="queued")).scalar_subquery().label("next_in_line"))
         .select_from(Conversation.__table__)
         .outerjoin(ProfileAssignment.__table__, pa.profile_id == c.profile_id)
         .outerjoin(holder, holder.c.id == pa.moderator_id)
@@ -281,7 +214,7 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
     approached by another moderator (it waits; see the module docstring), or another process
     assigned it first (the compare-and-set lost).
     """
-    _serialize_decisions()
+    activity.take_decision_turn()
     situation = _situation(conversation_id, now)
     if situation is None or situation.assigned_moderator_id is not None:
         return None
@@ -311,7 +244,7 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
         move_profile(profile_id, current, target,
                      now, ChangeReason.QUEUE if current_available else ChangeReason.DISCONNECT)
     if approaching is None:
-        seconds = current_app.config.get("CLIENT_LOCK_SECONDS", locks.CLIENT_LOCK_SECONDS)
+        seconds = current_app.config["CLIENT_LOCK_SECONDS"]
         if locks.lock_client(client_id, profile_id, target, now, seconds, reason="approach") is None:
             return None
     if not _claim(conversation_id, target, reason, now):
@@ -330,7 +263,10 @@ def _claim(conversation_id: int, target: int, reason: ChangeReason, now: datetim
     CTEs: the history and the counter only move when the claim matched a row); elsewhere three."""
     params = {"cid": conversation_id, "mid": target, "now": now, "reason": reason}
     if db.session.get_bind().dialect.name == "postgresql":
-        return db.session.execute(cached_statement(("claim_recorded",), _claim_recorded_statement), params).scalar() == 1
+        if db.session.execute(cached_statement(("claim_recorded",), _claim_recorded_statement), params).scalar() != 1:
+            return False
+        events.record(events.WorkAssigned(conversation_id, target))
+        return True
     c = Conversation.__table__.c
     result = db.session.execute(cached_statement(("claim",), lambda: update(Conversation.__table__)
                                          .where(c.id == bindparam("cid"), c.assigned_moderator_id.is_(None))
@@ -339,13 +275,12 @@ def _claim(conversation_id: int, target: int, reason: ChangeReason, now: datetim
     if result.rowcount != 1:
         return False
     record_change(conversation_id, None, target, reason, now)
-    moderator_queue.adjust_load(target, 1)
+    activity.adjust_load(target, 1)
+    events.record(events.WorkAssigned(conversation_id, target))
     return True
 
 
 def _claim_recorded_statement():
-    from ..models import QueueEntry
-
     c, changes, q = Conversation.__table__.c, AssignmentChange.__table__, QueueEntry.__table__.c
     mid, now = bindparam("mid", type_=Integer), bindparam("now", type_=DateTime())
     claimed = (update(Conversation.__table__)
@@ -375,9 +310,7 @@ def _log_deferred(conversation_id: int, approaching: int, target: int, now: date
 def assign_orphans(now: datetime, limit: int = 200, client_id: int | None = None) -> dict[int, int]:
     """Assign waiting conversations that have no moderator (none was online when they arrived,
     or their client was being approached). Returns {conversation_id: moderator_id}."""
-    from ..models import QueueEntry
-
-    _serialize_decisions()
+    activity.take_decision_turn()
     # Skip what would wait anyway: a client approached by one moderator through a profile
     # another moderator holds (it goes out when that approach ends).
     query = (select(Conversation.id)
@@ -390,7 +323,8 @@ def assign_orphans(now: datetime, limit: int = 200, client_id: int | None = None
              .limit(limit))
     if client_id is not None:
         query = query.where(Conversation.client_id == client_id)
-    anyone_free = select(QueueEntry.moderator_id).join(User, User.id == QueueEntry.moderator_id).where(_available())
+    anyone_free = (select(QueueEntry.moderator_id).join(User, User.id == QueueEntry.moderator_id)
+                   .where(moderator_queue.available()))
     assigned = {}
     for conversation_id in list(db.session.scalars(query)):
         moderator_id = assign_if_unassigned(conversation_id, now)
@@ -445,11 +379,6 @@ def reassign(conversation_id: int, to_moderator_id: int, now: datetime, reason: 
     if result.rowcount != 1:
         return False
     record_change(conversation_id, None, to_moderator_id, reason, now)
-    moderator_queue.adjust_load(to_moderator_id, load_of_conversation(conversation_id, now))
+    activity.adjust_load(to_moderator_id, activity.load_of_conversation(conversation_id, now))
+    events.record(events.WorkAssigned(conversation_id, to_moderator_id))
     return True
-
-
-def load_of_conversation(conversation_id: int, now: datetime) -> int:
-    """1 if the conversation is active (counts in its holder's load), else 0."""
-    return int(db.session.scalar(select(func.count()).select_from(Conversation)
-                                 .where(Conversation.id == conversation_id, _is_active(now))))

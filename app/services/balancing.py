@@ -14,7 +14,7 @@ from sqlalchemy import case, func, or_, select
 
 from ..extensions import db
 from ..models import ChangeReason, Conversation, ProfileAssignment, ProfileLock, Role, User
-from . import assignment, locks
+from . import activity, assignment, locks
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Rebalance:
 
 
 def online_loads(now: datetime) -> dict[int, int]:
-    loads = assignment.active_load_subquery(now)
+    loads = activity.load_subquery(now)
     rows = db.session.execute(
         select(User.id, func.coalesce(loads.c.load, 0))
         .outerjoin(loads, loads.c.moderator_id == User.id)
@@ -57,7 +57,7 @@ def movable_profiles(now: datetime, cooldown: int, moderator_ids) -> dict[int, l
                         ProfileLock.moderator_id == ProfileAssignment.moderator_id,
                         ProfileLock.lock_type == locks.ANSWERING, ProfileLock.expires_at >= now)
                  .exists())
-    active = func.count(case((assignment._is_active(now), 1)))
+    active = func.count(case((activity.active_condition(since=activity.active_since(now)), 1)))
     last_moved = func.max(Conversation.last_moved_at)
     rows = db.session.execute(
         select(ProfileAssignment.moderator_id, ProfileAssignment.profile_id, active,
@@ -105,7 +105,7 @@ def rebalance(now: datetime, threshold: int = 2, cooldown: int = 300, max_moves:
     ``assignment.move_profiles`` in a fixed number of statements. A planned move whose holder
     changed anyway is dropped by its compare-and-set."""
     result = Rebalance()
-    assignment._serialize_decisions()
+    activity.take_decision_turn()
     loads = online_loads(now)
     if len(loads) < 2:
         return result

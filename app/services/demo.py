@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Role, User
-from . import chat, profiles, users
+from . import profiles, sending, users
 
 DEMO_PASSWORD = "demo-password"
 PROFILES = [
@@ -44,5 +44,5 @@ def seed(now: datetime) -> bool:
     created = [profiles.create_profile(name=n, age=a, city=c, bio=b) for n, a, c, b in PROFILES]
     openers = ["Bonjour ! Comment vas-tu ?", "Salut, tu aimes quoi dans la vie ?", "Hello, on se parle ?"]
     for i, client in enumerate(clients[:3]):
-        chat.post_client_message(client, created[i].id, openers[i], uuid.uuid4().hex, now - timedelta(minutes=10 - i))
+        sending.post_client_message(client, created[i].id, openers[i], uuid.uuid4().hex, now - timedelta(minutes=10 - i))
     return True

@@ -19,3 +19,8 @@ class NotFound(ServiceError):
 
 class Forbidden(ServiceError):
     status_code = 403
+
+
+class NotLoggedIn(ServiceError):
+    """The session names nobody who may act (logged out, or the account was disabled)."""
+    status_code = 401

@@ -21,17 +21,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import bindparam, case, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from ..database import dialect_insert, cached_statement
 from ..extensions import db
 from ..models import ClientLock, ProfileLock
+from . import events
 
-PROFILE_LOCK_SECONDS = 500
-CLIENT_LOCK_SECONDS = 30
 ANSWERING = "answering"  # profile lock type: its moderator is typing an answer (balancing waits)
-TYPING_LAG_SECONDS = 10  # how late a typing signal may arrive (the socket reads it between pushes)
 
 
 @dataclass(frozen=True)
@@ -59,18 +58,20 @@ def _acquire_statement(model, key: str, names: list[str]):
     ).returning(table.c.token)
 
 
-def lock_profile(profile_id: int, moderator_id: int, now: datetime, seconds: int = PROFILE_LOCK_SECONDS,
+def lock_profile(profile_id: int, moderator_id: int, now: datetime, seconds: int | None = None,
                  lock_type: str = "assignment") -> Held | None:
     """Reserve a profile for a moderator; None when someone else holds an unexpired lock."""
     return _acquire(ProfileLock, "profile_id",
-                    {"profile_id": profile_id, "moderator_id": moderator_id, "lock_type": lock_type}, now, seconds)
+                    {"profile_id": profile_id, "moderator_id": moderator_id, "lock_type": lock_type}, now,
+                    seconds or current_app.config["PROFILE_LOCK_SECONDS"])
 
 
 def lock_client(client_id: int, profile_id: int, moderator_id: int, now: datetime,
-                seconds: int = CLIENT_LOCK_SECONDS, reason: str = "approach") -> Held | None:
+                seconds: int | None = None, reason: str = "approach") -> Held | None:
     """Reserve a client for one moderator/profile; None when another approach is under way."""
     return _acquire(ClientLock, "client_id", {"client_id": client_id, "profile_id": profile_id,
-                                              "moderator_id": moderator_id, "lock_reason": reason}, now, seconds)
+                                              "moderator_id": moderator_id, "lock_reason": reason}, now,
+                    seconds or current_app.config["CLIENT_LOCK_SECONDS"])
 
 
 def _holds(model, token: str, now: datetime) -> bool:
@@ -95,12 +96,12 @@ def _extend(model, token: str, now: datetime, seconds: int) -> datetime | None:
     return expires_at if result.rowcount == 1 else None
 
 
-def extend_profile_lock(token: str, now: datetime, seconds: int = PROFILE_LOCK_SECONDS) -> datetime | None:
-    return _extend(ProfileLock, token, now, seconds)
+def extend_profile_lock(token: str, now: datetime, seconds: int | None = None) -> datetime | None:
+    return _extend(ProfileLock, token, now, seconds or current_app.config["PROFILE_LOCK_SECONDS"])
 
 
-def extend_client_lock(token: str, now: datetime, seconds: int = CLIENT_LOCK_SECONDS) -> datetime | None:
-    return _extend(ClientLock, token, now, seconds)
+def extend_client_lock(token: str, now: datetime, seconds: int | None = None) -> datetime | None:
+    return _extend(ClientLock, token, now, seconds or current_app.config["CLIENT_LOCK_SECONDS"])
 
 
 def _release(model, token: str) -> bool:
@@ -118,17 +119,17 @@ def release_client_lock(token: str) -> bool:
 
 
 def start_answering(conversation_id: int, moderator_id: int, now: datetime,
-                    seconds: int = PROFILE_LOCK_SECONDS) -> int | None:
+                    seconds: int | None = None) -> int | None:
     """The moderator types in one of their conversations: lock its profile for them while they
     answer (at most ``seconds``; typing does not extend it), so no balancing pass moves the
     profile from under their reply. Returns the profile locked; None when they do not hold the
     conversation, a lock on the profile is already held (theirs, still running, or someone
     else's), nothing waits for an answer there, or they answered in the last
-    ``TYPING_LAG_SECONDS`` (the page's typing signal may reach the server after the answer it
+    the setting ``TYPING_LAG_SECONDS`` (the page's typing signal may reach the server after the answer it
     was typed for: it must not lock again)."""
     from ..models import Conversation
 
-    answered_before = now - timedelta(seconds=TYPING_LAG_SECONDS)
+    answered_before = now - timedelta(seconds=current_app.config["TYPING_LAG_SECONDS"])
     profile_id = db.session.scalar(select(Conversation.profile_id).where(
         Conversation.id == conversation_id, Conversation.assigned_moderator_id == moderator_id,
         Conversation.awaiting_reply_since.is_not(None),
@@ -136,7 +137,10 @@ def start_answering(conversation_id: int, moderator_id: int, now: datetime,
     if profile_id is None:
         return None
     held = lock_profile(profile_id, moderator_id, now, seconds, lock_type=ANSWERING)
-    return profile_id if held is not None else None
+    if held is None:
+        return None
+    events.record(events.LockChanged(moderator_id, profile_id))
+    return profile_id
 
 
 def stop_answering(profile_id: int, moderator_id: int) -> bool:
@@ -145,7 +149,10 @@ def stop_answering(profile_id: int, moderator_id: int) -> bool:
                                                           ProfileLock.moderator_id == moderator_id,
                                                           ProfileLock.lock_type == ANSWERING)
                                 .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    events.record(events.LockChanged(moderator_id, profile_id))
+    return True
 
 
 def profile_locks_by_profile(now: datetime, moderator_id: int | None = None) -> dict[int, ProfileLock]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select, update
+from flask import current_app
+from sqlalchemy import delete, func, select, true
 
-from ..database import dialect_insert, cached_statement
+from ..database import dialect_insert
 from ..extensions import db
 from ..models import AssignmentChange, ChangeReason, Conversation, Profile, ProfileAssignment, QueueEntry, Role, User
-
-STATS_WINDOW = timedelta(minutes=30)
+from . import events
+from .activity import load_of
 
 
 @dataclass(frozen=True)
@@ -30,73 +31,58 @@ class Status:
     profiles_available: int = 0  # active profiles nobody holds: the next ones to be handed out
 
 
+def available(user=User):
+    """An online, active moderator (over ``user``: the model, an alias or a table's columns).
+    ``= true``, not ``IS TRUE``: PostgreSQL's extended statistics on these columns only help then."""
+    return (user.role == Role.MODERATOR) & (user.is_online == true()) & (user.active == true())
+
+
+def in_queue_order(query):
+    """``query`` over ``QueueEntry`` ordered as new work is handed out: lowest load first, then
+    priority (higher first), queue time, id (the index ``ix_moderator_queue_pick``)."""
+    return query.order_by(QueueEntry.load, QueueEntry.priority.desc(), QueueEntry.queued_at, QueueEntry.moderator_id)
+
+
+def next_in_line(user=User):
+    """The first of the queue whose moderator is available (an index walk), as a query."""
+    return in_queue_order(select(QueueEntry.moderator_id).join(user, QueueEntry.moderator_id == user.id)
+                          .where(available(user))).limit(1)
+
+
 def join(moderator_id: int, now: datetime, priority: int = 0) -> None:
     """Stand in the queue (no-op if already in it: their place is kept), with their current load."""
-    from .assignment import load_of
-
-    db.session.execute(
+    joined = db.session.execute(
         dialect_insert(QueueEntry).values(moderator_id=moderator_id, queued_at=now, priority=priority,
                                           load=load_of(moderator_id, now))
         .on_conflict_do_nothing(index_elements=["moderator_id"])
-    )
-
-
-def adjust_load(moderator_id: int, delta: int) -> None:
-    """Work changed hands: ``load = load + delta`` in the same transaction (a no-op for someone
-    not in the queue: their load is counted when they join)."""
-    adjust_loads({moderator_id: delta})
-
-
-def adjust_loads(deltas: dict[int, int]) -> None:
-    """``adjust_load`` for several moderators, in one statement."""
-    params = [{"mid": moderator_id, "delta": delta} for moderator_id, delta in sorted(deltas.items()) if delta]
-    if params:
-        q = QueueEntry.__table__.c
-        db.session.execute(cached_statement(("adjust_load",), lambda: update(QueueEntry.__table__)
-                                    .where(q.moderator_id == bindparam("mid")).values(load=q.load + bindparam("delta"))),
-                           params)
-
-
-def resync_loads(now: datetime) -> int:
-    """Set every queued moderator's counter to the exact count. Conversations stop being active
-    with time (30 min without traffic) and no event says so: this catches them up. Takes turns
-    with the decisions. Returns how many counters were off."""
-    from .assignment import _serialize_decisions, active_load_subquery
-
-    _serialize_decisions()
-    loads = active_load_subquery(now)
-    exact = dict(db.session.execute(select(loads.c.moderator_id, loads.c.load)).all())
-    off = 0
-    for moderator_id, counted in db.session.execute(select(QueueEntry.moderator_id, QueueEntry.load)).all():
-        if exact.get(moderator_id, 0) != counted:
-            off += 1
-            db.session.execute(update(QueueEntry).where(QueueEntry.moderator_id == moderator_id)
-                               .values(load=exact.get(moderator_id, 0)).execution_options(synchronize_session=False))
-    return off
+    ).rowcount
+    if joined:
+        events.record(events.QueueChanged())
 
 
 def leave(moderator_id: int) -> bool:
     result = db.session.execute(delete(QueueEntry).where(QueueEntry.moderator_id == moderator_id)
                                 .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    events.record(events.QueueChanged())
+    return True
 
 
 def order(now: datetime):
     """(moderator id, load) of everyone in the queue, in the order they get new work."""
-    return db.session.execute(
-        select(QueueEntry.moderator_id, QueueEntry.load)
-        .join(User, User.id == QueueEntry.moderator_id)
-        .where(User.role == Role.MODERATOR, User.is_online.is_(True), User.active.is_(True))
-        .order_by(QueueEntry.load, QueueEntry.priority.desc(), QueueEntry.queued_at, QueueEntry.moderator_id)
-    ).all()
+    return db.session.execute(in_queue_order(
+        select(QueueEntry.moderator_id, QueueEntry.load).join(User, User.id == QueueEntry.moderator_id)
+        .where(available()))).all()
 
 
 def seconds_between_new_conversations(now: datetime, default: int) -> float:
-    """How often new work arrived lately (first assignments in the last 30 minutes); with fewer
-    than 5 of them the rate says little, and the configured default is used."""
+    """How often new work arrived lately (first assignments in the last ``QUEUE_STATS_WINDOW_SECONDS``);
+    with fewer than 5 of them the rate says little, and the configured default is used."""
+    window = timedelta(seconds=current_app.config["QUEUE_STATS_WINDOW_SECONDS"])
     count = db.session.scalar(select(func.count()).select_from(AssignmentChange).where(
-        AssignmentChange.reason == ChangeReason.NEW, AssignmentChange.changed_at >= now - STATS_WINDOW))
-    return STATS_WINDOW.total_seconds() / count if count >= 5 else float(default)
+        AssignmentChange.reason == ChangeReason.NEW, AssignmentChange.changed_at >= now - window))
+    return window.total_seconds() / count if count >= 5 else float(default)
 
 
 def statuses(now: datetime, default_wait: int = 60) -> dict[int, Status]:

@@ -5,6 +5,7 @@ it read), so the pass can run beside requests, workers and another pass without 
 """
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import AssignmentConflict, ChangeReason, Conversation, Role, User
-from . import assignment, conflicts, locks, moderator_queue
+from . import activity, assignment, conflicts, events, locks
 
 
 @dataclass
@@ -65,7 +66,7 @@ def run_checks(now: datetime) -> Report:
                              conversation_id=conversation_id, moderator_ids=[holder, target],
                              detail="waiting conversation held by an unavailable moderator",
                              resolution=f"moved to moderator #{target}")
-    report.load_counters_fixed = moderator_queue.resync_loads(now)
+    report.load_counters_fixed = activity.resync_loads(now)
     assigned = assignment.assign_orphans(now)
     report.orphans_assigned = len(assigned)
     report.receivers |= set(assigned.values())
@@ -81,12 +82,34 @@ def run_checks(now: datetime) -> Report:
         report.alerts.append("no_moderator_online")
     if report.open_conflicts:
         report.alerts.append("open_conflicts")
+    if report.alerts:
+        events.record(events.MonitoringAlert(report))
+    return report
+
+
+LAST_REPORT_KEY = "sb:monitoring:last"
+
+
+def save_report(r, report: Report) -> dict:
+    """Keep the pass's report for the admin overview (an hour); returns it as stored."""
+    data = report.as_dict()
+    r.set(LAST_REPORT_KEY, json.dumps(data), ex=3600)
+    return data
+
+
+def last_report(r) -> dict | None:
+    """The last pass's report, its ``checked_at`` a (UTC) datetime again, for the overview's time filter."""
+    raw = r.get(LAST_REPORT_KEY)
+    if not raw:
+        return None
+    report = json.loads(raw)
+    report["checked_at"] = datetime.fromisoformat(report["checked_at"])
     return report
 
 
 def status(now: datetime) -> dict:
     """What ``flask assignment status`` prints."""
-    loads = assignment.active_load_subquery(now)
+    loads = activity.load_subquery(now)
     moderators = db.session.execute(
         select(User.id, User.email, func.coalesce(loads.c.load, 0))
         .outerjoin(loads, loads.c.moderator_id == User.id)

@@ -7,34 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, bindparam, false, func, insert, select, update
+from sqlalchemy import bindparam, false, func, insert, select, update
 
 from ..database import cached_statement
 from ..extensions import db
-from ..models import Conversation, Message, PendingClientMessage
+from ..models import PendingClientMessage
 
 
-def record(message: Message, conversation: Conversation, now: datetime) -> None:
-    """A client message just stored: it waits from now (one INSERT, built once)."""
+def record(message_id: int, client_id: int, profile_id: int, conversation_id: int, now: datetime) -> None:
+    """A client message just stored: it waits from now (one INSERT, built once). PostgreSQL's send
+    statement writes the same row in SQL (``sending.postgresql``)."""
     table = PendingClientMessage.__table__
     db.session.execute(cached_statement(("pending_record",), lambda: insert(table).values(
         message_id=bindparam("b_message"), client_id=bindparam("b_client"), profile_id=bindparam("b_profile"),
         conversation_id=bindparam("b_conversation"), pending_since=bindparam("b_now"), is_notified=False,
         is_processed=False)),
-        {"b_message": message.id, "b_client": conversation.client_id, "b_profile": conversation.profile_id,
-         "b_conversation": conversation.id, "b_now": now})
-
-
-def recorded_with(stored):
-    """PostgreSQL: the pending row of a client message being inserted, as a CTE over ``stored``
-    (the message ``INSERT … RETURNING`` CTE): written only when the message was. The parameters
-    are ``record``'s (``b_client``, ``b_profile``) and the message's ``created_at_``."""
-    return (insert(PendingClientMessage.__table__)
-            .from_select(["message_id", "client_id", "profile_id", "conversation_id", "pending_since", "is_notified",
-                          "is_processed"],
-                         select(stored.c.id, bindparam("b_client", type_=Integer), bindparam("b_profile", type_=Integer),
-                                stored.c.conversation_id, stored.c.created_at, false(), false()))
-            .cte("pending"))
+        {"b_message": message_id, "b_client": client_id, "b_profile": profile_id,
+         "b_conversation": conversation_id, "b_now": now})
 
 
 def process_conversation(conversation_id: int, now: datetime) -> None:

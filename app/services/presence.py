@@ -2,7 +2,7 @@
 
 The signs: an open WebSocket — each socket is a member of a Redis sorted set per user, scored by
 its last sign of life, so a socket held by a process that died stops counting after
-``STALE_SECONDS`` — and, for moderators, the page's heartbeat (every 2 minutes, also while its
+``PRESENCE_STALE_SECONDS`` — and, for moderators, the page's heartbeat (every 2 minutes, also while its
 socket is down). The database's ``is_online`` follows (written only on transitions).
 
 A close is never offline at once: a user's last socket closing, or a page saying it leaves (its
@@ -19,13 +19,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import redis
+from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
 from ..extensions import db
 from ..models import QueueEntry, Role, User
 from ..clock import epoch
 
-STALE_SECONDS = 90
+
+
+def _stale_seconds() -> int:
+    return current_app.config["PRESENCE_STALE_SECONDS"]
 
 
 def _key(user_id: int) -> str:
@@ -34,11 +38,11 @@ def _key(user_id: int) -> str:
 
 def socket_alive(r: redis.Redis, user_id: int, socket_id: str, now: datetime) -> None:
     r.zadd(_key(user_id), {socket_id: epoch(now)})
-    r.expire(_key(user_id), STALE_SECONDS * 2)
+    r.expire(_key(user_id), _stale_seconds() * 2)
 
 
 def live_socket_count(r: redis.Redis, user_id: int, now: datetime) -> int:
-    r.zremrangebyscore(_key(user_id), "-inf", epoch(now) - STALE_SECONDS)
+    r.zremrangebyscore(_key(user_id), "-inf", epoch(now) - _stale_seconds())
     return r.zcard(_key(user_id))
 
 
@@ -46,23 +50,31 @@ def _live_socket_counts(r: redis.Redis, user_ids: list[int], now: datetime) -> d
     """Live sockets of many users in one round trip."""
     with r.pipeline(transaction=False) as pipe:
         for user_id in user_ids:
-            pipe.zcount(_key(user_id), epoch(now) - STALE_SECONDS, "+inf")
+            pipe.zcount(_key(user_id), epoch(now) - _stale_seconds(), "+inf")
         counts = pipe.execute()
     return dict(zip(user_ids, counts))
 
 
 def _come_online(user: User, now: datetime) -> bool:
-    """Online from now unless already; a moderator stands in the queue. True on the transition."""
+    """Online from now unless already; a moderator who comes online is available for work
+    (``moderator_available``). True on the transition."""
     came = db.session.execute(
         update(User).where(User.id == user.id, User.is_online.is_(False))
         .values(is_online=True, last_online_at=now)
         .execution_options(synchronize_session="fetch")
     ).rowcount == 1
     if came and user.role == Role.MODERATOR:
-        from . import moderator_queue
-
-        moderator_queue.join(user.id, now)
+        moderator_available(user.id, now)
     return came
+
+
+def moderator_available(moderator_id: int, now: datetime) -> dict[int, int]:
+    """A moderator takes new work (came online, or back from a break): they stand in the queue,
+    and waiting conversations nobody holds are handed out now. Returns what was assigned."""
+    from . import assignment, moderator_queue
+
+    moderator_queue.join(moderator_id, now)
+    return assignment.assign_orphans(now)
 
 
 def _go_offline(r: redis.Redis, user_ids: list[int], now: datetime, guard) -> list[int]:

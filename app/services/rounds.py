@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import NotificationRound, PendingClientMessage, Role, RoundNotification, User
 from . import pending
-from .assignment import active_load_subquery
+from .activity import load_subquery
 
 ROUNDS_LOCK_KEY = 0x5B0B  # one PostgreSQL advisory lock for "who decides on rounds"
 
@@ -96,7 +96,7 @@ def latest_round() -> NotificationRound | None:
 
 def moderators_to_notify(cycle: int, now: datetime, limit: int) -> list[User]:
     """Active moderators not called in yet this cycle: offline first, then lowest load, then id."""
-    loads = active_load_subquery(now)
+    loads = load_subquery(now)
     notified = select(RoundNotification.moderator_id).where(RoundNotification.cycle == cycle)
     return list(db.session.scalars(
         select(User)

@@ -72,6 +72,9 @@ def set_active(user_id: int, active: bool, now: datetime) -> User:
         from . import moderator_queue
 
         moderator_queue.leave(user.id)
+        from . import events
+
+        events.record(events.AccountDisabled(user.id))
     return user
 
 

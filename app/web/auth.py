@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_url
+from flask_login import (current_user, login_required, login_url, user_loaded_from_cookie, user_logged_in,
+                         user_logged_out)
 
 from sqlalchemy import bindparam, select
 
@@ -39,6 +40,12 @@ def init_app(app) -> None:
         response.headers["HX-Redirect"] = login_url(login.login_view, next_url=back)
         return response
 
+    if login.session_protection == "strong":  # it would clear Flask-Login's keys, not ours
+        raise RuntimeError("strong session protection is not supported: it would leave session_user_id set")
+    user_logged_in.connect(_remember_in_session, app)
+    user_loaded_from_cookie.connect(_remember_in_session, app)
+    user_logged_out.connect(_forget_in_session, app)
+
     @login.user_loader
     def load_user(user_id: str) -> User | None:
         try:
@@ -58,23 +65,41 @@ def home_for(user) -> str:
     return url_for("chat.home")
 
 
+SESSION_USER_KEY = "sb_user"
+
+
+def _remember_in_session(_app, user) -> None:
+    session[SESSION_USER_KEY] = user.id
+
+
+def _forget_in_session(_app, user) -> None:
+    session.pop(SESSION_USER_KEY, None)
+
+
 def session_user_id() -> int | None:
-    """Who the session says is logged in, not loaded nor checked: for the one hot path whose own
-    statement checks the user (a client's message) and then hands them over with ``checked_user``.
-    None without a user in the session, or when Flask-Login's session protection refuses it."""
-    user_id = session.get("_user_id")
-    if user_id is None or login._session_protection_failed():
-        return None
-    try:
-        return int(user_id)
-    except (TypeError, ValueError):
-        return None
+    """Who the session says is logged in, not loaded nor checked: for the send path, whose own
+    statement checks the user. Kept beside Flask-Login's session through its public signals (log
+    in, log out, a session restored from the remember cookie); None when the session names nobody."""
+    user_id = session.get(SESSION_USER_KEY)
+    if isinstance(user_id, int):
+        return user_id
+    if current_user.is_authenticated:  # a session from before this key: loads the user once
+        session[SESSION_USER_KEY] = current_user.id
+        return current_user.id
+    return None
 
 
-def checked_user(user: User) -> None:
-    """The user a statement checked for ``session_user_id`` becomes the request's ``current_user``,
-    as if Flask-Login had loaded them (what its loader does last)."""
-    login._update_request_context_with_user(user)
+def session_user_required(view):
+    """The session names a user (else the usual log-in redirect), who is not loaded here: the
+    service the view calls checks them."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if session_user_id() is None:
+            return login.unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def role_required(*roles: Role):

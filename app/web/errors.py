@@ -9,7 +9,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
-from ..services.errors import ServiceError
+from ..extensions import login
+from ..services.errors import NotLoggedIn, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def error_response(message: str, status: int, target: str = "#flash"):
 def init_app(app) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
+        if isinstance(exc, NotLoggedIn):
+            return login.unauthorized()
         db.session.rollback()
         return error_response(str(exc.message), exc.status_code, _target())
 

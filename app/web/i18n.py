@@ -1,8 +1,8 @@
 """Language choice: the user's own setting, then a cookie, then the browser's."""
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 
 from flask import current_app, has_request_context, request
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_login import current_user
 from sqlalchemy.orm.exc import DetachedInstanceError
 
@@ -25,10 +25,6 @@ def select_locale() -> str:
 
 
 def in_language(locale: str) -> AbstractContextManager:
-    """``force_locale`` for what is rendered for someone else, but nothing to switch when it is
-    the language in use already (the sender's own pages, two users of one language): a switch
-    parses the locale and looks its translations up again."""
-    current = get_locale()
-    if current is not None and str(current) == locale:
-        return nullcontext()
+    """``force_locale`` for what is rendered for someone (a push, the answer to a send): it never
+    asks which language the request is in, which would load the logged-in user."""
     return force_locale(locale)

@@ -6,12 +6,13 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
-from flask import current_app, g, request, url_for
+from flask import current_app, request, url_for
 from flask.templating import Environment
 from flask_babel import format_date, get_locale, lazy_gettext as _l
 
 from ..models import Role
-from ..clock import whole_seconds
+from ..clock import utcnow, whole_seconds
+from ..services.locks import ANSWERING
 
 
 class TemplateEnvironment(Environment):
@@ -86,28 +87,14 @@ def init_app(app) -> None:
 
     @app.template_global()
     def answering_lock(conversation):
-        """The running "answering" lock of the conversation's moderator on its profile, if any.
-
-        Read from the conversation when its lock was loaded with it (pushes and lists), else with
-        one query per render pass and moderator (lists show it on every conversation of the profile)."""
-        from ..clock import utcnow
-        from ..services import locks
-
-        moderator_id = conversation.assigned_moderator_id
-        if moderator_id is None:
+        """The running "answering" lock of the conversation's moderator on its profile, if any
+        (lists, panels and pushes load the profile's lock with the conversation)."""
+        lock = conversation.profile_lock
+        if (conversation.assigned_moderator_id is None or lock is None or lock.lock_type != ANSWERING
+                or lock.moderator_id != conversation.assigned_moderator_id or lock.expires_at < utcnow()):
             return None
-        if "profile_lock" in conversation.__dict__:
-            lock = conversation.profile_lock
-            if (lock is not None and lock.lock_type == locks.ANSWERING and lock.moderator_id == moderator_id
-                    and lock.expires_at >= utcnow()):
-                return lock
-            return None
-        cache = g.setdefault("answering_locks", {})
-        if moderator_id not in cache:
-            cache[moderator_id] = {profile: lock for profile, lock in
-                                   locks.profile_locks_by_profile(utcnow(), moderator_id).items()
-                                   if lock.lock_type == locks.ANSWERING}
-        return cache[moderator_id].get(conversation.profile_id)
+        return lock
+
 
 
 _ROLE_LABELS = {Role.CLIENT: _l("Client"), Role.MODERATOR: _l("Moderator"), Role.ADMIN: _l("Admin")}

@@ -10,7 +10,7 @@ from app.jobs.assignment import assign_orphan_conversations
 from app.jobs.schedule import PERIODIC_JOBS, reconcile
 from app.models import Conversation, Role
 from app.redis_client import get_redis
-from app.services import chat
+from app.services import sending
 from tests.support import make_profile, make_user, run_job, token
 
 
@@ -28,7 +28,7 @@ def test_reconcile_twice_keeps_one_job_per_declaration(ctx):
 def test_orphan_sweep_job_assigns_waiting_conversations_in_the_worker(ctx, rq_worker):
     client, profile = make_user(), make_profile()
     with write_transaction():
-        chat.post_client_message(client, profile.id, "anyone?", token(), datetime(2026, 11, 23, 12, 0))
+        sending.post_client_message(client, profile.id, "anyone?", token(), datetime(2026, 11, 23, 12, 0))
     moderator = make_user(Role.MODERATOR, online=True)
 
     assert run_job("default", assign_orphan_conversations) == 1

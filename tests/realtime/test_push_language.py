@@ -10,7 +10,7 @@ from app.clock import utcnow
 from app.realtime import push
 from app.realtime.hub import USER_CHANNEL
 from app.redis_client import get_redis
-from app.services import chat
+from app.services import sending
 from tests.support import first_published, make_profile, make_user, token
 
 WAITING = {"en": "Waiting since", "fr": "En attente depuis", "de": "Wartet seit", "es": "Esperando desde"}
@@ -26,7 +26,7 @@ def _pushed_to(moderator_id: int, sender: User, profile_id: int, app) -> str:
             client = db.session.get(User, sender.id)
             login_user(client)  # the request is the client's: their language is the current one
             with write_transaction():
-                posted = chat.post_client_message(client, profile_id, "bonjour", token(), utcnow())
+                posted = sending.post_client_message(client, profile_id, "bonjour", token(), utcnow())
             push.message_posted(posted.message)
             db.session.remove()
         return first_published(pubsub)
@@ -54,7 +54,7 @@ def test_after_a_push_in_another_language_the_request_goes_on_in_its_own(app):
         sender = db.session.get(User, client.id)
         login_user(sender)
         with write_transaction():
-            posted = chat.post_client_message(sender, profile.id, "hola", token(), utcnow())
+            posted = sending.post_client_message(sender, profile.id, "hola", token(), utcnow())
         push.message_posted(posted.message)
         from flask_babel import get_locale, gettext
 

@@ -9,7 +9,8 @@ from app.extensions import db
 from app.models import Message, Role, User
 from app.clock import utcnow
 from app.realtime import push
-from app.services import chat
+from app.web.fragments import message_html
+from app.services import sending
 from tests.support import make_profile, make_user, recorded_statements, token
 
 
@@ -19,7 +20,7 @@ def _first_message(app, client_id: int, profile_id: int, when) -> int:
         sender = db.session.get(User, client_id)
         login_user(sender)
         with write_transaction():
-            posted = chat.post_client_message(sender, profile_id, "bonjour", token(), when)
+            posted = sending.post_client_message(sender, profile_id, "bonjour", token(), when)
         conversation_id = posted.message.conversation_id
         db.session.remove()
     return conversation_id
@@ -33,10 +34,10 @@ def test_pushes_of_a_message_in_an_existing_conversation_run_no_query(app):
         sender = db.session.get(User, client.id)
         login_user(sender)
         with write_transaction():
-            posted = chat.post_client_message(sender, profile.id, "encore", token(), utcnow() + timedelta(seconds=5))
+            posted = sending.post_client_message(sender, profile.id, "encore", token(), utcnow() + timedelta(seconds=5))
         with recorded_statements(db.engine) as statements:
             push.message_posted(posted.message)
-            push.message_html(posted.message, "client")  # the answer to the POST
+            message_html(posted.message, "client", posted.message.conversation.client.locale)  # the answer to the POST
         assert statements == []
         # What the pushes do not read is still there, loaded when first read.
         conversation = posted.message.conversation
@@ -45,16 +46,14 @@ def test_pushes_of_a_message_in_an_existing_conversation_run_no_query(app):
 
 
 def test_the_sender_checked_by_the_statement_is_a_full_user(app):
-    """``post_as_session_client`` loads no user first: the client comes back from the statement,
+    """``sending.send_client_message`` loads no user first: the client comes back from the statement,
     in the session like a loaded one (the pushes read it without a query, and what the statement
     did not return loads when first read)."""
     make_user(Role.MODERATOR, online=True)
     client, profile = make_user(locale="es"), make_profile("Iris")
     _first_message(app, client.id, profile.id, utcnow())
     with app.test_request_context("/"):
-        with write_transaction():
-            posted = chat.post_as_session_client(client.id, profile.id, "otra vez", token(),
-                                                 utcnow() + timedelta(seconds=5))
+        posted = sending.send_client_message(client.id, profile.id, "otra vez", token(), utcnow() + timedelta(seconds=5))
         sender = posted.message.conversation.client
         assert sender in db.session and sender.id == client.id and sender.locale == "es"
         assert db.session.get(User, client.id) is sender  # the session's one and only copy
@@ -72,12 +71,12 @@ def _rendered_pushes(message) -> list[str]:
                              conversation=conversation, message=message),
             push._render_for(conversation.client, "partials/push/_client_message.html",
                              conversation=conversation, message=message, bubble=None),
-            str(push.message_html(message, "client"))]
+            str(message_html(message, "client", message.conversation.client.locale))]
 
 
 @pytest.mark.parametrize("answering", [False, True])
 def test_pushes_rendered_from_snapshots_are_those_rendered_from_orm_rows(app, answering):
-    """``post_as_session_client`` hands the pushes snapshots of the rows its statement returned:
+    """``sending.send_client_message`` hands the pushes snapshots of the rows its statement returned:
     the moderator's list item (names, picture, badge, "answering" flag, language), the bubbles and
     the client's push read the same as from the ORM's rows of the same message."""
     from app.services import locks
@@ -93,9 +92,7 @@ def test_pushes_rendered_from_snapshots_are_those_rendered_from_orm_rows(app, an
                 assert locks.start_answering(conversation_id, moderator.id, start) is not None
             db.session.remove()
     with app.test_request_context("/"):
-        with write_transaction():
-            posted = chat.post_as_session_client(client.id, profile.id, "otra <b>vez</b>", token(),
-                                                 start + timedelta(seconds=5))
+        posted = sending.send_client_message(client.id, profile.id, "otra <b>vez</b>", token(), start + timedelta(seconds=5))
         assert isinstance(posted.message, Snapshot)
         from_snapshots = _rendered_pushes(posted.message)
         message_id = posted.message.id

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, Conversation, Role
-from app.services import chat, moderator_queue
+from app.services import moderator_queue, sending
 from tests.support import ROOT, make_profile, make_user, token
 
 RACER = r"""
@@ -41,8 +41,7 @@ def test_racing_processes_never_assign_a_conversation_twice(ctx):
     profiles = [make_profile(name=f"P{i}") for i in range(6)]
     clients = [make_user() for _ in range(60)]
     for i, client in enumerate(clients):  # nobody online: all 60 wait as orphans, 10 per profile
-        with write_transaction():
-            chat.post_client_message(client, profiles[i % 6].id, "hello", token(), datetime(2026, 11, 23, 12, 0))
+        sending.send_client_message(client.id, profiles[i % 6].id, "hello", token(), datetime(2026, 11, 23, 12, 0))
     moderators = [make_user(Role.MODERATOR) for _ in range(3)]
     with write_transaction():
         for moderator in moderators:

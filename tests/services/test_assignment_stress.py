@@ -36,7 +36,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import User
 from app.redis_client import get_redis
-from app.services import assignment, chat, presence
+from app.services import pages, sending
 app = create_app(TestConfig)
 plan = json.loads(sys.stdin.read())
 with app.app_context():
@@ -48,13 +48,9 @@ with app.app_context():
         time.sleep(max(0, float(start_at) - time.time()))   # then all start at the same instant
         for kind, a, b in round_["actions"]:
             if kind == "connect":          # what the socket handler does when a page connects
-                with write_transaction():
-                    moderator = db.session.get(User, a)
-                    if presence.socket_opened(r, moderator, uuid.uuid4().hex, now):
-                        assignment.assign_orphans(now)
-            else:                           # a client posts to a profile
-                with write_transaction():
-                    chat.post_client_message(db.session.get(User, a), b, "hello", uuid.uuid4().hex, now)
+                pages.opened(r, a, uuid.uuid4().hex, now)
+            else:                           # a client posts to a profile, as the send route does
+                sending.send_client_message(a, b, "hello", uuid.uuid4().hex, now)
         r.incr(f"sb:stress:done:{round_['index']}")
         db.session.remove()
 """

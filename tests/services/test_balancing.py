@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, ChangeReason, Conversation, Role, User
-from app.services import assignment, balancing, chat
+from app.services import assignment, balancing, chat, sending
 from tests.support import make_profile, make_user, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
@@ -19,7 +19,7 @@ def busy_moderator_with(*per_profile: int):
         profile = make_profile(name=f"P{i}")
         for _ in range(n):
             with write_transaction():
-                chat.post_client_message(make_user(), profile.id, "hello", token(), T0)
+                sending.post_client_message(make_user(), profile.id, "hello", token(), T0)
     return moderator
 
 
@@ -110,7 +110,7 @@ def test_a_late_typing_signal_does_not_lock_again_after_the_answer(ctx):
     with write_transaction():               # the signal typed for that answer arrives after it
         assert locks.start_answering(conversation.id, busy.id, T0 + timedelta(seconds=3)) is None
     with write_transaction():               # the client writes again: typing the next answer locks
-        chat.post_client_message(db.session.get(User, conversation.client_id), conversation.profile_id, "and?",
+        sending.post_client_message(db.session.get(User, conversation.client_id), conversation.profile_id, "and?",
                                  token(), T0 + timedelta(seconds=20))
         assert locks.start_answering(conversation.id, busy.id, T0 + timedelta(seconds=25)) is not None
 

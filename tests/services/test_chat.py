@@ -6,7 +6,7 @@ import pytest
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Conversation, Message, QueueEntry, Role
-from app.services import assignment, chat
+from app.services import assignment, chat, sending
 from app.services.errors import Forbidden, NotFound, ValidationError
 from tests.support import make_profile, make_user, token
 
@@ -15,7 +15,7 @@ NOW = datetime(2026, 11, 23, 12, 0, 0)
 
 def post(client, profile, body="bonjour", tok=None, now=NOW):
     with write_transaction():
-        return chat.post_client_message(client, profile.id, body, tok or token(), now)
+        return sending.post_client_message(client, profile.id, body, tok or token(), now)
 
 
 def test_first_message_creates_conversation_waiting_and_assigned_to_online_moderator(ctx):
@@ -96,12 +96,12 @@ def test_message_of_exactly_4000_characters_is_accepted(ctx):
 def test_unknown_or_hidden_profile_is_not_found(ctx):
     client = make_user()
     with pytest.raises(NotFound), write_transaction():
-        chat.post_client_message(client, 999999, "hi", token(), NOW)
+        sending.post_client_message(client, 999999, "hi", token(), NOW)
     hidden = make_profile()
     with write_transaction():
         hidden.active = False
     with pytest.raises(NotFound), write_transaction():
-        chat.post_client_message(client, hidden.id, "hi", token(), NOW)
+        sending.post_client_message(client, hidden.id, "hi", token(), NOW)
 
 
 def test_reply_clears_waiting_and_only_the_assigned_moderator_may_reply(ctx):
@@ -150,7 +150,7 @@ def test_a_profile_hidden_after_the_conversation_began_takes_no_more_messages(ct
     with write_transaction():
         profile.active = False
     with pytest.raises(NotFound), write_transaction():
-        chat.post_client_message(client, profile.id, "still there?", token(), NOW + timedelta(minutes=1))
+        sending.post_client_message(client, profile.id, "still there?", token(), NOW + timedelta(minutes=1))
     conversation = db.session.query(Conversation).one()
     db.session.refresh(conversation)
     assert db.session.query(Message).count() == 1 and conversation.pending_count == 1

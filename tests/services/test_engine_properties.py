@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, ClientLock, Conversation, Message, QueueEntry, Role, User
-from app.services import assignment, balancing, chat, inactivity, monitoring, moderator_queue
+from app.services import activity, assignment, balancing, chat, inactivity, moderator_queue, monitoring, sending
 from app.services import users as user_service
 from tests import support
 from tests.support import token
@@ -69,9 +69,7 @@ class AssignmentMachine(RuleBasedStateMachine):
     def client_writes(self, c, p):
         self.just_balanced = False
         self.now += TICK  # every step takes a moment: what happened before is strictly earlier
-        with write_transaction():
-            chat.post_client_message(db.session.get(User, self.clients[c].id), self.profiles[p].id, "hi",
-                                     token(), self.now)
+        sending.send_client_message(self.clients[c].id, self.profiles[p].id, "hi", token(), self.now)  # as the route
 
     @rule(data=st.data())
     def moderator_replies(self, data):
@@ -169,7 +167,7 @@ class AssignmentMachine(RuleBasedStateMachine):
         behind it; right after the periodic pass (which resyncs) it is exact."""
         counters = dict(db.session.execute(select(QueueEntry.moderator_id, QueueEntry.load)).all())
         for moderator_id, counted in counters.items():
-            exact = assignment.load_of(moderator_id, self.now)
+            exact = activity.load_of(moderator_id, self.now)
             assert counted >= exact
             if self.just_balanced:
                 assert counted == exact

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, ChangeReason, Conversation, Role
-from app.services import chat, inactivity
+from app.services import chat, inactivity, sending
 from tests.support import make_profile, make_user, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
@@ -21,7 +21,7 @@ def online_moderator(last_activity):
 
 def waiting_conversation(now):
     with write_transaction():
-        return chat.post_client_message(make_user(), make_profile().id, "allô ?", token(), now).message.conversation
+        return sending.post_client_message(make_user(), make_profile().id, "allô ?", token(), now).message.conversation
 
 
 def test_idle_moderator_loses_waiting_conversations_after_one_minute(ctx):

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, AssignmentConflict, ChangeReason, Conversation, Role
-from app.services import chat, conflicts, locks, monitoring
+from app.services import conflicts, locks, monitoring, sending
 from tests.support import make_profile, make_user, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
@@ -15,12 +15,12 @@ def test_waiting_work_leaves_offline_holders_and_orphans_get_assigned(ctx):
     gone = make_user(Role.MODERATOR, online=True)
     profile = make_profile()
     with write_transaction():
-        held = chat.post_client_message(make_user(), profile.id, "hello?", token(), T0).message.conversation
+        held = sending.post_client_message(make_user(), profile.id, "hello?", token(), T0).message.conversation
     assert held.assigned_moderator_id == gone.id
     with write_transaction():
         db.session.merge(gone).is_online = False      # their process died; presence sweep marked them offline
     with write_transaction():
-        orphan = chat.post_client_message(make_user(), profile.id, "hi", token(), T0).message.conversation
+        orphan = sending.post_client_message(make_user(), profile.id, "hi", token(), T0).message.conversation
         locks.lock_profile(profile.id, gone.id, T0 - timedelta(hours=1))
     with write_transaction():                          # nobody online yet: nothing can move
         report = monitoring.run_checks(T0 + timedelta(seconds=10))

@@ -36,7 +36,7 @@ def test_sockets_of_a_dead_process_stop_counting(ctx):
     moderator = make_user(Role.MODERATOR)
     with write_transaction():
         presence.socket_opened(r, moderator, "held-by-a-crashed-process", NOW)
-    later = NOW + timedelta(seconds=presence.STALE_SECONDS + 1)
+    later = NOW + timedelta(seconds=ctx.config["PRESENCE_STALE_SECONDS"] + 1)
     with write_transaction():
         assert presence.sweep_stale(r, NOW) == []
     with write_transaction():

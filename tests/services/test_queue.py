@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Role
-from app.services import chat, moderator_queue
+from app.services import activity, chat, moderator_queue, sending
 from tests.support import make_profile, make_user, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
@@ -20,7 +20,7 @@ def online(at):
 
 def post(now):
     with write_transaction():
-        return chat.post_client_message(make_user(), make_profile().id, "hi", token(), now).message.conversation
+        return sending.post_client_message(make_user(), make_profile().id, "hi", token(), now).message.conversation
 
 
 def test_simultaneous_connections_are_ordered_by_time_then_id(ctx):
@@ -64,16 +64,15 @@ def test_status_counts_the_profiles_nobody_holds(ctx):
 
 def test_load_counter_follows_assignments_and_is_resynced(ctx):
     from app.models import QueueEntry
-    from app.services import assignment
 
     moderator = online(T0)
     answered, _ = post(T0), post(T0)
     counter = lambda: db.session.query(QueueEntry.load).filter_by(moderator_id=moderator.id).scalar()  # noqa: E731
-    assert counter() == 2 == assignment.load_of(moderator.id, T0)
+    assert counter() == 2 == activity.load_of(moderator.id, T0)
     with write_transaction():
         chat.post_profile_reply(db.session.merge(moderator), answered.id, "hello", token(), T0)
     assert counter() == 2                         # answered, but traffic in the last 30 min: active
     later = T0 + timedelta(minutes=31)            # it went quiet; the other still waits
     with write_transaction():
-        assert moderator_queue.resync_loads(later) == 1
-    assert counter() == 1 == assignment.load_of(moderator.id, later)
+        assert activity.resync_loads(later) == 1
+    assert counter() == 1 == activity.load_of(moderator.id, later)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from app.database import write_transaction
 from app.extensions import db
 from app.models import NotificationRound, PendingClientMessage, Role, RoundNotification, User
-from app.services import chat, pending, moderator_queue, rounds
+from app.services import chat, moderator_queue, pending, rounds, sending
 from tests.support import make_profile, make_user, token
 
 NOW = datetime(2026, 11, 23, 12, 0, 0)
@@ -32,7 +32,7 @@ def give_load(moderator, load: int, now: datetime) -> None:
     set_online(moderator.id, True, now)
     for _ in range(load):
         with write_transaction():
-            posted = chat.post_client_message(make_user(), make_profile().id, "hello?", token(), now)
+            posted = sending.post_client_message(make_user(), make_profile().id, "hello?", token(), now)
         with write_transaction():
             chat.post_profile_reply(moderator, posted.message.conversation_id, "hi!", token(), now)
     set_online(moderator.id, False, now)
@@ -55,7 +55,7 @@ def post_waiting(count: int, at: datetime, clients: int = 2) -> list[int]:
     for i in range(count):
         client, profile = people[i % clients]
         with write_transaction():
-            conversations.add(chat.post_client_message(client, profile.id, f"message {i}", token(), at)
+            conversations.add(sending.post_client_message(client, profile.id, f"message {i}", token(), at)
                               .message.conversation_id)
     return sorted(conversations)
 
@@ -89,10 +89,10 @@ def test_a_client_message_is_pending_until_its_conversation_is_answered(ctx):
     client, profile, other = make_user(), make_profile("A"), make_profile("B")
     tok = token()
     with write_transaction():
-        first = chat.post_client_message(client, profile.id, "one", tok, NOW)
-        chat.post_client_message(client, profile.id, "one", tok, NOW)            # a re-send: no second row
-        chat.post_client_message(client, profile.id, "two", token(), NOW + timedelta(seconds=5))
-        chat.post_client_message(client, other.id, "elsewhere", token(), NOW)
+        first = sending.post_client_message(client, profile.id, "one", tok, NOW)
+        sending.post_client_message(client, profile.id, "one", tok, NOW)            # a re-send: no second row
+        sending.post_client_message(client, profile.id, "two", token(), NOW + timedelta(seconds=5))
+        sending.post_client_message(client, other.id, "elsewhere", token(), NOW)
     rows = db.session.scalars(select(PendingClientMessage).order_by(PendingClientMessage.id)).all()
     assert [(r.message_id == first.message.id, r.pending_since, r.is_processed) for r in rows[:1]] == [(True, NOW, False)]
     assert len(rows) == 3 and {r.client_id for r in rows} == {client.id}

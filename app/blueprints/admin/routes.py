@@ -6,13 +6,11 @@ from flask_login import current_user
 from ...web.auth import role_required
 from ...database import write_transaction
 from ...models import Role
-from ...realtime.hub import publish_kick
 from ...redis_client import get_redis
 from ...services import overview as overview_service
 from ...clock import utcnow
 from ...models import ChangeReason, Conversation, User
-from ...realtime import push
-from ...services import assignment, conflicts, history, locks, profiles, unlock_requests, users
+from ...services import assignment, conflicts, history, locks, monitoring, profiles, unlock_requests, users
 from ...extensions import db
 from ...services.errors import ValidationError
 from ..params import optional_id
@@ -27,10 +25,9 @@ def admins_only():
 
 @bp.route("/")
 def overview():
-    from ...jobs.monitoring import last_report
 
     figures = overview_service.overview(get_redis(), current_app.config["RQ_QUEUES"])
-    return render_template("admin/overview.html", monitoring=last_report(), **figures)
+    return render_template("admin/overview.html", monitoring=monitoring.last_report(get_redis()), **figures)
 
 
 @bp.route("/users")
@@ -67,8 +64,6 @@ def user_set_active(user_id: int):
     active = request.form.get("active") == "1"
     with write_transaction():
         user = users.set_active(user_id, active, utcnow())
-    if not active:
-        publish_kick(get_redis(), user_id)
     flash(_("%(email)s is now %(state)s.", email=user.email, state=_("active") if active else _("disabled")), "success")
     return redirect(url_for("admin.user_list"))
 
@@ -177,11 +172,9 @@ def reassign():
     if target is None or not target.is_moderator or not target.active:
         flash(_("Choose an active moderator."), "error")
         return redirect(url_for("admin.assignment_history", conversation=conversation_id)), 303
-    previous = conversation.assigned_moderator_id
     with write_transaction():
         moved = assignment.reassign(conversation_id, target.id, utcnow(), ChangeReason.MANUAL)
     if moved:
-        push.conversations_assigned({target.id} | ({previous} if previous else set()))
         flash(_("Conversation #%(id)d now goes to %(name)s, with the other conversations of %(profile)s.",
                 id=conversation_id, name=target.display_name, profile=conversation.profile.name), "success")
     else:

@@ -2,13 +2,12 @@
 from flask import current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
-from ...web.auth import checked_user, home_for, role_required, session_user_id
+from ...web.auth import home_for, role_required, session_user_id, session_user_required
+from ...web.fragments import message_html
 from ..params import optional_id
-from ...database import write_transaction
 from ...models import Role
 from ...clock import utcnow
-from ...realtime import push
-from ...services import chat, profiles
+from ...services import chat, profiles, sending
 from . import bp
 
 client_only = role_required(Role.CLIENT)
@@ -54,40 +53,13 @@ def messages(profile_id: int):
 
 
 @bp.route("/profiles/<int:profile_id>/messages", methods=["POST"])
+@session_user_required
 def send(profile_id: int):
-    """A client's message. The usual case (a client writing in a conversation they have) is one
-    statement that also checks the sender, with no user loaded first: on PostgreSQL its own
-    transaction when nothing follows it (a held, active conversation), else in a write
-    transaction; anything else goes the checked way (``_send_as_current_user``)."""
-    client_id = session_user_id()
-    if client_id is None:
-        return _send_as_current_user(profile_id)
-    args = (client_id, profile_id, request.form.get("body"), request.form.get("client_token"), utcnow(),
-            current_app.config["MESSAGE_MAX_LENGTH"])
-    posted = chat.post_as_session_client_at_once(*args)
-    if posted is None:
-        with write_transaction():
-            posted = chat.post_as_session_client(*args)
-    if posted is None:
-        return _send_as_current_user(profile_id)
-    checked_user(posted.message.conversation.client)
-    return _answer(posted)
-
-
-@client_only
-def _send_as_current_user(profile_id: int):
-    with write_transaction():
-        posted = chat.post_client_message(current_user, profile_id, request.form.get("body"),
-                                          request.form.get("client_token"), utcnow(),
-                                          current_app.config["MESSAGE_MAX_LENGTH"])
-    return _answer(posted)
-
-
-def _answer(posted: chat.Posted):
-    message = posted.message
-    if posted.created:
-        push.message_posted(message)
-    return push.message_html(message, "client")  # the bubble the push just rendered
+    """A client's message; the answer is its bubble (the push to the client's pages is the same)."""
+    posted = sending.send_client_message(session_user_id(), profile_id, request.form.get("body"),
+                                         request.form.get("client_token"), utcnow(),
+                                         current_app.config["MESSAGE_MAX_LENGTH"])
+    return message_html(posted.message, "client", posted.message.conversation.client.locale)
 
 
 @bp.route("/avatars/<path:filename>")

@@ -1,14 +1,14 @@
 """The moderator workspace: their conversations, one open beside the client and the profile."""
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 
 from ...web.auth import role_required
 from ...database import write_transaction
 from ...models import Role
 from ...clock import utcnow
-from ...realtime import push
-from ...services import assignment, chat, conflicts, locks, presence, unlock_requests
+from ...web.fragments import message_html
+from ...services import chat, conflicts, locks, presence, unlock_requests
 from ...services import moderator_queue
 from ..params import optional_id, required_id
 from . import bp
@@ -59,13 +59,7 @@ def reply(conversation_id: int):
         posted = chat.post_profile_reply(current_user, conversation_id, request.form.get("body"),
                                          request.form.get("client_token"), utcnow(),
                                          current_app.config["MESSAGE_MAX_LENGTH"])
-    if posted.created:
-        push.message_posted(posted.message)
-    if posted.assigned:
-        push.conversations_assigned(set(posted.assigned.values()))
-    if posted.lock_released:
-        push.lock_status_changed(current_user.id, posted.message.conversation.profile_id)
-    return push.message_html(posted.message, "profile")  # the bubble the push just rendered
+    return message_html(posted.message, "profile", str(get_locale()))
 
 
 @bp.route("/locks/status")
@@ -117,7 +111,6 @@ def queue_leave():
     """Step out: no new conversations until rejoining (current ones stay)."""
     with write_transaction():
         moderator_queue.leave(current_user.id)
-    push.queue_changed()
     return _queue_panel()
 
 
@@ -125,11 +118,7 @@ def queue_leave():
 @moderator_only
 def queue_join():
     with write_transaction():
-        moderator_queue.join(current_user.id, utcnow())
-        assigned = assignment.assign_orphans(utcnow())
-    if assigned:
-        push.conversations_assigned(set(assigned.values()))
-    push.queue_changed()
+        presence.moderator_available(current_user.id, utcnow())
     return _queue_panel()
 
 
@@ -137,14 +126,8 @@ def queue_join():
 @moderator_only
 def heartbeat():
     """The page is alive (every 2 minutes, socket or not): online, and back in the queue if not."""
-    now = utcnow()
     with write_transaction():
-        came_online = presence.heartbeat(current_user, now)
-        assigned = assignment.assign_orphans(now) if came_online else {}
-    if assigned:
-        push.conversations_assigned(set(assigned.values()))
-    elif came_online:
-        push.queue_changed()
+        presence.heartbeat(current_user, utcnow())
     return "", 204
 
 

@@ -1,0 +1,100 @@
+"""What happened in a unit of work, for what must follow its commit (the pushes to open pages).
+
+Services record events as they write (``record``). When the write transaction commits,
+``database.write_transaction`` hands them to the handler subscribed here (the realtime dispatcher,
+``realtime.push.dispatch``); when it rolls back they are dropped, so nothing is pushed for work
+that was not stored. Recorded events live in the session, one list per unit of work.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.orm import Session
+
+from ..database import after_commit
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+_KEY = "switchboard_events"
+
+
+@dataclass(frozen=True)
+class MessagePosted:
+    """A new message (ORM row or snapshot), with its conversation, profile, holder and client."""
+    message: Any
+
+
+@dataclass(frozen=True)
+class WorkAssigned:
+    """A conversation nobody held went to a moderator."""
+    conversation_id: int
+    moderator_id: int
+
+
+@dataclass(frozen=True)
+class WorkMoved:
+    """A profile's conversations moved from one moderator to another, for ``reason``."""
+    from_id: int
+    to_id: int
+    conversation_ids: tuple[int, ...]
+    reason: Any
+
+
+@dataclass(frozen=True)
+class LockChanged:
+    """A moderator's lock on a profile was taken or released."""
+    moderator_id: int
+    profile_id: int
+
+
+@dataclass(frozen=True)
+class QueueChanged:
+    """Someone joined or left the moderator queue: positions moved."""
+
+
+@dataclass(frozen=True)
+class MonitoringAlert:
+    """The monitoring pass found something admins should see."""
+    report: Any
+
+
+@dataclass(frozen=True)
+class AccountDisabled:
+    """An account was disabled: its open pages must close."""
+    user_id: int
+
+
+def record(happened) -> None:
+    """``happened`` follows the commit of the current unit of work (nothing, if it rolls back)."""
+    db.session().info.setdefault(_KEY, []).append(happened)
+
+
+_handlers: list[Callable[[list], None]] = []
+
+
+def subscribe(handler: Callable[[list], None]) -> None:
+    """``handler(events)`` runs after each commit that recorded events, in the committing context."""
+    if handler not in _handlers:
+        _handlers.append(handler)
+
+
+def _committed(session: Session) -> None:
+    happened = session.info.pop(_KEY, None)
+    if not happened:
+        return
+    for handler in _handlers:
+        try:
+            handler(happened)
+        except Exception:  # noqa: BLE001 - the data is stored; a page that missed a push catches up
+            log.exception("could not dispatch %d events after a commit", len(happened))
+
+
+@sqlalchemy_event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(_KEY, None)
+
+
+after_commit(_committed)

@@ -1,0 +1,155 @@
+"""A client's message: one entry point, ``send_client_message``, that owns how it is stored.
+
+The usual case is a client writing in a conversation they have, which a moderator holds and which
+is still active. It is stored by the statements of ``postgresql`` (one statement) or ``sqlite``
+(three), which check the sender themselves, so no user is loaded first; their rows come back as
+snapshots for the pushes (``rows``). On PostgreSQL that case is one statement with nothing after
+it, so it runs as its own transaction (one round trip: no BEGIN, no COMMIT). Every other case
+goes on in a write transaction: an existing conversation by the same statements, then whatever
+the message sets off (an assignment, the holder's load); anything they did not store (a first
+message, input to refuse, a re-send, someone who is not an active client) by the checked path,
+``post_client_message``, with the sender loaded and checked.
+
+Whatever path stored it, the message is recorded as posted (``events``): its pushes follow the
+commit.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ...database import cached_statement, single_statement_write, write_transaction
+from ...extensions import db
+from ...models import Conversation, Message, Profile, User
+from ...models.chat import Sender
+from .. import activity, assignment, events, pending
+from ..errors import Forbidden, NotFound, NotLoggedIn, ValidationError
+from ..messages import MAX_BODY, Posted, clean_body, clean_token, insert_message, orm_rows, reload_keeping_links
+from . import postgresql, rows, sqlite
+
+
+def send_client_message(client_id: int, profile_id: int, body: str | None, token: str | None, now: datetime,
+                        max_length: int = MAX_BODY) -> Posted:
+    """Store a client's message once (by its client token), mark the conversation waiting and make
+    sure a moderator holds it; ``client_id`` is who the session says writes, checked here. A unit
+    of work of its own: it commits, then its pushes follow."""
+    try:
+        clean = clean_body(body, max_length), clean_token(token)
+    except ValidationError:
+        clean = None
+    if clean is not None:
+        with single_statement_write() as alone:
+            stored = postgresql.store(client_id, profile_id, *clean, now, held_and_active=True) if alone else None
+            if stored is not None:
+                events.record(events.MessagePosted(stored[1].message))
+        if stored is not None:
+            return stored[1]
+    with write_transaction():
+        stored = _store(client_id, profile_id, *clean, now) if clean is not None else None
+        if stored is not None:
+            posted = _settle_snapshot(*stored, now)
+        else:
+            client = db.session.get(User, client_id)
+            if client is None or not client.active:
+                raise NotLoggedIn(_l("Please log in to see this page."))
+            posted = post_client_message(client, profile_id, body, token, now, max_length)
+    return posted
+
+
+def post_client_message(client: User, profile_id: int, body: str | None, token: str | None, now: datetime,
+                        max_length: int = MAX_BODY) -> Posted:
+    """The checked path, in the caller's write transaction: the sender loaded, their role checked,
+    the input refused with a clear message, the conversation created on a first message. Returns
+    ORM rows."""
+    if not client.is_client:
+        raise Forbidden(_l("Only clients write to profiles."))
+    body, token = clean_body(body, max_length), clean_token(token)
+    conversation = (_client_conversation(client.id, profile_id)
+                    or get_or_create_conversation(client, _active_profile(profile_id), now))
+    was_active = activity.is_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
+    if "client" not in conversation.__dict__:
+        set_committed_value(conversation, "client", client)
+    posted = insert_message(conversation, sender=Sender.CLIENT, author_id=client.id, body=body,
+                            client_token=token, created_at=now)
+    if not posted.created:
+        return posted
+    pending.record(posted.message.id, client.id, conversation.profile_id, conversation.id, now)
+    reload_keeping_links(conversation, posted.message, cached_statement(
+        ("sending.counters",), lambda: orm_rows(Conversation, rows.counters())),
+        {"conversation_id_": conversation.id, "now_": now})
+    return _settle(conversation, posted, was_active, now)
+
+
+def get_or_create_conversation(client: User, profile: Profile, now: datetime) -> Conversation:
+    """The unique conversation of this client with this profile (unique index settles races)."""
+    conversation = _find(client.id, profile.id)
+    if conversation is not None:
+        return conversation
+    try:
+        with db.session.begin_nested():
+            conversation = Conversation(client_id=client.id, profile_id=profile.id, created_at=now)
+            db.session.add(conversation)
+    except IntegrityError:
+        conversation = _find(client.id, profile.id)
+    return conversation
+
+
+def _find(client_id: int, profile_id: int) -> Conversation | None:
+    return db.session.scalar(select(Conversation).where(Conversation.client_id == client_id,
+                                                        Conversation.profile_id == profile_id))
+
+
+def _store(client_id: int, profile_id: int, body: str, token: str, now: datetime):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.store(client_id, profile_id, body, token, now)
+    return sqlite.store(client_id, profile_id, body, token, now)
+
+
+def _client_conversation(client_id: int, profile_id: int) -> Conversation | None:
+    """The client's conversation with an active profile, in one query with its profile, holder and
+    the profile's lock (for the moderator's "answering" flag)."""
+    return db.session.scalar(
+        select(Conversation).join(Conversation.profile)
+        .options(contains_eager(Conversation.profile), joinedload(Conversation.moderator),
+                 joinedload(Conversation.profile_lock))
+        .where(Conversation.client_id == client_id, Conversation.profile_id == profile_id, Profile.active.is_(True))
+        .execution_options(populate_existing=True))  # its holder may have changed since it was loaded
+
+
+def _active_profile(profile_id: int) -> Profile:
+    profile = db.session.get(Profile, profile_id)
+    if profile is None or not profile.active:
+        raise NotFound(_l("This profile does not exist."))
+    return profile
+
+
+def _settle(conversation, posted: Posted, was_active: bool, now: datetime) -> Posted:
+    """After a new client message: make sure a moderator holds the conversation, or count it in
+    its holder's load again if it had gone quiet; then it is recorded as posted."""
+    # The decision comes last: on PostgreSQL decisions take turns until commit, so the turn is
+    # held for the decision and the commit only.
+    if conversation.assigned_moderator_id is None:
+        moderator_id = assignment.assign_if_unassigned(conversation.id, now)
+        if moderator_id is not None:  # the row as it is now, for the pushes (no extra UPDATE)
+            set_committed_value(conversation, "assigned_moderator_id", moderator_id)
+            set_committed_value(conversation, "assigned_at", now)
+            db.session.expire(conversation, ["moderator", "profile_lock"])
+    elif not was_active:
+        activity.adjust_load(conversation.assigned_moderator_id, 1)  # it counts again
+    events.record(events.MessagePosted(posted.message))
+    return posted
+
+
+def _settle_snapshot(conversation, posted: Posted, was_active: bool, now: datetime) -> Posted:
+    """``_settle`` for snapshots. The rare conversation nobody held is assigned on ORM rows: the
+    message and its conversation, loaded for it."""
+    if conversation.assigned_moderator_id is not None:
+        return _settle(conversation, posted, was_active, now)
+    message = db.session.get(Message, posted.message.id)
+    set_committed_value(message.conversation, "client", conversation.client)
+    return _settle(message.conversation, Posted(message, created=True), was_active, now)

@@ -1,0 +1,90 @@
+"""PostgreSQL: a client's message in a conversation they have, stored by one statement.
+
+Data-modifying CTEs check the sender (an active client), find their conversation with the
+(active) profile, store the message (unless its token was stored before), its pending row and the
+conversation's counters, and return them with the profile, the holder, the profile's lock and
+the sender. The statement must stay under psycopg's 4,096 bytes, past which psycopg parses it
+again at every run (the send path's tests check it).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, bindparam, false, insert, select, true
+
+from ...database import cached_statement, dialect_insert
+from ...extensions import db
+from ...models import Conversation, Message, PendingClientMessage, Profile, ProfileLock, Role, User
+from ...models.chat import Sender
+from .. import activity
+from ..snapshots import ConversationSnapshot
+from . import rows
+
+
+def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
+          held_and_active: bool = False):
+    """``(conversation, Posted, was_active)`` as snapshots, or None when nothing was stored: not an
+    active client, no such conversation, a hidden profile, or the token was stored before; with
+    ``held_and_active``, also when no moderator holds the conversation or it had gone quiet."""
+    statement = cached_statement(("sending.postgresql", held_and_active), lambda: _statement(held_and_active))
+    row = db.session.connection().execute(statement, _params(client_id, profile_id, body, token, now)).first()
+    if row is None:
+        return None
+    row = row._mapping
+    conversation: ConversationSnapshot = rows.conversation_snapshot(row)
+    return conversation, rows.linked(rows.MESSAGE.snapshot(row), conversation, row), row["was_active"]
+
+
+def _params(client_id: int, profile_id: int, body: str, token: str, now: datetime) -> dict:
+    return {"client_": client_id, "profile_": profile_id, "sender_": Sender.CLIENT, "author_id_": client_id,
+            "body_": body, "client_token_": token, "created_at_": now, "now_": now,
+            "active_since_": activity.active_since(now)}
+
+
+def _pending_row(stored):
+    """The pending row of the message being inserted (``stored``, the ``INSERT … RETURNING`` CTE):
+    written only when the message was (``pending.record``'s row, in SQL)."""
+    return (insert(PendingClientMessage.__table__)
+            .from_select(["message_id", "client_id", "profile_id", "conversation_id", "pending_since", "is_notified",
+                          "is_processed"],
+                         select(stored.c.id, bindparam("client_", type_=Integer), bindparam("profile_", type_=Integer),
+                                stored.c.conversation_id, stored.c.created_at, false(), false()))
+            .cte("pending"))
+
+
+def _statement(held_and_active: bool):
+    c, p = Conversation.__table__.c, Profile.__table__.c
+    sender = rows.SENDER.c
+    was_active = activity.active_condition(c, bindparam("active_since_", type_=DateTime()))
+    # Held and active: ``was_active`` is the condition, true on every row (not computed twice: the
+    # statement stays under psycopg's size limit).
+    target = (select(c.id, (true() if held_and_active else was_active).label("was_active"))
+              .join_from(Conversation.__table__, Profile.__table__, p.id == c.profile_id)
+              .join(rows.SENDER, sender.id == c.client_id)
+              .where(c.client_id == bindparam("client_"), c.profile_id == bindparam("profile_"), p.active.is_(True),
+                     sender.role == Role.CLIENT, sender.active.is_(True)))
+    if held_and_active:
+        target = target.where(c.assigned_moderator_id.is_not(None), was_active)
+    target = target.cte("target")
+    messages = Message.__table__
+    stored = (dialect_insert(messages)
+              .from_select(["conversation_id", "sender", "author_id", "body", "client_token", "created_at"],
+                           select(target.c.id, *(bindparam(f"{name}_", type_=messages.c[name].type) for name in
+                                                 ("sender", "author_id", "body", "client_token", "created_at"))))
+              .on_conflict_do_nothing(index_elements=["conversation_id", "client_token"])
+              .returning(*messages.c)
+              .cte("stored"))
+    counted = (rows.counters(select(stored.c.conversation_id).scalar_subquery())
+               .returning(*Conversation.__table__.c)
+               .cte("counted"))
+    locks_table, users = ProfileLock.__table__, User.__table__
+    return (select(*rows.MESSAGE.labelled(stored), *rows.CONVERSATION.labelled(counted),
+                   *rows.PROFILE.labelled(Profile.__table__), *rows.HOLDER.labelled(users),
+                   *rows.LOCK.labelled(locks_table), *rows.SENDER_COLUMNS.labelled(rows.SENDER), target.c.was_active)
+            .select_from(stored.join(counted, counted.c.id == stored.c.conversation_id)
+                         .join(target, target.c.id == counted.c.id)
+                         .join(Profile.__table__, p.id == counted.c.profile_id)
+                         .join(rows.SENDER, sender.id == counted.c.client_id)
+                         .outerjoin(users, users.c.id == counted.c.assigned_moderator_id)
+                         .outerjoin(locks_table, locks_table.c.profile_id == counted.c.profile_id))
+            .add_cte(_pending_row(stored)))

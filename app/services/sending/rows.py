@@ -1,0 +1,60 @@
+"""What a client message's statements return for its pushes, declared once for every path.
+
+The pushes render the message, its conversation, the profile, the holder and the profile's lock.
+Every column returned costs the driver and the result on each message, so only these come back;
+the templates read nothing else (a test renders every push template from these snapshots and from
+ORM rows and compares the HTML).
+"""
+from __future__ import annotations
+
+from sqlalchemy import DateTime, bindparam, case, update
+
+from ...database import loaded
+from ...models import Conversation, Message, Profile, ProfileLock, User
+from ..messages import Posted
+from ..snapshots import ConversationSnapshot, Selected, Snapshot
+
+PUSHED = {
+    Profile: [Profile.__table__.c[name] for name in ("id", "name", "avatar_filename", "active")],
+    User: [User.__table__.c[name] for name in ("id", "role", "display_name", "locale", "active")],
+    ProfileLock: [ProfileLock.__table__.c[name] for name in ("id", "profile_id", "moderator_id", "expires_at",
+                                                             "lock_type")],
+}
+
+SENDER = User.__table__.alias("sender")  # the client who writes, checked and returned by the statement
+
+# Side by side in one row: the message, its conversation, the profile, the holder, the profile's
+# lock and the sender, each column labelled with its prefix.
+MESSAGE = Selected(Message, "m", list(Message.__table__.c))
+CONVERSATION = Selected(Conversation, "c", list(Conversation.__table__.c))
+PROFILE = Selected(Profile, "p", PUSHED[Profile])
+HOLDER = Selected(User, "u", PUSHED[User])
+LOCK = Selected(ProfileLock, "l", PUSHED[ProfileLock])
+SENDER_COLUMNS = Selected(User, "s", PUSHED[User])
+
+
+def counters(conversation_id=None):
+    """The conversation's counters after a client message, moved in SQL (never from a value read
+    earlier): one more waiting message, waiting since the first of them, last message now."""
+    c = Conversation.__table__.c
+    now = bindparam("now_", type_=DateTime())
+    return (update(Conversation.__table__)
+            .where(c.id == (bindparam("conversation_id_") if conversation_id is None else conversation_id))
+            .values(pending_count=c.pending_count + 1,
+                    awaiting_reply_since=case((c.awaiting_reply_since.is_(None), now), else_=c.awaiting_reply_since),
+                    last_message_at=now, last_client_message_at=now))
+
+
+def conversation_snapshot(row) -> ConversationSnapshot:
+    return CONVERSATION.snapshot(row, ConversationSnapshot)
+
+
+def linked(message: Snapshot, conversation: ConversationSnapshot, row) -> Posted:
+    """The message in its conversation, with the client (a User, the request's user next), the
+    profile, the holder and the profile's lock that the statement returned in ``row``."""
+    conversation.client = loaded(User, SENDER_COLUMNS.values(row).items())
+    conversation.profile = PROFILE.snapshot(row)
+    conversation.moderator = HOLDER.snapshot(row)
+    conversation.profile_lock = LOCK.snapshot(row)
+    message.conversation = conversation
+    return Posted(message, created=True)
