@@ -24,7 +24,7 @@ in a fresh database), and during the decisions the tables get a VACUUM ANALYZE e
 decisions (autovacuum's analyze threshold for 10,000 rows), outside the timings, standing in for
 autovacuum (``--upkeep-every 0``: never). Every phase is repeated (--repeats); the summary
 gives the median of the repeats and their spread. Each SQL statement is timed through
-SQLAlchemy's cursor events (a few microseconds each) to show where a pass spends its time; the
+SQLAlchemy's cursor events (cheap next to a round trip) to show where a pass spends its time; the
 slowest SELECTs are run again under EXPLAIN ANALYZE (printed when an aim is missed). The script
 measures and reports; it never asserts.
 

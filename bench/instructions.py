@@ -1,9 +1,9 @@
 """Instructions one client message costs the web process, Switchboard's and the peer's.
 
-Wall-clock and CPU figures on a shared virtual machine move by 2-3x from one day to the next
-and by a quarter within an hour, so a change worth 5% cannot be seen in them. Valgrind's
-callgrind counts the instructions the process executes instead: the same code, inputs and
-environment give the same count whatever else the machine is doing. This runs each send path
+Wall-clock and CPU figures on a shared virtual machine move from one day to the next, and within
+the hour, by more than a small change is worth, so such a change cannot be seen in them.
+Valgrind's callgrind counts the instructions the process executes instead: the same code, inputs
+and environment give the same count whatever else the machine is doing. This runs each send path
 in-process under callgrind, through Flask's test client, and counts only the measured requests
 (instrumentation is switched on after the warm-up with ``callgrind_control``):
 
