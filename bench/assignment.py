@@ -24,7 +24,7 @@ in a fresh database), and during the decisions the tables get a VACUUM ANALYZE e
 decisions (autovacuum's analyze threshold for 10,000 rows), outside the timings, standing in for
 autovacuum (``--upkeep-every 0``: never). Every phase is repeated (--repeats); the summary
 gives the median of the repeats and their spread. Each SQL statement is timed through
-SQLAlchemy's cursor events (a few microseconds each) to show where a pass spends its time; the
+SQLAlchemy's cursor events (cheap next to a round trip) to show where a pass spends its time; the
 slowest SELECTs are run again under EXPLAIN ANALYZE (printed when an aim is missed). The script
 measures and reports; it never asserts.
 
@@ -49,8 +49,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-from common import explain, short_sql  # noqa: E402
+from cpu_accounting import (machine_busy_seconds, own_cpu, services_cpu_delta,  # noqa: E402
+                            services_cpu_snapshot, wait_for_quiet)
+from percentiles import latency_summary  # noqa: E402
+from project import ROOT, app_version  # noqa: E402
+from result_files import machine, now_iso, write_result  # noqa: E402
+from run_setup import Setup  # noqa: E402
+from seeding import create_profiles, create_users  # noqa: E402
+from sql_diagnostics import TimedStatements, explain, short_sql  # noqa: E402
 
 AIMS_MS = {"decision_p99": 10.0, "rebalance": 500.0, "inactivity_scan": 100.0}
 
@@ -95,7 +101,7 @@ def parse_args(argv=None):
 
 
 # -- statement timing -----------------------------------------------------------------------
-class StatementLog(common.TimedStatements):
+class StatementLog(TimedStatements):
     """Times every SQL statement run on ``engine`` while active; optionally keeps them (with
     their parameters) for EXPLAIN ANALYZE afterwards."""
 
@@ -182,7 +188,7 @@ def profile_sequence(n: int, profiles: int, seed: int) -> list[int]:
     return seq
 
 
-def create_data(setup: common.Setup, args) -> Data:
+def create_data(setup: Setup, args) -> Data:
     from sqlalchemy import insert, inspect, select, text
 
     from app.database import write_transaction
@@ -192,9 +198,9 @@ def create_data(setup: common.Setup, args) -> Data:
     from app.models.chat import Sender
 
     t = time.monotonic()
-    mods = common.create_users(setup, "moderator", args.moderators, "bench-mod")
-    clients = common.create_users(setup, "client", args.conversations, "bench-client")
-    profiles = common.create_profiles(setup, min(args.profiles, args.conversations))
+    mods = create_users(setup, "moderator", args.moderators, "bench-mod")
+    clients = create_users(setup, "client", args.conversations, "bench-client")
+    profiles = create_profiles(setup, min(args.profiles, args.conversations))
     sequence = profile_sequence(len(clients), len(profiles), args.seed)
     now = utcnow()
     with setup.app.app_context():
@@ -343,22 +349,22 @@ class Cpu:
 
     def __enter__(self):
         self.t0 = time.perf_counter()
-        self.own0, self.busy0 = common.own_cpu(), common.machine_busy_seconds()
-        self.services0 = common.services_cpu_snapshot(self.database)
+        self.own0, self.busy0 = own_cpu(), machine_busy_seconds()
+        self.services0 = services_cpu_snapshot(self.database)
         return self
 
     def __exit__(self, *exc):
         elapsed = time.perf_counter() - self.t0
-        own = common.own_cpu() - self.own0
-        services = common.services_cpu_delta(self.services0, self.database)
-        busy = common.machine_busy_seconds() - self.busy0
+        own = own_cpu() - self.own0
+        services = services_cpu_delta(self.services0, self.database)
+        busy = machine_busy_seconds() - self.busy0
         self.result = {"elapsed_s": round(elapsed, 3), "bench_process_cpu_s": round(own, 3),
                        "postgres_backends_cpu_s": round(services, 3),
                        "other_programs_cpu_cores": round(max(0.0, busy - own - services) / max(elapsed, 1e-9), 2)}
 
 
 def quiet(args) -> dict:
-    return common.wait_for_quiet(args.quiet_wait, args.busy_threshold)
+    return wait_for_quiet(args.quiet_wait, args.busy_threshold)
 
 
 def ms(seconds: float) -> float:
@@ -420,14 +426,14 @@ def phase_decisions(args, setup, data: Data, log: StatementLog, first: bool) -> 
     later = [t for t, cid in zip(total, data.conversations) if cid not in data.first_of_profile]
     fifth = max(1, n // 5)
     by_fifth = [{"decisions": f"{i * fifth + 1}-{min(n, (i + 1) * fifth)}",
-                 **{k: v for k, v in common.latency_summary(total[i * fifth:(i + 1) * fifth]).items()
+                 **{k: v for k, v in latency_summary(total[i * fifth:(i + 1) * fifth]).items()
                     if k in ("p50_ms", "p99_ms", "max_ms")}} for i in range(5) if i * fifth < n]
-    result = {"decision": common.latency_summary(total), "decision_call_only": common.latency_summary(call),
-              "decision_commit_only": common.latency_summary(commit), "by_fifth": by_fifth,
+    result = {"decision": latency_summary(total), "decision_call_only": latency_summary(call),
+              "decision_commit_only": latency_summary(commit), "by_fifth": by_fifth,
               # With profile holding, a profile's first conversation is a least-loaded pick and
               # its later ones follow the holder: two kinds of decision.
-              "decision_first_of_profile": common.latency_summary(first_of_profile),
-              "decision_profile_seen_before": common.latency_summary(later),
+              "decision_first_of_profile": latency_summary(first_of_profile),
+              "decision_profile_seen_before": latency_summary(later),
               "total_s": round(elapsed, 3), "decisions": n, "not_assigned": unassigned, "loads_after": spread,
               "upkeep_runs_between_decisions": analyses, "upkeep_every": args.upkeep_every,
               "statistics_at_start": args.stats,
@@ -624,10 +630,10 @@ def engine_fingerprint() -> dict:
     """What was measured, when the working tree differs from the commit: a hash of each engine file."""
     import hashlib
 
-    files = sorted((common.ROOT / "app" / "services").glob("*.py")) + sorted((common.ROOT / "app" / "models").glob("*.py"))
-    out = {str(f.relative_to(common.ROOT)): hashlib.sha1(f.read_bytes()).hexdigest()[:12] for f in files
+    files = sorted((ROOT / "app" / "services").glob("*.py")) + sorted((ROOT / "app" / "models").glob("*.py"))
+    out = {str(f.relative_to(ROOT)): hashlib.sha1(f.read_bytes()).hexdigest()[:12] for f in files
            if f.stem in ("assignment", "balancing", "inactivity", "queue", "locks", "chat")}
-    out["migrations"] = sorted(f.stem.split("_")[0] for f in (common.ROOT / "migrations" / "versions").glob("*.py"))
+    out["migrations"] = sorted(f.stem.split("_")[0] for f in (ROOT / "migrations" / "versions").glob("*.py"))
     return out
 
 
@@ -637,10 +643,10 @@ def main(argv=None) -> int:
         raise SystemExit("bench/assignment.py measures PostgreSQL: set DATABASE_URL=postgresql://… and REDIS_URL")
     print(f"assignment: moderators={args.moderators} conversations={args.conversations} profiles={args.profiles} "
           f"repeats={args.repeats} statistics={args.stats}", flush=True)
-    app_commit, fingerprint = common.app_version(), engine_fingerprint()  # before the run: the code it imports
+    app_commit, fingerprint = app_version(), engine_fingerprint()  # before the run: the code it imports
     wait_for_database_free(os.environ["DATABASE_URL"])
-    setup = common.Setup("services").prepare()
-    try:
+    with Setup("services") as setup:
+        setup.prepare()
         data = create_data(setup, args)
         from sqlalchemy import text
 
@@ -664,8 +670,6 @@ def main(argv=None) -> int:
                     })
             db.session.remove()
         setup_desc = setup.describe()
-    finally:
-        setup.close()
 
     summary = summarize(repeats)
     aims = {"decision_p99_under_10ms": summary["decision_p99_ms"]["median"] < AIMS_MS["decision_p99"],
@@ -680,10 +684,10 @@ def main(argv=None) -> int:
         print_plans("inactivity scan", first["inactivity"].get("scan_explain"))
 
     key = f"services-M{args.moderators}-C{args.conversations}-P{args.profiles}" + ("" if args.stats == "running" else "-stats_reset")
-    record = {"when": common.now_iso(), "app_commit": app_commit, "engine_files": fingerprint, "setup": setup_desc,
-              "postgresql": server_settings, "machine": common.machine(), "args": vars(args),
+    record = {"when": now_iso(), "app_commit": app_commit, "engine_files": fingerprint, "setup": setup_desc,
+              "postgresql": server_settings, "machine": machine(), "args": vars(args),
               "aims_ms": AIMS_MS, "aims_met": aims, "summary": summary, "repeats": repeats}
-    path = common.write_result("assignment", key, record)
+    path = write_result("assignment", key, record)
     s = summary
     busy = s["other_programs_cpu_cores_max"]
     print(f"  medians of {args.repeats} (min..max): decision p50 {s['decision_p50_ms']['median']} "
@@ -704,7 +708,7 @@ def main(argv=None) -> int:
           f"reassign pass {s['reassign_pass_ms']['median']} ms for {s['reassign_moves']['median']:g} moves; "
           f"median of {args.repeats}"
           f"{'; OTHER PROGRAMS LOADED THE CPUS: up to ' + str(busy) + ' cores' if busy > args.busy_threshold else ''}"
-          f" -> {path.relative_to(common.ROOT)}")
+          f" -> {path.relative_to(ROOT)}")
     return 0
 
 

@@ -1,9 +1,9 @@
 """Instructions one client message costs the web process, Switchboard's and the peer's.
 
-Wall-clock and CPU figures on a shared virtual machine move by 2-3x from one day to the next
-and by a quarter within an hour, so a change worth 5% cannot be seen in them. Valgrind's
-callgrind counts the instructions the process executes instead: the same code, inputs and
-environment give the same count whatever else the machine is doing. This runs each send path
+Wall-clock and CPU figures on a shared virtual machine move from one day to the next, and within
+the hour, by more than a small change is worth, so such a change cannot be seen in them.
+Valgrind's callgrind counts the instructions the process executes instead: the same code, inputs
+and environment give the same count whatever else the machine is doing. This runs each send path
 in-process under callgrind, through Flask's test client, and counts only the measured requests
 (instrumentation is switched on after the warm-up with ``callgrind_control``):
 
@@ -34,7 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+from project import ROOT, app_version  # noqa: E402
+from result_files import machine, now_iso, write_result  # noqa: E402
+from run_setup import Setup  # noqa: E402
 
 SIDES = ("switchboard", "peer")
 
@@ -57,13 +59,14 @@ def parse_args(argv=None):
 
 # -- the measured process ----------------------------------------------------------------------
 def _switchboard_sender():
-    from request_cost import logged_in_client, set_up_sender
+    from login import logged_in
+    from request_cost import CLIENT, set_up_sender
 
     from app import create_app
 
     app = create_app()
     profile_id = set_up_sender(app)
-    client, csrf = logged_in_client(app)
+    client, csrf = logged_in(app, CLIENT)
 
     def send():
         return client.post(f"/profiles/{profile_id}/messages",
@@ -139,35 +142,35 @@ def main(argv=None) -> int:
     missing = [tool for tool in ("valgrind", "callgrind_control") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"needs {' and '.join(missing)} (Debian: apt-get install valgrind)")
-    setup = common.Setup(args.setup).prepare()  # a fresh schema; the children inherit its env
-    workdir = Path(tempfile.mkdtemp(prefix="switchboard-instructions-"))
-    try:
-        env = dict(os.environ, PSYCOPG_WAIT_FUNC="wait_poll")
-        per_message = {}
-        for side in (args.only,) if args.only else SIDES:
-            per_message[side] = count(side, args, env, workdir) / args.requests
-            print(f"  {side}: {per_message[side] / 1e6:.2f} M instructions per message")
-        if args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            for out in workdir.glob("callgrind.*.out"):
-                shutil.copy(out, args.keep / out.name)
-            print(f"  callgrind output kept in {args.keep}")
-        if args.only:
-            return 0
-        ratio = per_message["switchboard"] / per_message["peer"]
-        record = {
-            "when": common.now_iso(), "version": common.app_version(), "machine": common.machine(),
-            "setup": setup.describe(), "requests": args.requests, "warmup": args.warmup,
-            "instructions_per_message": {side: round(value) for side, value in per_message.items()},
-            "switchboard_to_peer": round(ratio, 2),
-        }
-        path = common.write_result("instructions", setup.kind, record)
-        print(f"SUMMARY instructions {setup.kind}: Switchboard {per_message['switchboard'] / 1e6:.2f} M, "
-              f"peer {per_message['peer'] / 1e6:.2f} M instructions per message ({ratio:.2f}x) "
-              f"-> {path.relative_to(common.ROOT)}")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        setup.close()
+    with Setup(args.setup) as setup:
+        setup.prepare()  # a fresh schema; the children inherit its env
+        workdir = Path(tempfile.mkdtemp(prefix="switchboard-instructions-"))
+        try:
+            env = dict(os.environ, PSYCOPG_WAIT_FUNC="wait_poll")
+            per_message = {}
+            for side in (args.only,) if args.only else SIDES:
+                per_message[side] = count(side, args, env, workdir) / args.requests
+                print(f"  {side}: {per_message[side] / 1e6:.2f} M instructions per message")
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                for out in workdir.glob("callgrind.*.out"):
+                    shutil.copy(out, args.keep / out.name)
+                print(f"  callgrind output kept in {args.keep}")
+            if args.only:
+                return 0
+            ratio = per_message["switchboard"] / per_message["peer"]
+            record = {
+                "when": now_iso(), "version": app_version(), "machine": machine(),
+                "setup": setup.describe(), "requests": args.requests, "warmup": args.warmup,
+                "instructions_per_message": {side: round(value) for side, value in per_message.items()},
+                "switchboard_to_peer": round(ratio, 2),
+            }
+            path = write_result("instructions", setup.kind, record)
+            print(f"SUMMARY instructions {setup.kind}: Switchboard {per_message['switchboard'] / 1e6:.2f} M, "
+                  f"peer {per_message['peer'] / 1e6:.2f} M instructions per message ({ratio:.2f}x) "
+                  f"-> {path.relative_to(ROOT)}")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import time
@@ -30,10 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-from request_cost import poster  # noqa: E402
-
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+from cpu_accounting import wait_for_quiet  # noqa: E402
+from login import logged_in  # noqa: E402
+from request_cost import CLIENT, MODERATOR, poster  # noqa: E402
+from result_files import write_result  # noqa: E402
+from run_setup import Setup  # noqa: E402
+from seeding import PASSWORD  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -61,10 +62,10 @@ def set_up_moderator(app, conversations: int, profile_count: int) -> tuple[int, 
 
     with app.app_context():
         with write_transaction():
-            moderator = users.create_user(email="moderator@bench.test", password=common.PASSWORD,
+            moderator = users.create_user(email=MODERATOR, password=PASSWORD,
                                           role=Role.MODERATOR, display_name="Moderator")
             moderator.is_online = True
-            users.create_user(email="client@bench.test", password=common.PASSWORD, role=Role.CLIENT,
+            users.create_user(email=CLIENT, password=PASSWORD, role=Role.CLIENT,
                               display_name="Client")
             held = [profiles.create_profile(name=f"Profile {n}", age=30, city="Paris", bio="Bench profile")
                     for n in range(profile_count)]
@@ -72,7 +73,7 @@ def set_up_moderator(app, conversations: int, profile_count: int) -> tuple[int, 
             moderator_queue.join(moderator.id, utcnow())
             now = utcnow()
             db.session.add_all(ProfileAssignment(profile_id=p.id, moderator_id=moderator.id, assigned_at=now) for p in held)
-            clients = [users.create_user(email=f"held{n}@bench.test", password=common.PASSWORD, role=Role.CLIENT,
+            clients = [users.create_user(email=f"held{n}@bench.test", password=PASSWORD, role=Role.CLIENT,
                                          display_name=f"Client {n}") for n in range(conversations)]
             db.session.flush()
             db.session.add_all(
@@ -85,18 +86,6 @@ def set_up_moderator(app, conversations: int, profile_count: int) -> tuple[int, 
     return ids
 
 
-def logged_in(app, email: str, home: str):
-    client = app.test_client()
-    found = TOKEN.search(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": email, "password": common.PASSWORD,
-                                           "csrf_token": found.group(1) or found.group(2)})
-    if response.status_code != 302:
-        raise SystemExit(f"could not log {email} in ({response.status_code})")
-    page = client.get(home, follow_redirects=True).get_data(as_text=True)
-    match = TOKEN.search(page)
-    return client, match.group(1) or match.group(2), page
-
-
 def cpu_ms(action) -> float:
     t0 = time.process_time()
     action()
@@ -105,9 +94,10 @@ def cpu_ms(action) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    setup = common.Setup(args.setup).prepare()
-    app = setup.app
-    try:
+    with Setup(args.setup) as setup:
+        setup.prepare()
+        app = setup.app
+
         from app.extensions import db
         from app.realtime import push
 
@@ -125,8 +115,8 @@ def main(argv=None) -> int:
         whole_list = in_request(lambda: push.conversations_assigned({moderator_id}))
         lock_push = in_request(lambda: push.lock_status_changed(moderator_id, profile_ids[0]))
 
-        client, client_csrf, _ = logged_in(app, "client@bench.test", "/")
-        moderator, moderator_csrf, _ = logged_in(app, "moderator@bench.test", "/moderateur/")
+        client, client_csrf = logged_in(app, CLIENT)
+        moderator, moderator_csrf = logged_in(app, MODERATOR, "/moderateur/")
 
         send = poster(client, client_csrf, f"/profiles/{profile_ids[1]}/messages", "Hello, are you there?")
         send()
@@ -134,14 +124,14 @@ def main(argv=None) -> int:
             from app.models import Conversation, User
 
             conversation_id = db.session.query(Conversation.id).join(User, User.id == Conversation.client_id).filter(
-                User.email == "client@bench.test").scalar()
+                User.email == CLIENT).scalar()
             db.session.remove()
 
         reply = poster(moderator, moderator_csrf, f"/moderateur/c/{conversation_id}/messages", "Yes, I am here.")
 
         for _ in range(5):
             whole_list(), lock_push(), send(), reply()
-        common.wait_for_quiet(30.0)
+        wait_for_quiet(30.0)
         timings = {"whole_list_push": [], "lock_push": [], "client_message": [], "moderator_reply": []}
         for _ in range(args.repeats):
             timings["whole_list_push"].append(cpu_ms(whole_list))
@@ -159,13 +149,11 @@ def main(argv=None) -> int:
               "(CPU per request, in-process)")
         result = {"setup": setup.describe(), "conversations": args.conversations, "profiles": args.profiles,
                   "repeats": args.repeats, "cpu_ms_median": medians}
-        path = common.write_result("moderator_side", f"{args.setup}-C{args.conversations}", result)
+        path = write_result("moderator_side", f"{args.setup}-C{args.conversations}", result)
         print(f"SUMMARY moderator_side {args.setup}-C{args.conversations}: whole list push {medians['whole_list_push']} ms, "
               f"lock push {medians['lock_push']} ms, client message {medians['client_message']} ms, "
               f"moderator reply {medians['moderator_reply']} ms CPU -> {path}")
         return 0
-    finally:
-        setup.close()
 
 
 if __name__ == "__main__":

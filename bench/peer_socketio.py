@@ -36,8 +36,14 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
 import phases  # noqa: E402
+from http_clients import HTTPPool  # noqa: E402
+from login import USER_AGENT  # noqa: E402
+from project import PYTHON, ROOT  # noqa: E402
+from result_files import machine, now_iso, write_result  # noqa: E402
+from run_setup import Setup  # noqa: E402
+from server_log import ServerLog  # noqa: E402
+from servers import Server, raise_nofile, running_server, server_env  # noqa: E402
 
 TABLE = "peer_messages"
 
@@ -50,7 +56,7 @@ def parse_args(argv=None):
 def control_socket_flag() -> list[str]:
     """Recent gunicorn releases open a control socket unless told not to; older ones do not know
     the flag, so it is passed only when this gunicorn lists it."""
-    help_text = subprocess.run([common.PYTHON, "-m", "gunicorn", "--help"], capture_output=True, text=True,
+    help_text = subprocess.run([PYTHON, "-m", "gunicorn", "--help"], capture_output=True, text=True,
                                timeout=30).stdout
     return ["--no-control-socket"] if "--no-control-socket" in help_text else []
 
@@ -62,42 +68,26 @@ def peer_versions() -> dict[str, str]:
     return {name: metadata.version(name) for name in names}
 
 
-class PeerServer(common.Server):
-    """``gunicorn -k gevent -w 1`` serving bench/peer_app on a free port; worker CPU, logs and
-    stopping as for Switchboard's own server (common.Server)."""
+class PeerServer(Server):
+    """``gunicorn -k gevent -w 1`` serving bench/peer_app on a free port; started, measured and
+    stopped as Switchboard's own server is (servers.Server)."""
 
-    def __init__(self, setup: common.Setup, channel: str, **extra_env):
+    name = "peer"
+    ready_path = "/healthz"
+
+    def __init__(self, setup: Setup, channel: str, **extra_env):
         super().__init__(setup, workers=1, PEER_CHANNEL=channel, **extra_env)
-        self.log_path = setup.tmp / f"peer-{self.port}.log"
+        self.log = ServerLog(setup.tmp / f"peer-{self.port}.log")
         # keep-alive 5 s like Switchboard's gunicorn.conf.py: the HTTP client reuses idle connections up to 3 s.
         self.gunicorn_args = ["-k", "gevent", "-w", "1", "--worker-connections", "10000", *control_socket_flag(),
                               "--keep-alive", "5", "--log-level", "warning", "--bind", f"127.0.0.1:{self.port}",
                               "--chdir", "bench", "peer_app.app:app"]
 
-    def start(self, timeout: float = 30.0) -> "PeerServer":
-        import requests
-
-        http = common.http_session()
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([common.PYTHON, "-m", "gunicorn", *self.gunicorn_args], cwd=common.ROOT,
-                                     env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}); see {self.log_path}:\n{self.log_tail()}")
-            try:
-                if http.get(self.url + "/healthz", timeout=2).status_code == 200 and len(self.worker_pids()) == 1:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"peer not ready on {self.url}:\n{self.log_tail()}")
-
     def error_counts(self) -> dict:
         """Problems the peer logged: tracebacks and python-socketio's Redis retries."""
-        return {"tracebacks": self.log_count("Traceback"),
-                "redis_publish_errors": self.log_count("Cannot publish to redis"),
-                "redis_receive_errors": self.log_count("Cannot receive from redis")}
+        return {"tracebacks": self.log.count("Traceback"),
+                "redis_publish_errors": self.log.count("Cannot publish to redis"),
+                "redis_receive_errors": self.log.count("Cannot receive from redis")}
 
 
 # -- the peer's table ---------------------------------------------------------------------------
@@ -145,7 +135,7 @@ class Run(phases.Stamps):
             sio.on("disconnect", self.on_disconnect)
             async with sem:
                 await sio.connect(f"{self.server.url}?moderator={k}", transports=["websocket"],
-                                  headers={"User-Agent": common.USER_AGENT}, wait_timeout=60)
+                                  headers={"User-Agent": USER_AGENT}, wait_timeout=60)
             self.clients.append(sio)
 
         await asyncio.gather(*(one(k) for k in range(self.args.moderators)))
@@ -165,23 +155,23 @@ class Run(phases.Stamps):
         await asyncio.gather(*(sio.disconnect() for sio in self.clients), return_exceptions=True)
 
     # -- posting ----------------------------------------------------------------------------
-    async def post(self, pool: common.HTTPPool, phase: str, seq: int, conv: int):
+    async def post(self, pool: HTTPPool, phase: str, seq: int, conv: int):
         moderator = self.conversations[conv]
         key = (phase, seq)
         self.expected_moderator[key] = moderator
         body = urlencode({"body": f"bench {self.marker(phase, seq)} bonjour", "moderator": moderator})
-        headers = {"User-Agent": common.USER_AGENT, "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {"User-Agent": USER_AGENT, "Content-Type": "application/x-www-form-urlencoded"}
         await self.send(pool, key, "/messages", headers, body)
 
 
-async def run_async(args, setup: common.Setup, server: PeerServer, run: Run) -> dict:
+async def run_async(args, setup: Setup, server: PeerServer, run: Run) -> dict:
     n_conv = len(run.conversations)
     t = time.monotonic()
     await run.open_sockets()
     open_s = time.monotonic() - t
     print(f"  {len(run.clients)} moderator sockets open (each in its room) in {open_s:.1f} s", flush=True)
 
-    pool = common.HTTPPool(server.port, size=args.http_connections)
+    pool = HTTPPool(server.port, size=args.http_connections)
     # Warm-up: one message per conversation (so every room has carried one before measuring).
     print(f"  warm-up: {await phases.warm_up(run, pool, n_conv, args.warmup_concurrency)}", flush=True)
     result = await phases.measured(args, setup, server, run, pool, n_conv, extra=lambda run, ok_keys: {
@@ -196,40 +186,27 @@ async def run_async(args, setup: common.Setup, server: PeerServer, run: Run) -> 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    common.raise_nofile()
+    raise_nofile()
     n = args.moderators
     print(f"push_latency_peer: setup={args.setup} moderators={n} rate={args.rate}/s duration={args.duration}s "
           f"workers=1", flush=True)
-    setup = common.Setup(args.setup)
-    server = None
-    try:
-        extra = {}
-        if args.blocking_report:
-            extra = {"GEVENT_MONITOR_THREAD_ENABLE": "true", "GEVENT_MAX_BLOCKING_TIME": args.blocking_report}
-        server = PeerServer(setup, channel=f"switchboard-peer-{uuid.uuid4().hex[:8]}", **extra).start()
-        empty_table(setup.env["DATABASE_URL"])
-        run = Run(args, server)
-        result = asyncio.run(run_async(args, setup, server, run))
-        result["rows_inserted"] = run_sql(setup.env["DATABASE_URL"], f"SELECT count(*) FROM {TABLE}")
-    except BaseException:
-        if server is not None:
-            server.stop()
-        setup.close()
-        raise
-    finally:
-        if server is not None:
-            server.stop()
-    result.update(server.report())
-    setup_desc = setup.describe()
-    setup.close()
+    with Setup(args.setup) as setup:
+        channel = f"switchboard-peer-{uuid.uuid4().hex[:8]}"
+        with running_server(PeerServer(setup, channel, **server_env(setup, args.blocking_report))) as server:
+            empty_table(setup.env["DATABASE_URL"])
+            run = Run(args, server)
+            result = asyncio.run(run_async(args, setup, server, run))
+            result["rows_inserted"] = run_sql(setup.env["DATABASE_URL"], f"SELECT count(*) FROM {TABLE}")
+        result.update(server.report())
+        setup_desc = setup.describe()
 
     lat = result["latency"]
     key = f"{args.setup}-N{n}-R{args.rate:g}-w1"
-    record = {"when": common.now_iso(), "peer": "Flask-SocketIO + Redis message queue, gunicorn -k gevent -w 1",
+    record = {"when": now_iso(), "peer": "Flask-SocketIO + Redis message queue, gunicorn -k gevent -w 1",
               "peer_versions": peer_versions(), "gunicorn_command": " ".join(["gunicorn", *server.gunicorn_args]),
               "setup": setup_desc, "moderators": n, "rate": args.rate, "duration_s": args.duration, "workers": 1,
-              "machine": common.machine(), **result}
-    path = common.write_result("push_latency_peer", key, record)
+              "machine": machine(), **result}
+    path = write_result("push_latency_peer", key, record)
     print(f"  latency ms: p50 {lat['p50_ms']}  p95 {lat['p95_ms']}  p99 {lat['p99_ms']}  max {lat['max_ms']}")
     print(f"  delivered/sent: {result['delivered']}/{result['sent']} (HTTP {result['http_status']}), "
           f"moderators reached {result['moderators_reached']}/{n}, wrong moderator "
@@ -247,7 +224,7 @@ def main(argv=None) -> int:
                if result["foreign_load_during_run"] else "")
     print(f"SUMMARY push_latency_peer {key}: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms, "
           f"max {lat['max_ms']} ms, delivered {result['delivered']}/{result['sent']}, "
-          f"server CPU {result['server_cpu_ms_per_msg']} ms/msg{foreign} -> {path.relative_to(common.ROOT)}")
+          f"server CPU {result['server_cpu_ms_per_msg']} ms/msg{foreign} -> {path.relative_to(ROOT)}")
     return 0 if result["delivered"] == result["sent"] else 1
 
 

@@ -18,7 +18,10 @@ import time
 import uuid
 from collections import Counter
 
-import common
+from cpu_accounting import (machine_busy_seconds, own_cpu, process_cpu, services_cpu_delta, services_cpu_snapshot,
+                            wait_for_quiet)
+from http_clients import HTTPPool
+from percentiles import latency_summary
 
 
 MAX_DURATION = 600.0
@@ -94,7 +97,7 @@ class Stamps:
         if found and "data-msg-id=" not in fragment:
             self.fragments_without_id += 1
 
-    async def send(self, pool: common.HTTPPool, key: tuple[str, int], path: str, headers: dict, body: str) -> None:
+    async def send(self, pool: HTTPPool, key: tuple[str, int], path: str, headers: dict, body: str) -> None:
         """POST one message, stamped just before its request is written; errors are counted."""
         phase, seq = key
 
@@ -150,7 +153,7 @@ async def measured(args, setup, server, run, pool, n_conv: int, extra=None) -> d
     random.Random(args.seed).shuffle(order)
     rejected = []
     for attempt in range(args.attempts):
-        quiet = await loop.run_in_executor(None, common.wait_for_quiet, args.quiet_wait, args.busy_threshold)
+        quiet = await loop.run_in_executor(None, wait_for_quiet, args.quiet_wait, args.busy_threshold)
         result = await measure(args, setup, server, run, pool, order, attempt * 1_000_000, extra)
         result["quiet_before"] = quiet
         if result["other_programs_cpu_cores"] <= args.busy_threshold or attempt == args.attempts - 1:
@@ -176,8 +179,8 @@ async def measure(args, setup, server, run, pool, order, seq0: int, extra=None) 
     gc.collect()
     gc.freeze()
     gc.disable()  # the load generator must not pause in the middle of the phase (its stamps would)
-    cpu0, own0, redis0 = server.cpu_seconds(), common.own_cpu(), common.process_cpu(setup.redis_pid())
-    busy0, services0 = common.machine_busy_seconds(), common.services_cpu_snapshot(setup.database_name)
+    cpu0, own0, redis0 = server.cpu_seconds(), own_cpu(), process_cpu(setup.redis_pid())
+    busy0, services0 = machine_busy_seconds(), services_cpu_snapshot(setup.database_name)
     frag0, retried0 = run.fragments, pool.retried
     start = time.perf_counter()
     tasks = []
@@ -193,8 +196,8 @@ async def measure(args, setup, server, run, pool, order, seq0: int, extra=None) 
     await asyncio.gather(*tasks)
     ok_keys = [("m", seq0 + i) for i in range(total) if ("m", seq0 + i) in run.answered_at]
     await run.wait_arrivals(ok_keys, args.drain)
-    cpu1, own1, redis1 = server.cpu_seconds(), common.own_cpu(), common.process_cpu(setup.redis_pid())
-    busy1, services_s = common.machine_busy_seconds(), common.services_cpu_delta(services0, setup.database_name)
+    cpu1, own1, redis1 = server.cpu_seconds(), own_cpu(), process_cpu(setup.redis_pid())
+    busy1, services_s = machine_busy_seconds(), services_cpu_delta(services0, setup.database_name)
     elapsed = time.perf_counter() - start
     gc.enable()
     gc.unfreeze()
@@ -216,9 +219,9 @@ async def measure(args, setup, server, run, pool, order, seq0: int, extra=None) 
     reached = len({run.arrived[k][1] for k in ok_keys if k in run.arrived})
     sent_ok = run.status.get(200, 0)
     result = {
-        "latency": common.latency_summary(lat),
-        "latency_from_due_time": common.latency_summary(due),
-        "http_post_roundtrip": common.latency_summary(http),
+        "latency": latency_summary(lat),
+        "latency_from_due_time": latency_summary(due),
+        "http_post_roundtrip": latency_summary(http),
         "worst_seconds": [{"second": s_, "max_ms": round(v, 1)} for s_, v in worst_seconds],
         "other_programs_cpu_cores": round(other_cores, 2),
         "sent": total,

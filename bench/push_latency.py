@@ -25,8 +25,14 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
 import phases  # noqa: E402
+from http_clients import HTTPPool  # noqa: E402
+from login import USER_AGENT, Cookies, check_login  # noqa: E402
+from project import ROOT  # noqa: E402
+from result_files import machine, now_iso, write_result  # noqa: E402
+from run_setup import Setup  # noqa: E402
+from seeding import create_profiles, create_users  # noqa: E402
+from servers import Server, raise_nofile, running_server, server_env  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -41,7 +47,7 @@ def parse_args(argv=None):
 
 
 class Run(phases.Stamps):
-    def __init__(self, args, server: common.Server, mod_cookies: list[str], conversations: list[tuple[str, str, int]]):
+    def __init__(self, args, server: Server, mod_cookies: list[str], conversations: list[tuple[str, str, int]]):
         super().__init__()
         self.args = args
         self.server = server
@@ -60,7 +66,7 @@ class Run(phases.Stamps):
         async def one(k: int, cookie: str):
             async with sem:
                 ws = await connect(self.server.ws_url, origin=origin, additional_headers={"Cookie": cookie},
-                                   user_agent_header=common.USER_AGENT, proxy=None, open_timeout=60,
+                                   user_agent_header=USER_AGENT, proxy=None, open_timeout=60,
                                    ping_interval=None, close_timeout=2, max_size=None)
             self.sockets.append(ws)
             asyncio.get_running_loop().create_task(self.receive(k, ws))
@@ -81,15 +87,15 @@ class Run(phases.Stamps):
         await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
 
     # -- posting ----------------------------------------------------------------------------
-    async def post(self, pool: common.HTTPPool, phase: str, seq: int, conv: int):
+    async def post(self, pool: HTTPPool, phase: str, seq: int, conv: int):
         cookie, csrf, profile_id = self.conversations[conv]
         body = urlencode({"body": f"bench {self.marker(phase, seq)} bonjour", "client_token": uuid.uuid4().hex})
-        headers = {"Cookie": cookie, "X-CSRFToken": csrf, "HX-Request": "true", "User-Agent": common.USER_AGENT,
+        headers = {"Cookie": cookie, "X-CSRFToken": csrf, "HX-Request": "true", "User-Agent": USER_AGENT,
                    "Content-Type": "application/x-www-form-urlencoded"}
         await self.send(pool, (phase, seq), f"/profiles/{profile_id}/messages", headers, body)
 
 
-async def run_async(args, setup: common.Setup, server: common.Server, run: Run) -> dict:
+async def run_async(args, setup: Setup, server: Server, run: Run) -> dict:
     loop = asyncio.get_running_loop()
     n_conv = len(run.conversations)
     t = time.monotonic()
@@ -98,7 +104,7 @@ async def run_async(args, setup: common.Setup, server: common.Server, run: Run) 
     deadline = time.monotonic() + 60
     online = 0
     while time.monotonic() < deadline:
-        online = await loop.run_in_executor(None, common.online_count, setup)
+        online = await loop.run_in_executor(None, online_count, setup)
         if online >= args.moderators:
             break
         await asyncio.sleep(0.25)
@@ -106,7 +112,7 @@ async def run_async(args, setup: common.Setup, server: common.Server, run: Run) 
     if online < args.moderators:
         raise RuntimeError(f"only {online}/{args.moderators} moderators came online")
 
-    pool = common.HTTPPool(server.port, size=args.http_connections)
+    pool = HTTPPool(server.port, size=args.http_connections)
     # Warm-up: one message per conversation, one at a time by default, so that each sees the previous
     # assignment committed and the least-loaded rule gives every moderator a conversation.
     warmed = await phases.warm_up(run, pool, n_conv, args.warmup_concurrency)
@@ -121,7 +127,21 @@ async def run_async(args, setup: common.Setup, server: common.Server, run: Run) 
     return result
 
 
-def assignment_spread(setup: common.Setup) -> dict:
+def online_count(setup: Setup) -> int:
+    """Moderators marked online in the database (the run waits for all of them)."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import Role, User
+
+    with setup.app.app_context():
+        n = db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.MODERATOR,
+                                                                             User.is_online.is_(True)))
+        db.session.remove()
+    return n
+
+
+def assignment_spread(setup: Setup) -> dict:
     from sqlalchemy import func, select
 
     from app.extensions import db
@@ -138,53 +158,38 @@ def assignment_spread(setup: common.Setup) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    common.raise_nofile()
+    raise_nofile()
     n = args.moderators
     print(f"push_latency: setup={args.setup} moderators={n} rate={args.rate}/s duration={args.duration}s "
           f"workers={args.workers}", flush=True)
-    setup = common.Setup(args.setup).prepare()
-    server = None
-    try:
-        mods = common.create_users(setup, "moderator", n, "bench-mod")
-        clients = common.create_users(setup, "client", n, "bench-client")
-        profiles = common.create_profiles(setup, min(args.profiles, n))
-        cookies = common.Cookies(setup.app)
+    with Setup(args.setup) as setup:
+        setup.prepare()
+        mods = create_users(setup, "moderator", n, "bench-mod")
+        clients = create_users(setup, "client", n, "bench-client")
+        profiles = create_profiles(setup, min(args.profiles, n))
+        cookies = Cookies(setup.app)
         mod_cookies = [cookies.for_user(uid)[0] for uid in mods]
         conversations = []
         for i, uid in enumerate(clients):
             cookie, csrf = cookies.for_user(uid)
             conversations.append((cookie, csrf, profiles[i % len(profiles)]))
-        extra = {}
-        if args.blocking_report:
-            extra = {"GEVENT_MONITOR_THREAD_ENABLE": "true", "GEVENT_MAX_BLOCKING_TIME": args.blocking_report}
-        if args.redis_max_connections:
-            extra["REDIS_URL"] = common.redis_url_with_cap(setup.env["REDIS_URL"], args.redis_max_connections)
-            extra["REDIS_MAX_CONNECTIONS"] = args.redis_max_connections
-        server = common.Server(setup, workers=args.workers, **extra).start()
-        common.check_login(server.url, mod_cookies[0], "/moderateur")
-        common.check_login(server.url, conversations[0][0], "/profiles")
-        run = Run(args, server, mod_cookies, conversations)
-        result = asyncio.run(run_async(args, setup, server, run))
-    except BaseException:
-        if server is not None:
-            server.stop()
-        setup.close()
-        raise
-    finally:
-        if server is not None:
-            server.stop()
-    result.update(server.report())
-    setup_desc = setup.describe()
-    setup.close()
+        env = server_env(setup, args.blocking_report, args.redis_max_connections)
+        with running_server(Server(setup, workers=args.workers, **env)) as server:
+            check_login(server.url, mod_cookies[0], "/moderateur")
+            check_login(server.url, conversations[0][0], "/profiles")
+            run = Run(args, server, mod_cookies, conversations)
+            result = asyncio.run(run_async(args, setup, server, run))
+        result.update(server.report())
+        setup_desc = setup.describe()
 
     lat = result["latency"]
     key = f"{args.setup}-N{n}-R{args.rate:g}-w{args.workers}"
     if args.redis_max_connections:
         key += f"-redis_max_connections{args.redis_max_connections}"
-    record = {"when": common.now_iso(), "app_commit": server.app_commit, "setup": setup_desc, "moderators": n, "rate": args.rate,
+    record = {"when": now_iso(), "app_commit": server.app_commit, "setup": setup_desc, "moderators": n, "rate": args.rate,
               "duration_s": args.duration, "workers": args.workers,
-              "redis_max_connections": args.redis_max_connections or "app default", "machine": common.machine(), **result}
-    path = common.write_result("push_latency", key, record)
+              "redis_max_connections": args.redis_max_connections or "app default", "machine": machine(), **result}
+    path = write_result("push_latency", key, record)
     print(f"  latency ms: p50 {lat['p50_ms']}  p95 {lat['p95_ms']}  p99 {lat['p99_ms']}  max {lat['max_ms']}")
     print(f"  delivered/sent: {result['delivered']}/{result['sent']} (HTTP {result['http_status']}), "
           f"moderators reached {result['moderators_reached']}/{n}, throughput {result['throughput_msg_per_s']} msg/s")
@@ -200,7 +205,7 @@ def main(argv=None) -> int:
           f"max {lat['max_ms']} ms, delivered {result['delivered']}/{result['sent']}, "
           f"server CPU {result['server_cpu_ms_per_msg']} ms/msg (client on same machine"
           f"{'; OTHER PROGRAMS LOADED THE CPUS: ' + str(result['other_programs_cpu_cores']) + ' cores' if result['foreign_load_during_run'] else ''}"
-          f") -> {path.relative_to(common.ROOT)}")
+          f") -> {path.relative_to(ROOT)}")
     return 0 if result["delivered"] == result["sent"] else 1
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import time
@@ -33,7 +32,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+from cpu_accounting import wait_for_quiet  # noqa: E402
+from login import logged_in  # noqa: E402
+from project import ROOT, app_version  # noqa: E402
+from result_files import machine, now_iso, write_result  # noqa: E402
+from run_setup import Setup  # noqa: E402
+from seeding import PASSWORD  # noqa: E402
+
+CLIENT = "client@bench.test"
+MODERATOR = "moderator@bench.test"
 
 
 def parse_args(argv=None):
@@ -64,31 +71,17 @@ def set_up_sender(app) -> int:
 
     with app.app_context():
         with write_transaction():
-            moderator = users.create_user(email="moderator@bench.test", password=common.PASSWORD,
+            moderator = users.create_user(email=MODERATOR, password=PASSWORD,
                                           role=Role.MODERATOR, display_name="Moderator")
             moderator.is_online = True
             db.session.flush()
             moderator_queue.join(moderator.id, utcnow())
-            users.create_user(email="client@bench.test", password=common.PASSWORD, role=Role.CLIENT,
+            users.create_user(email=CLIENT, password=PASSWORD, role=Role.CLIENT,
                               display_name="Client")
             profile = profiles.create_profile(name="Bench", age=30, city="Paris", bio="Bench profile")
         profile_id = profile.id
         db.session.remove()
     return profile_id
-
-
-def logged_in_client(app):
-    """The bench client logged in through the login form; returns it and its CSRF token."""
-    client = app.test_client()
-    token_re = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
-    found = token_re.search(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": "client@bench.test", "password": common.PASSWORD,
-                                           "csrf_token": found.group(1) or found.group(2)})
-    if response.status_code != 302:
-        raise SystemExit(f"could not log the bench client in ({response.status_code})")
-    home = client.get("/", follow_redirects=True).get_data(as_text=True)
-    match = token_re.search(home)
-    return client, match.group(1) or match.group(2)
 
 
 def poster(client, csrf: str, path: str, body: str):
@@ -104,14 +97,14 @@ def poster(client, csrf: str, path: str, body: str):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    setup = common.Setup(args.setup).prepare()
-    try:
+    with Setup(args.setup) as setup:
+        setup.prepare()
         from sqlalchemy import event
 
         from app.extensions import db
 
         profile_id = set_up_sender(setup.app)
-        client, csrf = logged_in_client(setup.app)
+        client, csrf = logged_in(setup.app, CLIENT)
         statements = [0]
         with setup.app.app_context():
             engine = db.engine
@@ -127,7 +120,7 @@ def main(argv=None) -> int:
         before = statements[0]
         post()
         per_request = statements[0] - before
-        common.wait_for_quiet(30.0)
+        wait_for_quiet(30.0)
         by_gap = {}
         for gap in args.gaps:
             rounds = []
@@ -147,19 +140,17 @@ def main(argv=None) -> int:
         event.remove(engine, "before_cursor_execute", count)
         dialect = engine.dialect.name
         record = {
-            "when": common.now_iso(), "version": common.app_version(), "machine": common.machine(),
+            "when": now_iso(), "version": app_version(), "machine": machine(),
             "setup": setup.describe(), "statements_per_request": per_request,
             "psycopg_begin_commit_round_trips": 2 if dialect == "postgresql" else 0,
             "cpu_by_pause_ms": {f"{g:g}": v for g, v in by_gap.items()},
             "requests": args.requests, "repeats": args.repeats,
         }
-        path = common.write_result("request_cost", f"{setup.kind}", record)
+        path = write_result("request_cost", f"{setup.kind}", record)
         first, last = by_gap[args.gaps[0]]["cpu_ms_median"], by_gap[args.gaps[-1]]["cpu_ms_median"]
         print(f"SUMMARY request_cost {setup.kind}: {per_request} SQL statements per client message"
               f"{' (+ BEGIN/COMMIT round trips)' if dialect == 'postgresql' else ''}; CPU {first} ms back to back, "
-              f"{last} ms after a {args.gaps[-1]:g} ms pause -> {path.relative_to(common.ROOT)}")
-    finally:
-        setup.close()
+              f"{last} ms after a {args.gaps[-1]:g} ms pause -> {path.relative_to(ROOT)}")
     return 0
 
 

@@ -47,8 +47,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
-from common import explain, short_sql  # noqa: E402
+from cpu_accounting import wait_for_quiet  # noqa: E402
+from project import ROOT, app_version  # noqa: E402
+from result_files import machine, now_iso, write_result  # noqa: E402
+from run_setup import Setup  # noqa: E402
+from seeding import create_profiles, create_users  # noqa: E402
+from sql_diagnostics import TimedStatements, explain, short_sql  # noqa: E402
 
 AIM_MS = 500.0
 
@@ -71,7 +75,7 @@ def parse_args(argv=None):
 
 
 # -- statements -------------------------------------------------------------------------------
-class Statements(common.TimedStatements):
+class Statements(TimedStatements):
     """Every SQL statement run while active: (sql, parameters, seconds)."""
 
     def __init__(self, engine):
@@ -101,7 +105,7 @@ def explain_main(engine, statements: Statements, needles: dict[str, str]) -> dic
 
 
 # -- data --------------------------------------------------------------------------------------
-def create_data(setup: common.Setup, args) -> dict:
+def create_data(setup: Setup, args) -> dict:
     from sqlalchemy import inspect, text
 
     from app.database import write_transaction
@@ -109,9 +113,9 @@ def create_data(setup: common.Setup, args) -> dict:
     from app.clock import utcnow
 
     t = time.monotonic()
-    mods = common.create_users(setup, "moderator", args.moderators, "bench-mod")
-    clients = common.create_users(setup, "client", args.clients, "bench-client")
-    profiles = common.create_profiles(setup, args.profiles)
+    mods = create_users(setup, "moderator", args.moderators, "bench-mod")
+    clients = create_users(setup, "client", args.clients, "bench-client")
+    profiles = create_profiles(setup, args.profiles)
     now = utcnow()
     per_conversation = max(1, args.pending // args.conversations)
     with setup.app.app_context():
@@ -247,7 +251,7 @@ MARKING_NEEDLES = {"mark_notified_batch": "UPDATE pending_client_messages SET is
 ACTIVITY_NEEDLES = {"candidates": "SELECT users.id", "mark_offline": "UPDATE users SET is_online"}
 
 
-def run_phases(setup: common.Setup, args, data: dict) -> dict:
+def run_phases(setup: Setup, args, data: dict) -> dict:
     from app.extensions import db
     from app.jobs.presence import calculate_moderator_activity
     from app.jobs.rounds import check_notification_round, mark_round_messages_notified, process_pending_messages
@@ -271,7 +275,7 @@ def run_phases(setup: common.Setup, args, data: dict) -> dict:
         for name, share in (("round_all_waiting", 1.0), ("round_some_waiting", args.waiting_share)):
             for i in range(args.repeats):
                 reset_rounds(data, share)
-                quiet = common.wait_for_quiet(args.quiet_wait)
+                quiet = wait_for_quiet(args.quiet_wait)
                 ms, result, stm = timed(process_pending_messages)
                 record(name, ms, result, stm, {"waiting_rows": int(data["pending_rows"] * share)})
                 phases[name].setdefault("machine_before_runs", []).append(quiet)
@@ -295,7 +299,7 @@ def run_phases(setup: common.Setup, args, data: dict) -> dict:
                     empty_queues(r)
         for i in range(args.repeats):
             expected, sockets = reset_activity(data, r)
-            quiet = common.wait_for_quiet(args.quiet_wait)
+            quiet = wait_for_quiet(args.quiet_wait)
             ms, result, stm = timed(calculate_moderator_activity)
             record("activity", ms, result, stm, {"expected_offline": expected, "with_live_socket": sockets})
             phases["activity"].setdefault("machine_before_runs", []).append(quiet)
@@ -315,35 +319,32 @@ def run_phases(setup: common.Setup, args, data: dict) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    setup = common.Setup("services")
-    if setup.database_name is None:
-        raise SystemExit("bench/rounds.py measures PostgreSQL: set DATABASE_URL (see the docstring)")
-    print(f"rounds: {args.pending} pending rows, {args.moderators} moderators, {args.conversations} conversations, "
-          f"{args.repeats} repeats on {setup.describe()['database']}", flush=True)
-    try:
+    with Setup("services") as setup:
+        if setup.database_name is None:
+            raise SystemExit("bench/rounds.py measures PostgreSQL: set DATABASE_URL (see the docstring)")
+        print(f"rounds: {args.pending} pending rows, {args.moderators} moderators, {args.conversations} conversations, "
+              f"{args.repeats} repeats on {setup.describe()['database']}", flush=True)
         setup.prepare()
         data = create_data(setup, args)
         phases = run_phases(setup, args, data)
         description = setup.describe()
-    finally:
-        setup.close()
     for name, phase in phases.items():
         plans = ", ".join(f"{k}: {'index' if v['index_used'] else 'no index'}" for k, v in phase.get("plans", {}).items())
         print(f"  {name:<34} median {phase['median_ms']:>7.1f} ms  runs {phase['runs_ms']}  "
               f"{phase['results'][0]}" + (f"  [{plans}]" if plans else ""), flush=True)
     key = f"services-P{args.pending}-M{args.moderators}"
-    record = {"when": common.now_iso(), "app_commit": common.app_version(), "setup": description,
+    record = {"when": now_iso(), "app_commit": app_version(), "setup": description,
               "pending_rows": data["pending_rows"], "moderators": args.moderators, "conversations": args.conversations,
               "profiles": args.profiles, "profile_holding_in_schema": data["holding"], "repeats": args.repeats,
-              "aim_ms": AIM_MS, "machine": common.machine(), "phases": phases}
-    path = common.write_result("rounds", key, record)
+              "aim_ms": AIM_MS, "machine": machine(), "phases": phases}
+    path = write_result("rounds", key, record)
     pp, act = phases["round_some_waiting"], phases["activity"]
     worst, worst_marking = phases["round_all_waiting"], phases["round_all_waiting_marking_job"]
     print(f"SUMMARY rounds {key}: process_pending_messages {pp['median_ms']} ms with {pp['waiting_rows']} of "
           f"{data['pending_rows']} rows waiting, {worst['median_ms']} ms with all {worst['waiting_rows']} waiting "
           f"(then the marking job: {phases['round_some_waiting_marking_job']['median_ms']} ms / "
           f"{worst_marking['median_ms']} ms); calculate_moderator_activity {act['median_ms']} ms ({args.moderators} "
-          f"moderators, {act['expected_offline']} marked offline); aim < {AIM_MS:.0f} ms -> {path.relative_to(common.ROOT)}")
+          f"moderators, {act['expected_offline']} marked offline); aim < {AIM_MS:.0f} ms -> {path.relative_to(ROOT)}")
     return 0
 
 

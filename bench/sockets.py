@@ -37,7 +37,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+from login import USER_AGENT, Cookies, check_login  # noqa: E402
+from percentiles import latency_summary  # noqa: E402
+from project import ROOT  # noqa: E402
+from result_files import machine, now_iso, write_result  # noqa: E402
+from run_setup import Setup  # noqa: E402
+from seeding import create_users  # noqa: E402
+from servers import Server, raise_nofile, running_server, server_env  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -74,7 +80,7 @@ def open_stalled(port: int, cookie: str, rcvbuf: int = 4096) -> socket.socket:
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:{port}\r\n"
-               f"User-Agent: {common.USER_AGENT}\r\nCookie: {cookie}\r\n\r\n").encode())
+               f"User-Agent: {USER_AGENT}\r\nCookie: {cookie}\r\n\r\n").encode())
     head = b""
     while b"\r\n\r\n" not in head:  # read the handshake response only, byte by byte, nothing beyond it
         chunk = s.recv(1)
@@ -142,7 +148,7 @@ def drain_frames(s: socket.socket, quiet: float = 3.0, limit: float = 30.0) -> d
 
 # -- the run ---------------------------------------------------------------------------------
 class Bench:
-    def __init__(self, args, setup: common.Setup, server: common.Server, cookies: list[str], user_ids: list[int]):
+    def __init__(self, args, setup: Setup, server: Server, cookies: list[str], user_ids: list[int]):
         self.args, self.setup, self.server = args, setup, server
         self.cookies, self.user_ids = cookies, user_ids
         self.idle = []
@@ -156,7 +162,7 @@ class Bench:
         from websockets.asyncio.client import connect
 
         return await connect(self.server.ws_url, origin=self.server.url, additional_headers={"Cookie": cookie},
-                             user_agent_header=common.USER_AGENT, proxy=None, open_timeout=120,
+                             user_agent_header=USER_AGENT, proxy=None, open_timeout=120,
                              ping_interval=None, close_timeout=2, max_size=None)
 
     async def open_idle(self, upto: int, concurrency: int = 100):
@@ -233,7 +239,7 @@ class Bench:
 
     def latency(self, seqs) -> dict:
         lat = [(self.arrived[s] - self.sent_at[s]) * 1000 for s in seqs if s in self.arrived]
-        out = common.latency_summary(lat)
+        out = latency_summary(lat)
         out["sent"], out["delivered"] = len(seqs), len(lat)
         # When the slow ones happened (seconds from the phase's first push), to line them up with
         # the app's periodic work (e.g. the per-socket heartbeat every 30 s).
@@ -247,12 +253,12 @@ class Bench:
         return out
 
 
-async def settle_rss(server: common.Server, seconds: float = 3.0) -> int:
+async def settle_rss(server: Server, seconds: float = 3.0) -> int:
     await asyncio.sleep(seconds)
     return server.worker_rss()
 
 
-def server_errors(server: common.Server) -> dict:
+def server_errors(server: Server) -> dict:
     return server.error_counts()
 
 
@@ -363,47 +369,34 @@ async def stall_phase(args, bench, server, r, active_ids, stalled_ids, seq0) -> 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    nofile = common.raise_nofile()
+    nofile = raise_nofile()
     total = args.idle[-1] + args.active + args.stalled
     print(f"sockets: setup={args.setup} idle={args.idle} active={args.active} stalled={args.stalled} "
           f"(open files limit {nofile})", flush=True)
     if nofile < total + 200:
         raise SystemExit(f"open files limit {nofile} is too low for {total} sockets")
-    setup = common.Setup(args.setup).prepare()
-    server = None
-    try:
-        ids = common.create_users(setup, "client", total, "bench-sock")
-        minted = common.Cookies(setup.app)
+    with Setup(args.setup) as setup:
+        setup.prepare()
+        ids = create_users(setup, "client", total, "bench-sock")
+        minted = Cookies(setup.app)
         cookies = [minted.for_user(uid)[0] for uid in ids]
-        extra = {"SOCKET_QUEUE_SIZE": args.queue_size} if args.queue_size else {}
-        if args.blocking_report:
-            extra.update(GEVENT_MONITOR_THREAD_ENABLE="true", GEVENT_MAX_BLOCKING_TIME=args.blocking_report)
-        if args.redis_max_connections:
-            extra["REDIS_URL"] = common.redis_url_with_cap(setup.env["REDIS_URL"], args.redis_max_connections)
-            extra["REDIS_MAX_CONNECTIONS"] = args.redis_max_connections
-        server = common.Server(setup, workers=1, **extra).start()
-        common.check_login(server.url, cookies[0], "/profiles")
-        bench = Bench(args, setup, server, cookies, ids)
-        result = asyncio.run(run_async(args, setup, server, bench))
-    except BaseException:
-        if server is not None:
-            server.stop()
-        setup.close()
-        raise
-    finally:
-        if server is not None:
-            server.stop()
-    result.update(server.report())
-    desc = setup.describe()
-    setup.close()
+        env = server_env(setup, args.blocking_report, args.redis_max_connections)
+        if args.queue_size:
+            env["SOCKET_QUEUE_SIZE"] = args.queue_size
+        with running_server(Server(setup, workers=1, **env)) as server:
+            check_login(server.url, cookies[0], "/profiles")
+            bench = Bench(args, setup, server, cookies, ids)
+            result = asyncio.run(run_async(args, setup, server, bench))
+        result.update(server.report())
+        desc = setup.describe()
     key = f"{args.setup}-idle{'+'.join(map(str, args.idle))}"
     if args.redis_max_connections:
         key += f"-redis_max_connections{args.redis_max_connections}"
-    record = {"when": common.now_iso(), "app_commit": server.app_commit, "setup": desc, "machine": common.machine(),
+    record = {"when": now_iso(), "app_commit": server.app_commit, "setup": desc, "machine": machine(),
               "queue_size": args.queue_size or "app default",
               "redis_max_connections": args.redis_max_connections or "app default", "active_sockets": args.active,
               "push_rate": args.rate, "phase_seconds": args.phase_seconds, **result}
-    path = common.write_result("sockets", key, record)
+    path = write_result("sockets", key, record)
     parts = []
     for level in result["levels"]:
         p = level["push_no_stall"]
@@ -419,7 +412,7 @@ def main(argv=None) -> int:
                          f"stalled streams {'whole frames' if whole else 'CORRUPT'} ({cut} dropped mid-frame), worker RSS +"
                          f"{round(st['worker_rss_end_of_stall_mb'] - st['worker_rss_before_mb'], 1)} MB")
     print(f"SUMMARY sockets {key}: " + "; ".join(parts) + f"; server tracebacks {result['server_tracebacks']} "
-          f"(client on same machine) -> {path.relative_to(common.ROOT)}")
+          f"(client on same machine) -> {path.relative_to(ROOT)}")
     return 0
 
 

