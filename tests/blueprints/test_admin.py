@@ -8,7 +8,10 @@ from PIL import Image
 
 from app.extensions import db
 from app.models import Conversation, Message, Profile, Role, User
-from tests.support import app_context, count, csrf_from, login, make_profile, make_user, run_job
+from tests.support.context import app_context
+from tests.support.factories import count, make_profile, make_user
+from tests.support.http import csrf_from, login
+from tests.support.processes import run_job
 
 
 def admin_client(app):

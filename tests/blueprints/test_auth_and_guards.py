@@ -1,6 +1,7 @@
 """Logging in, signing up, role guards, CSRF and security headers over HTTP."""
 from app.models import Role, User
-from tests.support import count, PASSWORD, csrf_from, login, make_user
+from tests.support.factories import PASSWORD, count, make_user
+from tests.support.http import csrf_from, login
 
 
 def test_login_redirects_each_role_to_its_home(client):

@@ -4,8 +4,12 @@ import time
 
 from app.extensions import db
 from app.models import Role, User
-from tests.realtime.test_push import open_socket
-from tests.support import LiveSession, WebServer, app_context, login, make_user, wait_until
+from tests.support.context import app_context
+from tests.support.factories import make_user
+from tests.support.http import LiveSession, login
+from tests.support.processes import WebServer
+from tests.support.sockets import open_socket
+from tests.support.waiting import wait_until
 
 GRACE = 2
 

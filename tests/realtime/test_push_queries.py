@@ -10,7 +10,8 @@ from app.models import Message, Role, User
 from app.clock import utcnow
 from app.realtime import push
 from app.services import chat
-from tests.support import make_profile, make_user, recorded_statements, token
+from tests.support.factories import make_profile, make_user, token
+from tests.support.sql import recorded_statements
 
 
 def _first_message(app, client_id: int, profile_id: int, when) -> int:

@@ -14,7 +14,8 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, Conversation, Role
 from app.services import chat, moderator_queue
-from tests.support import ROOT, make_profile, make_user, token
+from tests.support.factories import make_profile, make_user, token
+from tests.support.processes import ROOT
 
 RACER = r"""
 import json, sys, time

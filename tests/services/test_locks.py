@@ -12,7 +12,9 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import ClientLock, ProfileLock, Role
 from app.services import locks
-from tests.support import ROOT, make_profile, make_user, recorded_statements
+from tests.support.factories import make_profile, make_user
+from tests.support.processes import ROOT
+from tests.support.sql import recorded_statements
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
 
