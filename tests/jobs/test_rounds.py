@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from rq import Queue
 from rq.registry import StartedJobRegistry
 from rq_scheduler import Scheduler
@@ -25,6 +26,8 @@ from app.redis_client import get_redis
 from tests.support.processes import ROOT, child_env, dies_with_the_tests, stop
 from tests.support.rounds import NOW, answer_all, moderators_with_loads, post_waiting, settle
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
 
 
 def waiting_all_notified() -> bool:

@@ -10,6 +10,8 @@ from tests.support.http import LiveSession, login, post_message
 from tests.support.sockets import open_socket, receive_until
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.slow
+
 
 def test_message_posted_on_one_process_reaches_a_socket_held_by_another(web_server, second_web_server):
     moderator = make_user(Role.MODERATOR)

@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from app.database import write_transaction
@@ -16,6 +17,8 @@ from app.models import AssignmentChange, Conversation, Role
 from app.services import chat, moderator_queue
 from tests.support.factories import make_profile, make_user, token
 from tests.support.processes import ROOT
+
+pytestmark = pytest.mark.slow
 
 RACER = r"""
 import json, sys, time

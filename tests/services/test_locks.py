@@ -6,6 +6,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.database import write_transaction
@@ -117,6 +118,7 @@ print(json.dumps(won))
 """
 
 
+@pytest.mark.slow
 def test_racing_processes_take_each_client_lock_once(ctx):
     """Four moderators' processes try, at the same instant, to approach the same 60 clients,
     each through their own profile: every client is locked by exactly one of them."""

@@ -1,6 +1,7 @@
 """Real processes the tests start: gunicorn web servers, the RQ worker, the SMTP sink, the flask CLI.
 
-The fixtures here are registered through the ``tests.support`` plugin.
+The fixtures here are registered through the ``tests.support`` plugin; every test that uses one
+of ``PROCESS_FIXTURES`` is marked ``slow``.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.support.context import app_context
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+PROCESS_FIXTURES = frozenset({"web_server", "second_web_server", "rq_worker", "smtp_sink"})
 
 
 def free_port() -> int:
