@@ -1,11 +1,12 @@
-# Switchboard: `make run` starts everything on the embedded default; `make test` runs the suite.
+# Switchboard: `make run` starts everything on the embedded default; `make test` runs the suite,
+# `make test-fast` all of it but the slow tests (those that start processes).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HTMX_VERSION := 2.0.8
 HTMX_WS_VERSION := 2.0.4
 
-.PHONY: run test test-browser install install-dev translations vendor extract-messages bench clean
+.PHONY: run test test-fast test-browser install install-dev translations vendor extract-messages bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -35,6 +36,10 @@ run: install
 
 test: install-dev
 	$(BIN)/python -m pytest tests --ignore=tests/browser -q
+
+# The quick loop: leaves out the tests marked slow (servers, the worker, the mail sink, subprocesses).
+test-fast: install-dev
+	$(BIN)/python -m pytest tests --ignore=tests/browser -q -m "not slow"
 
 test-browser: install-dev
 	$(BIN)/python -m pytest tests/browser -q

@@ -4,7 +4,7 @@ A moderator holding many conversations (``--conversations`` over ``--profiles``)
 these are timed in CPU (``time.process_time``, medians, taken in turns so that a drift of the
 machine hits each alike):
 
-* the whole list push (``push.conversations_assigned``: read the list, render every entry), sent
+* the whole list push (``push.conversation_list``: read the list, render every entry), sent
   when work is handed out or taken away;
 * the lock push (``push.lock_status_changed``: one profile's entries and the locks panel), sent
   twice per answer (typing starts, the answer goes);
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
                         db.session.remove()
             return run
 
-        whole_list = in_request(lambda: push.conversations_assigned({moderator_id}))
+        whole_list = in_request(lambda: push.conversation_list(moderator_id))
         lock_push = in_request(lambda: push.lock_status_changed(moderator_id, profile_ids[0]))
 
         client, client_csrf = logged_in(app, CLIENT)

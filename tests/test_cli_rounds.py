@@ -2,9 +2,8 @@
 from datetime import timedelta
 
 from app.clock import utcnow
-from tests.services.test_rounds import moderators_with_loads, post_waiting
-from tests.jobs.test_rounds import settle
-from tests.support import app_context
+from tests.support.context import app_context
+from tests.support.rounds import moderators_with_loads, post_waiting, settle
 
 
 def test_rounds_status_and_run_now(app, rq_worker, smtp_sink):

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 
-from tests.support import WebServer, wait_until
+from tests.support.processes import WebServer
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
 
 
 def _pauses(server: WebServer) -> list[float]:

@@ -5,7 +5,7 @@ import runpy
 
 import pytest
 
-from tests.support import ROOT
+from tests.support.processes import ROOT
 
 gc_thresholds = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["gc_thresholds"]
 

@@ -42,6 +42,7 @@ def _send(port: int, subject: str, to: str, bcc: str | None = None, html: str | 
         smtp.send_message(msg, to_addrs=recipients)
 
 
+@pytest.mark.slow
 def test_mail_round_trip(sink):
     outbox_dir, port = sink
     _send(port, "first", "client1@switchboard.local")
@@ -66,6 +67,7 @@ def test_mail_round_trip(sink):
     assert plain["recipients"] == ["client1@switchboard.local"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", ["", "..", "../new", "a/b", "/etc/passwd", "..%2f", "nope.M1P1Q1.host", None])
 def test_bad_key_is_none(sink, key):
     outbox_dir, port = sink

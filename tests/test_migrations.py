@@ -6,7 +6,9 @@ import sqlite3
 
 import pytest
 
-from tests.support import flask_cli_on_sqlite_file
+from tests.support.processes import flask_cli_on_sqlite_file
+
+pytestmark = pytest.mark.slow
 
 BEFORE = "a7c3e9d1b2f4"  # the revision before profile holding
 

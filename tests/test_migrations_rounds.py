@@ -2,7 +2,11 @@
 as pending rows (SQLite file, real `flask db upgrade` in a subprocess)."""
 import sqlite3
 
-from tests.support import flask_cli_on_sqlite_file
+import pytest
+
+from tests.support.processes import flask_cli_on_sqlite_file
+
+pytestmark = pytest.mark.slow
 
 BEFORE, AFTER = "da42749ebe6c", "a7c3e9d1b2f4"
 

@@ -8,8 +8,11 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from app.wal_checkpoints import BackgroundCheckpoints, database_file
-from tests.support import ROOT, wait_until
+from tests.support.processes import ROOT
+from tests.support.waiting import wait_until
 
 
 def _rows_in_database_file(path) -> int:
@@ -100,11 +103,13 @@ def _app_process(tmp_path, code: str, **env) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_the_gevent_web_process_leaves_checkpoints_to_its_thread(tmp_path):
     seen = _app_process(tmp_path, _GEVENT_APP)
     assert seen == {"autocheckpoint": 0, "thread": True, "path": f"{tmp_path}/web.db"}
 
 
+@pytest.mark.slow
 def test_other_processes_keep_sqlites_checkpoints(tmp_path):
     plain = _GEVENT_APP.replace("from gevent import monkey\nmonkey.patch_all()\n", "")
     assert "monkey" not in plain

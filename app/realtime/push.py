@@ -78,7 +78,7 @@ def _dispatch(happened: list) -> None:
     for idle_id, conversation_ids in taken.items():
         _work_taken_for_inactivity(idle_id, conversation_ids)
     for moderator_id in sorted(lists - set(taken)):
-        _conversation_list(moderator_id)
+        conversation_list(moderator_id)
     for moderator_id, profile_id in locks_changed:
         lock_status_changed(moderator_id, profile_id)
     for e in happened:
@@ -103,7 +103,7 @@ def message_posted(message: Message) -> None:
                                       conversation=conversation, message=message, bubble=bubble))
 
 
-def _conversation_list(moderator_id: int) -> None:
+def conversation_list(moderator_id: int) -> None:
     """A moderator's whole conversation list: they received or lost work."""
     moderator = db.session.get(User, moderator_id)
     if moderator is not None:

@@ -5,8 +5,10 @@ from app.database import write_transaction
 from app.models import Role
 from app.clock import utcnow
 from app.services import rounds
-from tests.services.test_rounds import moderators_with_loads, post_waiting
-from tests.support import app_context, login, make_user
+from tests.support.context import app_context
+from tests.support.factories import make_user
+from tests.support.http import login
+from tests.support.rounds import moderators_with_loads, post_waiting
 
 
 def test_rounds_page_shows_the_cycle_the_history_presence_and_settings(app):

@@ -1,7 +1,9 @@
 """Every change of hands is recorded; admins filter the history and reassign by hand."""
 from app.extensions import db
 from app.models import AssignmentChange, ChangeReason, Conversation, Role
-from tests.support import app_context, count, login, make_profile, make_user, token
+from tests.support.context import app_context
+from tests.support.factories import count, make_profile, make_user, token
+from tests.support.http import login
 
 
 def start_conversation(app, client_user, profile):

@@ -11,7 +11,8 @@ import re
 import pytest
 
 from app.models import Message, Role, User
-from tests.support import count, csrf_from, login, make_profile, make_user, token
+from tests.support.factories import count, make_profile, make_user, token
+from tests.support.http import csrf_from, login
 
 HUGE = str(2**63)           # past a 64-bit integer
 BIG = str(2**31)            # past PostgreSQL's integer

@@ -1,14 +1,8 @@
 """The client's chat and the moderator's reply over HTTP, with bad input."""
 from app.models import Conversation, Message, Role
-from tests.support import count, app_context, login, make_profile, make_user, token
-
-
-def send(client, csrf, profile_id, body, tok=None, htmx=True):
-    headers = {"X-CSRFToken": csrf}
-    if htmx:
-        headers.update({"HX-Request": "true", "X-Error-Target": "#send-error"})
-    return client.post(f"/profiles/{profile_id}/messages", data={"body": body, "client_token": tok or token()},
-                       headers=headers)
+from tests.support.context import app_context
+from tests.support.factories import count, make_profile, make_user, token
+from tests.support.http import login, send
 
 
 def test_client_sends_and_gets_the_bubble_back(client):

@@ -2,7 +2,9 @@ from app.database import write_transaction
 from app.models import AssignmentConflict, Role
 from app.clock import utcnow
 from app.services import conflicts
-from tests.support import app_context, count, login, make_user
+from tests.support.context import app_context
+from tests.support.factories import count, make_user
+from tests.support.http import login
 
 
 def test_conflicts_page_is_for_admins_and_resolves_with_a_note(app):

@@ -5,7 +5,9 @@ from app.database import write_transaction
 from app.models import ProfileLock, Role, UnlockRequest
 from app.clock import utcnow
 from app.services import locks
-from tests.support import app_context, count, login, make_profile, make_user
+from tests.support.context import app_context
+from tests.support.factories import count, make_profile, make_user
+from tests.support.http import login
 
 
 def test_moderator_sees_locks_and_admin_grants_an_unlock(app):

@@ -7,7 +7,10 @@ import pytest
 from app.extensions import db
 from app.models import Role, User
 from app.services import moderator_queue
-from tests.support import app_context, login, make_user, wait_until
+from tests.support.context import app_context
+from tests.support.factories import make_user
+from tests.support.http import login
+from tests.support.waiting import wait_until
 
 
 def state(user_id: int) -> User:
@@ -85,7 +88,8 @@ def test_the_mail_link_leads_to_the_workspace_after_login(app):
     browser = app.test_client()
     page = browser.get(path)
     assert page.status_code == 200
-    from tests.support import PASSWORD, csrf_from
+    from tests.support.factories import PASSWORD
+    from tests.support.http import csrf_from
 
     response = browser.post(path, data={"email": moderator.email, "password": PASSWORD,
                                         "csrf_token": csrf_from(page.get_data(as_text=True))})

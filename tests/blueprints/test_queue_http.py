@@ -1,5 +1,6 @@
 from app.models import Role
-from tests.support import login, make_user
+from tests.support.factories import make_user
+from tests.support.http import login
 
 
 def test_queue_status_leave_and_rejoin(app):

@@ -1,7 +1,8 @@
 """Login attempts are rate limited per address (limits stored in Redis)."""
 from app import create_app
 from app.config import TestConfig
-from tests.support import csrf_from, make_user
+from tests.support.factories import make_user
+from tests.support.http import csrf_from
 
 
 class LimitedConfig(TestConfig):

@@ -7,9 +7,11 @@ from app.clock import utcnow
 from app.realtime.hub import USER_CHANNEL
 from app.redis_client import get_redis
 from app.services import locks
-from tests.blueprints.test_chat_http import send
-from tests.support import (app_context, count, first_published, login, make_profile, make_user,
-                           recorded_statements, token)
+from tests.support.context import app_context
+from tests.support.factories import count, make_profile, make_user, token
+from tests.support.http import login, send
+from tests.support.sql import recorded_statements
+from tests.support.waiting import first_published
 
 
 def test_an_answer_that_ends_the_lock_pushes_no_flag_and_reads_no_lock(app, client):

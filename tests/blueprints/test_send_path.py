@@ -11,8 +11,10 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Conversation, Message, Profile, QueueEntry, Role, User
 from app.clock import utcnow
-from tests.blueprints.test_chat_http import send
-from tests.support import app_context, count, login, make_profile, make_user, recorded_statements, token
+from tests.support.context import app_context
+from tests.support.factories import count, make_profile, make_user, token
+from tests.support.http import login, send
+from tests.support.sql import recorded_statements
 
 ON_POSTGRESQL = os.environ["DATABASE_URL"].startswith("postgresql")
 

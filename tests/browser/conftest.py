@@ -5,34 +5,15 @@ Without it the browser tests are skipped locally, and fail under CI (which insta
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
-                 "--disable-component-update", "--no-first-run"]
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def require_chromium() -> None:
-    """Skip the calling module when Chromium is missing, except under CI where that is a failure."""
-    if CHROMIUM.exists():
-        return
-    if in_ci():
-        pytest.fail(f"CI is set but there is no Chromium at {CHROMIUM} (apt-get install chromium)", pytrace=False)
-    pytest.skip(f"no Chromium at {CHROMIUM}: install it (apt-get install chromium) to run the browser tests",
-                allow_module_level=True)
 
 
 # -- what the browser complains about ---------------------------------------------------------

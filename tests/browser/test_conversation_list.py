@@ -7,9 +7,10 @@ import re
 from playwright.sync_api import expect
 
 from app.models import Role
-from tests.browser.conftest import DESKTOP, require_chromium
-from tests.browser.test_live_chat import LIVE, is_online, log_in, type_and_send
-from tests.support import LiveSession, login, make_profile, make_user, token, wait_until
+from tests.support.browser import DESKTOP, LIVE, is_online, log_in, require_chromium, type_and_send
+from tests.support.factories import make_profile, make_user, token
+from tests.support.http import LiveSession, login
+from tests.support.waiting import wait_until
 
 require_chromium()
 

@@ -12,9 +12,11 @@ from app.extensions import db
 from app.jobs.inactivity import reassign_idle_moderators_work
 from app.models import Role, User
 from app.clock import utcnow
-from tests.browser.conftest import DESKTOP, PHONE, require_chromium
-from tests.browser.test_live_chat import LIVE, is_online, log_in, type_and_send
-from tests.support import app_context, make_profile, make_user, run_job, wait_until
+from tests.support.browser import DESKTOP, LIVE, PHONE, is_online, log_in, require_chromium, type_and_send
+from tests.support.context import app_context
+from tests.support.factories import make_profile, make_user
+from tests.support.processes import run_job
+from tests.support.waiting import wait_until
 
 require_chromium()
 

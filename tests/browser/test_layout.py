@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, require_chromium
-from tests.browser.test_live_chat import log_in
-from tests.support import make_profile, make_user
+from tests.support.browser import PHONE, log_in, require_chromium
+from tests.support.factories import make_profile, make_user
 
 require_chromium()
 

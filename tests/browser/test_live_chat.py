@@ -13,12 +13,12 @@ import re
 from playwright.sync_api import expect
 
 from app.models import Role
-from tests.browser.conftest import DESKTOP, PHONE, require_chromium
-from tests.support import PASSWORD, app_context, make_profile, make_user, wait_until
+from tests.support.browser import DESKTOP, LIVE, PHONE, is_online, log_in, require_chromium, type_and_send
+from tests.support.factories import make_profile, make_user
+from tests.support.waiting import wait_until
 
 require_chromium()
 
-LIVE = re.compile(r"(^|\s)is-live(\s|$)")
 DOWN = re.compile(r"(^|\s)is-down(\s|$)")
 RECONNECT_TIMEOUT = 20_000      # the page retries at most every 10 s
 # Counts the page's socket closes (htmx ws extension events); a failed reconnection attempt is one more.
@@ -26,28 +26,6 @@ COUNT_SOCKET_CLOSES = """
 window.__socketCloses = 0;
 document.addEventListener("htmx:wsClose", function () { window.__socketCloses += 1; });
 """
-
-
-def log_in(page, base_url: str, email: str, *, touch: bool = False, before_submit=None) -> None:
-    """Fill the login form and press its button, like a person."""
-    page.goto(f"{base_url}/login")
-    for name, value in (("email", email), ("password", PASSWORD)):
-        field = page.locator(f"main form input[name={name}]")
-        field.tap() if touch else field.click()
-        field.fill(value)
-    if before_submit:
-        before_submit()
-    button = page.locator("main form button[type=submit]")
-    button.tap() if touch else button.click()
-    page.wait_for_url(lambda url: "/login" not in url)
-
-
-def type_and_send(page, text: str, *, touch: bool = False):
-    textarea = page.locator("form[data-send-form] textarea")
-    textarea.tap() if touch else textarea.click()
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
-    return textarea
 
 
 def bubbles(page, text: str):
@@ -66,15 +44,6 @@ def assert_not_reloaded(page) -> None:
 
 def message_ids(page) -> list[str]:
     return page.evaluate("Array.from(document.querySelectorAll('[data-msg-id]'), el => el.dataset.msgId)")
-
-
-def is_online(user_id: int) -> bool:
-    from app.extensions import db
-    from app.models import User
-
-    with app_context():
-        db.session.expire_all()
-        return db.session.get(User, user_id).is_online
 
 
 def test_live_chat_survives_a_server_dying(new_context, browser_problems, shot, web_server, second_web_server):

@@ -8,9 +8,10 @@ import re
 from playwright.sync_api import expect
 
 from app.models import ProfileLock, Role
-from tests.browser.conftest import DESKTOP, PHONE, require_chromium
-from tests.browser.test_live_chat import LIVE, is_online, log_in, type_and_send
-from tests.support import app_context, count, make_profile, make_user, wait_until
+from tests.support.browser import DESKTOP, LIVE, PHONE, is_online, log_in, require_chromium, type_and_send
+from tests.support.context import app_context
+from tests.support.factories import count, make_profile, make_user
+from tests.support.waiting import wait_until
 
 require_chromium()
 

@@ -13,10 +13,12 @@ from app.extensions import db
 from app.models import Role, User
 from app.clock import utcnow
 from app.services import rounds
-from tests.browser.conftest import DESKTOP, require_chromium
-from tests.browser.test_live_chat import LIVE, is_online, log_in
-from tests.services.test_rounds import moderators_with_loads, post_waiting
-from tests.support import WebServer, app_context, make_user, wait_until
+from tests.support.browser import DESKTOP, LIVE, is_online, log_in, require_chromium
+from tests.support.context import app_context
+from tests.support.factories import make_user
+from tests.support.processes import WebServer
+from tests.support.rounds import moderators_with_loads, post_waiting
+from tests.support.waiting import wait_until
 
 require_chromium()
 

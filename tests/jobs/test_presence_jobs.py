@@ -7,7 +7,8 @@ from app.jobs.presence import calculate_moderator_activity
 from app.models import Role, User
 from app.clock import utcnow
 from app.services import presence
-from tests.support import make_user, run_job
+from tests.support.factories import make_user
+from tests.support.processes import run_job
 
 
 def test_the_activity_job_marks_moderators_quiet_for_five_minutes_offline(ctx, rq_worker):

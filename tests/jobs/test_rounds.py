@@ -7,10 +7,10 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from rq import Queue
 from rq.registry import StartedJobRegistry
 from rq_scheduler import Scheduler
@@ -23,32 +23,17 @@ from app.jobs.rounds import check_notification_round, mark_round_messages_notifi
 from app.models import NotificationRound, PendingClientMessage
 from app.clock import utcnow
 from app.redis_client import get_redis
-from tests.services.test_rounds import NOW, answer_all, moderators_with_loads, post_waiting
-from tests.support import ROOT, _env, dies_with_the_tests, stop, wait_until
+from tests.support.processes import ROOT, child_env, dies_with_the_tests, stop
+from tests.support.rounds import NOW, answer_all, moderators_with_loads, post_waiting, settle
+from tests.support.waiting import wait_until
 
-
-def mails_to(sink, emails) -> list[dict]:
-    return [m for m in outbox.list_mails(sink, limit=1000) if set(m["recipients"]) & set(emails)]
-
-
-def worker_idle() -> bool:
-    """Nothing queued or running on the queues the rounds use (mails, marking)."""
-    queues = [Queue(name, connection=get_redis()) for name in ("high", "default")]
-    return all(queue.count == 0 and StartedJobRegistry(queue=queue).count == 0 for queue in queues)
+pytestmark = pytest.mark.slow
 
 
 def waiting_all_notified() -> bool:
     db.session.rollback()  # a fresh read: the worker wrote
     return all(db.session.scalars(select(PendingClientMessage.is_notified)
                                   .where(PendingClientMessage.is_processed.is_(False))))
-
-
-def settle(sink, emails, expected: int) -> list[dict]:
-    """Wait for ``expected`` mails to ``emails``, then for the worker to be idle, and return them all."""
-    wait_until(lambda: len(mails_to(sink, emails)) >= expected, timeout=30)
-    wait_until(worker_idle, timeout=30)
-    time.sleep(0.5)
-    return mails_to(sink, emails)
 
 
 def recipients(mails) -> list[str]:
@@ -156,7 +141,7 @@ def test_the_real_scheduler_runs_the_pass_and_the_check(ctx, rq_worker, smtp_sin
     log = open(Path(os.environ["SWITCHBOARD_INSTANCE"]).parent / "scheduler.log", "ab")
     scheduler = subprocess.Popen([sys.executable, "worker.py", "--scheduler"], cwd=ROOT, stdout=log,
                                  stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dies_with_the_tests,
-                                 env=_env(ROUNDS_PROCESS_SECONDS=1, ROUNDS_CHECK_SECONDS=1, **others_rarely))
+                                 env=child_env(ROUNDS_PROCESS_SECONDS=1, ROUNDS_CHECK_SECONDS=1, **others_rarely))
     try:
         assert recipients(settle(smtp_sink, emails, 3)) == sorted(emails[:3])
         # Thirty minutes pass (moved into the past rather than waited for): the check sends round 2.

@@ -11,7 +11,8 @@ from app.jobs.schedule import PERIODIC_JOBS, reconcile
 from app.models import Conversation, Role
 from app.redis_client import get_redis
 from app.services import sending
-from tests.support import make_profile, make_user, run_job, token
+from tests.support.factories import make_profile, make_user, token
+from tests.support.processes import run_job
 
 
 def test_reconcile_twice_keeps_one_job_per_declaration(ctx):

@@ -1,7 +1,9 @@
 """Signing up sends the welcome mail through a real RQ worker to a real SMTP server."""
 from app.dev import outbox
 from app.models import Role
-from tests.support import csrf_from, login, make_user, wait_until
+from tests.support.factories import make_user
+from tests.support.http import csrf_from, login
+from tests.support.waiting import wait_until
 
 
 def test_signup_enqueues_welcome_mail_sent_by_the_worker(app, client, rq_worker, smtp_sink):

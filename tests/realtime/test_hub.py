@@ -3,6 +3,8 @@ sockets once, directly; fragments published elsewhere arrive through the subscri
 import queue
 import time
 
+import pytest
+
 from app.realtime.hub import USER_CHANNEL, Hub, envelope, fragment_of
 from app.redis_client import get_redis
 
@@ -60,6 +62,7 @@ def test_the_envelope_carries_any_fragment_unchanged():
         assert fragment_of(envelope("", fragment)) == fragment
 
 
+@pytest.mark.slow
 def test_a_forked_process_publishes_under_its_own_origin(app):
     """A child forked after the hub was made (an RQ job's work horse, a preloaded server) is
     another process: what it publishes reaches the parent's sockets through Redis."""

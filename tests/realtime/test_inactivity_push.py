@@ -8,8 +8,12 @@ from app.extensions import db
 from app.jobs.inactivity import reassign_idle_moderators_work
 from app.models import Conversation, Role, User
 from app.clock import utcnow
-from tests.realtime.test_push import open_socket, post_message, receive_until
-from tests.support import LiveSession, app_context, login, make_profile, make_user, run_job, wait_until
+from tests.support.context import app_context
+from tests.support.factories import make_profile, make_user
+from tests.support.http import LiveSession, login, post_message
+from tests.support.processes import run_job
+from tests.support.sockets import open_socket, receive_until
+from tests.support.waiting import wait_until
 
 
 def _user(user_id):

@@ -2,10 +2,16 @@
 the grace (run by the real worker), and a socket that comes back within it keeps the user online."""
 import time
 
+import pytest
+
 from app.extensions import db
 from app.models import Role, User
-from tests.realtime.test_push import open_socket
-from tests.support import LiveSession, WebServer, app_context, login, make_user, wait_until
+from tests.support.context import app_context
+from tests.support.factories import make_user
+from tests.support.http import LiveSession, login
+from tests.support.processes import WebServer
+from tests.support.sockets import open_socket
+from tests.support.waiting import wait_until
 
 GRACE = 2
 
@@ -16,6 +22,7 @@ def online(user_id: int) -> bool:
         return db.session.get(User, user_id).is_online
 
 
+@pytest.mark.slow
 def test_close_then_reopen_within_the_grace_stays_online_close_for_good_goes_offline(app, rq_worker):
     server = WebServer(PRESENCE_GRACE_SECONDS=GRACE).start()
     try:

@@ -3,37 +3,14 @@ import time
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import connect
 
 from app.models import Role
-from tests.support import LiveSession, login, make_profile, make_user, token, wait_until
+from tests.support.factories import make_profile, make_user, token
+from tests.support.http import LiveSession, login, post_message
+from tests.support.sockets import open_socket, receive_until
+from tests.support.waiting import wait_until
 
-
-def open_socket(session: LiveSession, origin: str | None = None):
-    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-    return connect(session.base_url.replace("http", "ws") + "/ws", origin=origin or session.base_url,
-                   additional_headers={"Cookie": cookie}, open_timeout=5, legacy=True)
-
-
-def receive_until(ws, needle: str, timeout: float = 10.0) -> str:
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        try:
-            data = ws.recv(timeout=max(0.05, deadline - time.monotonic()))
-        except TimeoutError:
-            continue
-        seen.append(data)
-        if needle in data:
-            return data
-    raise AssertionError(f"{needle!r} not pushed; got {seen!r}")
-
-
-def post_message(session: LiveSession, csrf: str, profile_id: int, body: str):
-    response = session.post(f"/profiles/{profile_id}/messages", data={"body": body, "client_token": token()},
-                            headers={"X-CSRFToken": csrf, "HX-Request": "true"})
-    assert response.status_code == 200, response.text
-    return response
+pytestmark = pytest.mark.slow
 
 
 def test_message_posted_on_one_process_reaches_a_socket_held_by_another(web_server, second_web_server):
@@ -132,7 +109,7 @@ def test_stuck_socket_is_dropped_without_stalling_others(app):
     catches up); the other sockets of the process keep receiving."""
     from app.realtime.hub import publish
     from app.redis_client import get_redis
-    from tests.support import WebServer
+    from tests.support.processes import WebServer
 
     server = WebServer(SOCKET_QUEUE_SIZE=16).start()
     try:
@@ -167,7 +144,7 @@ def test_stuck_socket_is_dropped_without_stalling_others(app):
 def _online(user_id: int) -> bool:
     from app.extensions import db
     from app.models import User
-    from tests.support import app_context
+    from tests.support.context import app_context
 
     with app_context():
         db.session.expire_all()
@@ -180,7 +157,7 @@ def test_a_client_message_pushed_to_a_moderator_answering_on_its_profile_shows_t
     from app.models import Conversation
     from app.clock import utcnow
     from app.services import locks
-    from tests.support import app_context
+    from tests.support.context import app_context
 
     moderator = make_user(Role.MODERATOR)
     client, profile = make_user(), make_profile("Iris")

@@ -11,7 +11,8 @@ from app.realtime import push
 from app.realtime.hub import USER_CHANNEL
 from app.redis_client import get_redis
 from app.services import sending
-from tests.support import first_published, make_profile, make_user, token
+from tests.support.factories import make_profile, make_user, token
+from tests.support.waiting import first_published
 
 WAITING = {"en": "Waiting since", "fr": "En attente depuis", "de": "Wartet seit", "es": "Esperando desde"}
 

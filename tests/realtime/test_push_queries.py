@@ -11,7 +11,8 @@ from app.clock import utcnow
 from app.realtime import push
 from app.web.fragments import message_html
 from app.services import sending
-from tests.support import make_profile, make_user, recorded_statements, token
+from tests.support.factories import make_profile, make_user, token
+from tests.support.sql import recorded_statements
 
 
 def _first_message(app, client_id: int, profile_id: int, when) -> int:

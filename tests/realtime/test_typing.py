@@ -8,8 +8,11 @@ from websockets.exceptions import ConnectionClosed
 from app.extensions import db
 from app.models import Conversation, ProfileLock, Role, User
 from app.realtime.typing import TypingSignals
-from tests.realtime.test_push import open_socket, post_message, receive_until
-from tests.support import LiveSession, app_context, count, login, make_profile, make_user, token, wait_until
+from tests.support.context import app_context
+from tests.support.factories import count, make_profile, make_user, token
+from tests.support.http import LiveSession, login, post_message
+from tests.support.sockets import open_socket, receive_until
+from tests.support.waiting import wait_until
 
 
 def test_first_signal_is_written_at_once_then_spaced():

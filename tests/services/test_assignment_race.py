@@ -8,13 +8,17 @@ import sys
 import time
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, Conversation, Role
 from app.services import moderator_queue, sending
-from tests.support import ROOT, make_profile, make_user, token
+from tests.support.factories import make_profile, make_user, token
+from tests.support.processes import ROOT
+
+pytestmark = pytest.mark.slow
 
 RACER = r"""
 import json, sys, time

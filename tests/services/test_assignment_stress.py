@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import delete, func, select, update
 
 from app.database import write_transaction
@@ -21,7 +22,10 @@ from app.extensions import db
 from app.models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, Role, User
 from app.redis_client import get_redis
 from app.services import assignment, moderator_queue
-from tests.support import ROOT, make_profile, make_user
+from tests.support.factories import make_profile, make_user
+from tests.support.processes import ROOT
+
+pytestmark = pytest.mark.slow
 
 PROCESSES, MODERATORS, CLIENTS, PROFILES = 6, 20, 200, 40
 T0 = datetime(2026, 12, 1, 20, 0, 0)

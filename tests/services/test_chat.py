@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import Conversation, Message, QueueEntry, Role
 from app.services import assignment, chat, sending
 from app.services.errors import Forbidden, NotFound, ValidationError
-from tests.support import make_profile, make_user, token
+from tests.support.factories import make_profile, make_user, token
 
 NOW = datetime(2026, 11, 23, 12, 0, 0)
 

@@ -14,8 +14,8 @@ from app.extensions import db
 from app.models import AssignmentChange, ClientLock, Conversation, Message, QueueEntry, Role, User
 from app.services import activity, assignment, balancing, chat, inactivity, moderator_queue, monitoring, sending
 from app.services import users as user_service
-from tests import support
-from tests.support import token
+from tests.support import context
+from tests.support.factories import token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
 TICK = timedelta(seconds=1)
@@ -24,7 +24,7 @@ TICK = timedelta(seconds=1)
 class AssignmentMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self.ctx = support.TEST_APP.test_request_context()
+        self.ctx = context.TEST_APP.test_request_context()
         self.ctx.push()
         with write_transaction():
             for table in reversed(db.metadata.sorted_tables):

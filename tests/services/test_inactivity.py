@@ -5,7 +5,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, ChangeReason, Conversation, Role
 from app.services import chat, inactivity, sending
-from tests.support import make_profile, make_user, token
+from tests.support.factories import make_profile, make_user, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
 

@@ -6,13 +6,16 @@ import sys
 import time
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.database import write_transaction
 from app.extensions import db
 from app.models import ClientLock, ProfileLock, Role
 from app.services import locks
-from tests.support import ROOT, make_profile, make_user, recorded_statements
+from tests.support.factories import make_profile, make_user
+from tests.support.processes import ROOT
+from tests.support.sql import recorded_statements
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
 
@@ -115,6 +118,7 @@ print(json.dumps(won))
 """
 
 
+@pytest.mark.slow
 def test_racing_processes_take_each_client_lock_once(ctx):
     """Four moderators' processes try, at the same instant, to approach the same 60 clients,
     each through their own profile: every client is locked by exactly one of them."""

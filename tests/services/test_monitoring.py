@@ -6,7 +6,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, AssignmentConflict, ChangeReason, Conversation, Role
 from app.services import conflicts, locks, monitoring, sending
-from tests.support import make_profile, make_user, token
+from tests.support.factories import make_profile, make_user, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
 

@@ -6,7 +6,7 @@ from app.extensions import db
 from app.models import Role
 from app.redis_client import get_redis
 from app.services import presence, moderator_queue
-from tests.support import make_user
+from tests.support.factories import make_user
 
 NOW = datetime(2026, 11, 23, 12, 0, 0)
 GRACE = timedelta(seconds=10)

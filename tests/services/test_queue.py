@@ -5,7 +5,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Role
 from app.services import activity, chat, moderator_queue, sending
-from tests.support import make_profile, make_user, token
+from tests.support.factories import make_profile, make_user, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
 

@@ -9,70 +9,14 @@ from sqlalchemy.exc import IntegrityError
 from app.database import write_transaction
 from app.extensions import db
 from app.models import NotificationRound, PendingClientMessage, Role, RoundNotification, User
-from app.services import chat, moderator_queue, pending, rounds, sending
-from tests.support import make_profile, make_user, token
+from app.services import chat, pending, rounds, sending
+from tests.support.factories import make_profile, make_user, token
+from tests.support.rounds import NOW, answer_all, moderators_with_loads, post_waiting, set_online
 
-NOW = datetime(2026, 11, 23, 12, 0, 0)
 SETTINGS = rounds.Settings()   # the defaults: 5 min, 5 per moderator, 3 per round, 30 min
 
 
-# -- a world: moderators with chosen loads, client messages waiting ---------------------------
-def set_online(moderator_id: int, online: bool, now: datetime = NOW) -> None:
-    with write_transaction():
-        db.session.get(User, moderator_id).is_online = online
-        if online:
-            moderator_queue.join(moderator_id, now)
-        else:
-            moderator_queue.leave(moderator_id)
-
-
-def give_load(moderator, load: int, now: datetime) -> None:
-    """``load`` active conversations for the moderator, answered just now (active, not waiting):
-    they come online alone, receive them through the ordinary assignment, answer, go offline."""
-    set_online(moderator.id, True, now)
-    for _ in range(load):
-        with write_transaction():
-            posted = sending.post_client_message(make_user(), make_profile().id, "hello?", token(), now)
-        with write_transaction():
-            chat.post_profile_reply(moderator, posted.message.conversation_id, "hi!", token(), now)
-    set_online(moderator.id, False, now)
-
-
-def moderators_with_loads(loads, now: datetime, **extra) -> list:
-    """Offline moderators, one per load, created in that order."""
-    created = []
-    for index, load in enumerate(loads):
-        moderator = make_user(Role.MODERATOR, display_name=f"Load {load} #{index}", **extra)
-        give_load(moderator, load, now)
-        created.append(moderator)
-    return created
-
-
-def post_waiting(count: int, at: datetime, clients: int = 2) -> list[int]:
-    """``count`` client messages (from a few clients) nobody answered; returns their conversation ids."""
-    people = [(make_user(), make_profile(f"Waiting {i}")) for i in range(clients)]
-    conversations = set()
-    for i in range(count):
-        client, profile = people[i % clients]
-        with write_transaction():
-            conversations.add(sending.post_client_message(client, profile.id, f"message {i}", token(), at)
-                              .message.conversation_id)
-    return sorted(conversations)
-
-
-def answer_all(conversation_ids, moderator, now: datetime) -> None:
-    """The moderator comes online, gets the waiting conversations and answers each."""
-    from app.services import assignment
-
-    moderator = db.session.get(User, moderator.id)
-    set_online(moderator.id, True, now)
-    with write_transaction():
-        assignment.assign_orphans(now)
-    for conversation_id in conversation_ids:
-        with write_transaction():
-            chat.post_profile_reply(moderator, conversation_id, "sorry for the wait", token(), now)
-
-
+# -- the pass and the check, with the default settings ---------------------------------------
 def start(now: datetime, settings: rounds.Settings = SETTINGS) -> rounds.Outcome:
     with write_transaction():
         return rounds.start_notification_round(now, settings)

@@ -6,7 +6,7 @@ from app.database import write_transaction
 from app.models import Role
 from app.services import users
 from app.services.errors import ValidationError
-from tests.support import PASSWORD, make_user
+from tests.support.factories import PASSWORD, make_user
 
 
 def test_create_and_authenticate_with_hashed_password(ctx):

@@ -1,157 +1,44 @@
-"""Factories, a login helper and real-process fixtures (worker, web servers, SMTP sink)."""
+"""Real processes the tests start: gunicorn web servers, the RQ worker, the SMTP sink, the flask CLI.
+
+The fixtures here are registered through the ``tests.support`` plugin; every test that uses one
+of ``PROCESS_FIXTURES`` is marked ``slow``.
+"""
 from __future__ import annotations
 
 import ctypes
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-from contextlib import contextmanager
-
 import pytest
-import requests
-from flask import has_app_context
 
-from app.database import write_transaction
-from app.extensions import db
-from app.models import Role
-from app.services import profiles, users
+from tests.support.context import app_context
+from tests.support.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "test-password-1"
+ROOT = Path(__file__).resolve().parents[2]
+PROCESS_FIXTURES = frozenset({"web_server", "second_web_server", "rq_worker", "smtp_sink"})
 
 
-# -- factories ------------------------------------------------------------------------
-# HTTP tests must not hold an app context while the test client runs (Flask would share `g`,
-# and with it the logged-in user, between requests), so factories push their own when needed.
-TEST_APP = None
-
-
-@contextmanager
-def app_context():
-    """Yields True when it pushed a context of its own (objects are then detached on exit)."""
-    if has_app_context():
-        yield False
-        return
-    with TEST_APP.app_context():
-        try:
-            yield True
-        finally:
-            db.session.remove()
-
-
-def make_user(role: Role = Role.CLIENT, email: str | None = None, online: bool = False, **extra):
-    email = email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.test"
-    extra.setdefault("locale", "en")  # assertions read English text
-    with app_context() as owned:
-        with write_transaction():
-            user = users.create_user(email=email, password=PASSWORD, role=role,
-                                     display_name=extra.pop("display_name", email.split("@")[0]), **extra)
-            user.is_online = online
-            if online and role == Role.MODERATOR:
-                from app.clock import utcnow
-                from app.services import moderator_queue
-
-                db.session.flush()
-                moderator_queue.join(user.id, utcnow())
-        db.session.refresh(user)
-        if owned:
-            db.session.expunge(user)
-    return user
-
-
-@contextmanager
-def recorded_statements(engine):
-    """The SQL run on ``engine`` inside the block (a list, filled as it runs)."""
-    from sqlalchemy import event
-
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_rest):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def make_profile(name: str = "Camille", age: int = 29):
-    with app_context() as owned:
-        with write_transaction():
-            profile = profiles.create_profile(name=name, age=age, city="Paris", bio="Bio")
-        db.session.refresh(profile)
-        if owned:
-            db.session.expunge(profile)
-    return profile
-
-
-def count(model, **filters) -> int:
-    with app_context():
-        return db.session.query(model).filter_by(**filters).count()
-
-
-def token() -> str:
-    return uuid.uuid4().hex
-
-
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
-
-
-def csrf_from(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "no CSRF token in page"
-    return match.group(1) or match.group(2)
-
-
-def login(client, email: str, password: str = PASSWORD):
-    """Log a Flask test client (or a requests.Session with base_url) in; returns the CSRF token."""
-    page = client.get("/login")
-    html = page.get_data(as_text=True) if hasattr(page, "get_data") else page.text
-    csrf = csrf_from(html)
-    response = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf})
-    assert response.status_code in (302, 303, 200), response.status_code
-    home = client.get("/", follow_redirects=True) if hasattr(page, "get_data") else client.get("/", allow_redirects=True)
-    html = home.get_data(as_text=True) if hasattr(home, "get_data") else home.text
-    return csrf_from(html)
-
-
-class LiveSession(requests.Session):
-    """requests.Session with a base URL, for real servers."""
-
-    def __init__(self, base_url: str):
-        super().__init__()
-        self.base_url = base_url.rstrip("/")
-
-    def request(self, method, url, *args, **kwargs):
-        if url.startswith("/"):
-            url = self.base_url + url
-        kwargs.setdefault("allow_redirects", False)
-        kwargs.setdefault("timeout", 10)
-        return super().request(method, url, *args, **kwargs)
-
-
-# -- processes --------------------------------------------------------------------------
 def free_port() -> int:
+    """A TCP port nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _env(**extra) -> dict:
+def child_env(**extra) -> dict:
+    """The test process's environment (test database, Redis, mail port) plus ``extra``."""
     env = dict(os.environ)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
 
 def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
+    """Return once something listens on ``port``; fail if ``proc`` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -165,6 +52,7 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
 
 
 def wait_for_port_closed(port: int, timeout: float = 10.0) -> None:
+    """Return once nothing listens on ``port`` any more."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -188,6 +76,7 @@ def dies_with_the_tests() -> None:
 
 
 def stop(proc: subprocess.Popen, timeout: float = 8.0, sig: int = signal.SIGTERM) -> None:
+    """Signal ``proc``'s process group and wait for it, killing it after ``timeout``."""
     if proc.poll() is None:
         try:
             os.killpg(proc.pid, sig)
@@ -220,8 +109,8 @@ class WebServer:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "wsgi:app"],
-            cwd=ROOT, env=_env(PUBLIC_URL=self.url, **self.env), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=dies_with_the_tests,
+            cwd=ROOT, env=child_env(PUBLIC_URL=self.url, **self.env), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=dies_with_the_tests,
         )
         wait_for_port(self.port, proc=self.proc)
         return self
@@ -269,33 +158,10 @@ def rq_worker(app, smtp_sink):
     """A real RQ worker process on the test Redis and database."""
     log = Path(os.environ["SWITCHBOARD_INSTANCE"]).parent / "worker.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=_env(), stdout=open(log, "ab"),
+    proc = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=child_env(), stdout=open(log, "ab"),
                             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dies_with_the_tests)
     yield proc
     stop(proc)
-
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
-def first_published(pubsub, needle: str = "", timeout: float = 5.0) -> str:
-    """The first fragment published on ``pubsub``'s channels that contains ``needle`` (subscribed
-    with ``ignore_subscribe_messages``)."""
-    from app.realtime.hub import fragment_of
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        message = pubsub.get_message(timeout=0.1)
-        if message is not None and message["type"] == "message" and needle in fragment_of(message["data"]):
-            return fragment_of(message["data"])
-    raise AssertionError(f"nothing containing {needle!r} was published")
 
 
 def run_job(queue_name: str, func, *args, timeout: float = 20.0):

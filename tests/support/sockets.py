@@ -1,0 +1,30 @@
+"""WebSockets to a real server."""
+from __future__ import annotations
+
+import time
+
+from websockets.sync.client import connect
+
+from tests.support.http import LiveSession
+
+
+def open_socket(session: LiveSession, origin: str | None = None):
+    """The page's socket, opened with the session's cookies (and our origin unless told otherwise)."""
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    return connect(session.base_url.replace("http", "ws") + "/ws", origin=origin or session.base_url,
+                   additional_headers={"Cookie": cookie}, open_timeout=5, legacy=True)
+
+
+def receive_until(ws, needle: str, timeout: float = 10.0) -> str:
+    """The first frame containing ``needle`` (an AssertionError listing the others after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            data = ws.recv(timeout=max(0.05, deadline - time.monotonic()))
+        except TimeoutError:
+            continue
+        seen.append(data)
+        if needle in data:
+            return data
+    raise AssertionError(f"{needle!r} not pushed; got {seen!r}")
