@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from PIL import Image
 
+from app.database import write_transaction
 from app.extensions import db
 from app.models import Conversation, Message, Profile, Role, User
 from tests.support.context import app_context
@@ -159,3 +160,18 @@ def test_moderator_cannot_reach_admin(app):
     assert client.get("/admin/users").status_code == 403
     page = client.get("/moderateur/")
     assert page.status_code == 200 and csrf_from(page.get_data(as_text=True))
+
+
+def test_the_users_page_shows_each_moderators_last_heartbeat(app):
+    client, _, _ = admin_client(app)
+    beat = datetime(2026, 11, 23, 9, 41)
+    moderator = make_user(Role.MODERATOR, email="beating@example.test")
+    with app_context():
+        with write_transaction():
+            db.session.get(User, moderator.id).last_heartbeat_at = beat
+    html = client.get("/admin/users").get_data(as_text=True)
+    shown = format_datetime(beat.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])),
+                            "short", locale="en")
+    row = html[html.index("beating@example.test"):]
+    row = row[:row.index("</tr>")]
+    assert "Last heartbeat" in html and shown in row
