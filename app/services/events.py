@@ -81,6 +81,11 @@ def subscribe(handler: Callable[[list], None]) -> None:
         _handlers.append(handler)
 
 
+def unsubscribe(handler: Callable[[list], None]) -> None:
+    if handler in _handlers:
+        _handlers.remove(handler)
+
+
 def _committed(session: Session) -> None:
     happened = session.info.pop(_KEY, None)
     if not happened:
