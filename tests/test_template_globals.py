@@ -5,7 +5,8 @@ from flask import Flask
 from app import create_app
 from app.config import TestConfig
 
-REGISTERED = ("url_for", "csrf_token", "_", "gettext", "ngettext", "avatar_url", "answering_lock", "g", "request")
+REGISTERED = ("url_for", "csrf_token", "_", "gettext", "ngettext", "avatar_url", "answering_lock", "role_label",
+              "reason_label", "lock_label", "conflict_label", "g", "request")
 
 
 def test_every_global_the_app_registers_is_in_each_template(app):

@@ -1,12 +1,12 @@
 """Models, one module per aggregate."""
 from .assignment import AssignmentChange, ChangeReason, ProfileAssignment
 from .chat import Conversation, Message
-from .conflicts import AssignmentConflict
-from .locks import ClientLock, ProfileLock, UnlockRequest
+from .conflicts import CONFLICT_KINDS, AssignmentConflict
+from .locks import CLIENT_LOCK_REASONS, PROFILE_LOCK_TYPES, ClientLock, ProfileLock, UnlockRequest
 from .pending import PendingClientMessage
 from .profiles import Profile
 from .queue import QueueEntry
 from .rounds import NotificationRound, RoundNotification
 from .users import Role, User
 
-__all__ = ["QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "Message", "NotificationRound", "PendingClientMessage", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User"]
+__all__ = ["CLIENT_LOCK_REASONS", "CONFLICT_KINDS", "PROFILE_LOCK_TYPES", "QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "Message", "NotificationRound", "PendingClientMessage", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User"]

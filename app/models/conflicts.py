@@ -9,12 +9,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..clock import utcnow
 
+# The values stored in ``AssignmentConflict.kind`` (``services.conflicts.record``): two claims of
+# one conversation at once; a client approached through two profiles; waiting work held by an
+# offline / a disabled moderator.
+CONFLICT_KINDS = ("claim_race", "double_approach", "held_by_offline", "held_by_disabled")
+
 
 class AssignmentConflict(db.Model):
     __tablename__ = "assignment_conflicts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # claim_race, held_by_offline, held_by_disabled, …
     kind: Mapped[str] = mapped_column(String(40), nullable=False)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     moderator_ids: Mapped[str] = mapped_column(String(200), nullable=False, default="")

@@ -9,6 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..clock import utcnow
 
+# The values stored in ``ProfileLock.lock_type``: taken while the profile is being assigned, or
+# while its moderator types an answer (``services.locks.ANSWERING``); and in ``ClientLock.lock_reason``.
+PROFILE_LOCK_TYPES = ("assignment", "answering")
+CLIENT_LOCK_REASONS = ("approach",)
+
 
 class ProfileLock(db.Model):
     """A profile reserved for one moderator while it is being assigned (default 500 s max)."""

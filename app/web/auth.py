@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import (current_user, login_required, login_url, user_loaded_from_cookie, user_logged_in,
                          user_logged_out)
+from htmx_flask import make_response as htmx_response
 
 from sqlalchemy import bindparam, select
 
@@ -29,16 +30,15 @@ def init_app(app) -> None:
         """Not logged in, or no longer (a disabled account, an expired session): to the login form,
         and back to the page afterwards. An htmx request would swap the login page into a fragment's
         place: it gets a 401 whose ``HX-Redirect`` takes the whole page there instead."""
-        if request.headers.get("HX-Request") != "true":
+        if not request.htmx:
             flash(str(login.login_message), login.login_message_category)
             return redirect(login_url(login.login_view, next_url=request.url))
         from .errors import error_response
 
-        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        page = urlsplit(request.htmx.current_url or "")
         back = page.path + (f"?{page.query}" if page.query else "") if page.path else request.path
-        response = error_response(str(login.login_message), 401)
-        response.headers["HX-Redirect"] = login_url(login.login_view, next_url=back)
-        return response
+        return htmx_response(error_response(str(login.login_message), 401),
+                             redirect=login_url(login.login_view, next_url=back))
 
     if login.session_protection == "strong":  # it would clear Flask-Login's keys, not ours
         raise RuntimeError("strong session protection is not supported: it would leave session_user_id set")

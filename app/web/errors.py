@@ -6,6 +6,7 @@ import logging
 from flask import make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from htmx_flask import make_response as htmx_response
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
@@ -31,12 +32,9 @@ def _default_messages() -> dict[int, str]:
 
 def error_response(message: str, status: int, target: str = "#flash"):
     """A 4xx/5xx answer: an alert fragment (htmx) or a full page."""
-    if request.headers.get("HX-Request") == "true":
-        response = make_response(render_template("partials/_alert.html", message=message, level="error"), status)
-        # Set by hand: htmx-flask's make_response(reswap=...) rejects modifiers.
-        response.headers["HX-Retarget"] = target
-        response.headers["HX-Reswap"] = "innerHTML"
-        return response
+    if request.htmx:
+        return htmx_response(render_template("partials/_alert.html", message=message, level="error"), status,
+                             retarget=target, reswap="innerHTML")
     return make_response(render_template("errors/error.html", status=status, message=message), status)
 
 

@@ -10,8 +10,8 @@ from flask import current_app, request, url_for
 from flask.templating import Environment
 from flask_babel import format_date, get_locale, lazy_gettext as _l
 
-from ..models import Role
 from ..clock import utcnow, whole_seconds
+from ..models import ChangeReason, Role
 from ..services.locks import ANSWERING
 
 
@@ -86,6 +86,22 @@ def init_app(app) -> None:
         return str(_ROLE_LABELS[role])
 
     @app.template_global()
+    def reason_label(reason) -> str:
+        """Why an assignment changed (``ChangeReason``, or its stored value), in the reader's language."""
+        value = getattr(reason, "value", reason)
+        return str(REASON_LABELS.get(value, value))
+
+    @app.template_global()
+    def lock_label(lock_type: str) -> str:
+        """A profile lock's type or a client lock's reason, in the reader's language."""
+        return str(LOCK_LABELS.get(lock_type, lock_type))
+
+    @app.template_global()
+    def conflict_label(kind: str) -> str:
+        """An assignment conflict's kind, in the reader's language."""
+        return str(CONFLICT_LABELS.get(kind, kind))
+
+    @app.template_global()
     def answering_lock(conversation):
         """The running "answering" lock of the conversation's moderator on its profile, if any
         (lists, panels and pushes load the profile's lock with the conversation)."""
@@ -98,6 +114,30 @@ def init_app(app) -> None:
 
 
 _ROLE_LABELS = {Role.CLIENT: _l("Client"), Role.MODERATOR: _l("Moderator"), Role.ADMIN: _l("Admin")}
+
+# Labels of stored codes, by stored value: one per value of ``ChangeReason``, of
+# ``models.PROFILE_LOCK_TYPES`` and ``models.CLIENT_LOCK_REASONS``, and of ``models.CONFLICT_KINDS``
+# (tests/test_translations.py checks that none is missing and each is translated).
+REASON_LABELS = {
+    ChangeReason.NEW.value: _l("First assignment"),
+    ChangeReason.QUEUE.value: _l("Waiting queue"),
+    ChangeReason.BALANCE.value: _l("Load balancing"),
+    ChangeReason.INACTIVITY.value: _l("Moderator inactive"),
+    ChangeReason.DISCONNECT.value: _l("Moderator unavailable"),
+    ChangeReason.MANUAL.value: _l("Reassigned by an admin"),
+    ChangeReason.CONFLICT.value: _l("Conflict resolved"),
+}
+LOCK_LABELS = {
+    "assignment": _l("assignment"),
+    "answering": _l("answering"),
+    "approach": _l("client approach"),
+}
+CONFLICT_LABELS = {
+    "claim_race": _l("Claimed twice at once"),
+    "double_approach": _l("Client approached by two moderators"),
+    "held_by_offline": _l("Held by an offline moderator"),
+    "held_by_disabled": _l("Held by a disabled moderator"),
+}
 
 
 _ID_MARK = 918273645546372819  # an id no table reaches, found again in the address built with it

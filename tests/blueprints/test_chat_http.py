@@ -23,7 +23,7 @@ def test_bad_messages_get_a_clear_4xx_fragment_and_nothing_is_stored(client):
     for body, status in [("", 422), ("x" * 4001, 422)]:
         response = send(client, csrf, profile.id, body)
         assert response.status_code == status
-        assert response.headers["HX-Retarget"] == "#send-error"
+        assert response.headers["HX-Retarget"] == "#send-error" and response.headers["HX-Reswap"] == "innerHTML"
         assert 'role="alert"' in response.get_data(as_text=True)
     assert send(client, csrf, 999999, "hello").status_code == 404
     assert send(client, "forged-token", profile.id, "hello").status_code == 400
@@ -66,6 +66,27 @@ def test_moderator_sees_only_assigned_conversations(client, app):
                                headers={"X-CSRFToken": csrf_holder, "HX-Request": "true"})
     assert reply.status_code == 200 and "salut !" in reply.get_data(as_text=True)
     assert client.get(f"/profiles/{profile.id}/messages?after=0").get_data(as_text=True).count("data-msg-id") == 2
+
+
+def test_a_conversation_opened_into_the_panel_is_the_panel_alone_else_the_whole_workspace(client, app):
+    """htmx asking for the panel (``HX-Target: conversation-panel``) gets the fragment; a plain
+    request, or an htmx one aimed elsewhere, gets the workspace page around it."""
+    holder = make_user(Role.MODERATOR, online=True)
+    user, profile = make_user(), make_profile()
+    send(client, login(client, user.email), profile.id, "hello")
+    with app_context():
+        conversation_id = Conversation.query.one().id
+    moderator_client = app.test_client()
+    login(moderator_client, holder.email)
+    url = f"/moderateur/c/{conversation_id}"
+    panel = moderator_client.get(url, headers={"HX-Request": "true", "HX-Target": "conversation-panel"})
+    html = panel.get_data(as_text=True)
+    assert panel.status_code == 200 and f'data-open-conversation="{conversation_id}"' in html
+    assert "<html" not in html and 'id="conversation-panel"' not in html
+    for headers in ({}, {"HX-Request": "true", "HX-Target": "elsewhere"}, {"HX-Target": "conversation-panel"}):
+        page = moderator_client.get(url, headers=headers).get_data(as_text=True)
+        assert "<html" in page and 'id="conversation-panel"' in page, headers
+        assert f'data-open-conversation="{conversation_id}"' in page
 
 
 def test_history_endpoint_pages_older_messages(client):

@@ -1,4 +1,5 @@
 """Lock status and unlock requests: a moderator asks, an admin grants, the lock is gone."""
+import re
 from datetime import timedelta
 
 from app.database import write_transaction
@@ -59,3 +60,25 @@ def test_cli_cleans_expired_locks(app):
     runner = app.test_cli_runner()
     assert "Removed 1 expired lock(s)." in runner.invoke(args=["locks", "clean"]).output
     assert count(ProfileLock) == 0
+
+
+def test_lock_types_are_shown_in_the_readers_language_not_as_codes(app):
+    """An "answering" lock reads "respondiendo" on a Spanish admin's locks page and "antwortet"
+    in a German moderator's locks panel; an assignment lock "asignación" / "Zuweisung"."""
+    holder, reader = make_user(Role.MODERATOR), make_user(Role.MODERATOR, locale="de")
+    answered, assigned = make_profile("Léa"), make_profile("Iris")
+    with app_context(), write_transaction():
+        locks.lock_profile(answered.id, holder.id, utcnow(), lock_type=locks.ANSWERING)
+        locks.lock_profile(assigned.id, holder.id, utcnow())
+
+    admin = app.test_client()
+    login(admin, make_user(Role.ADMIN, locale="es").email)
+    page = admin.get("/admin/locks").get_data(as_text=True)
+    assert "<td>respondiendo</td>" in page and "<td>asignación</td>" in page
+    assert "<td>answering</td>" not in page and "<td>assignment</td>" not in page
+
+    moderator = app.test_client()
+    login(moderator, reader.email)
+    panel = moderator.get("/moderateur/locks/status").get_data(as_text=True)
+    types = re.findall(r'<span class="lock-type">([^<]*)</span>', panel)
+    assert sorted(types) == ["Zuweisung", "antwortet"]

@@ -36,7 +36,7 @@ def conversation(conversation_id: int):
     current = chat.moderator_conversation(current_user, conversation_id)
     messages = chat.history(current.id, limit=current_app.config["HISTORY_PAGE_SIZE"])
     context = {"current": current, "messages": messages, "page_size": current_app.config["HISTORY_PAGE_SIZE"]}
-    if request.headers.get("HX-Request") == "true" and request.headers.get("HX-Target") == "conversation-panel":
+    if request.htmx and request.htmx.target == "conversation-panel":
         return render_template("moderator/_conversation_panel.html", **context)
     return render_template("moderator/workspace.html",
                            conversations=chat.moderator_conversations(current_user.id), **context)
