@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from flask_login import login_user
 
 from app.database import write_transaction
@@ -105,3 +106,23 @@ def test_pushes_rendered_from_snapshots_are_those_rendered_from_orm_rows(app, an
     item = from_snapshots[0]
     assert "Iris" in item and "Wartet seit" in item and "otra &lt;b&gt;vez&lt;/b&gt;" in item
     assert ('class="lock-flag"' in item) is answering
+
+
+def test_the_comparison_covers_every_template_a_message_push_renders(app, monkeypatch):
+    """``_rendered_pushes`` renders what ``message_posted`` renders, template for template: a new
+    template in the message's pushes must join the snapshot-against-ORM comparison above."""
+    make_user(Role.MODERATOR, online=True)
+    client, profile = make_user(), make_profile("Iris")
+    conversation_id = _first_message(app, client.id, profile.id, utcnow())
+    with app.test_request_context("/"):
+        message = db.session.scalar(select(Message).where(Message.conversation_id == conversation_id))
+        loaded: list[str] = []
+        original = app.jinja_env.get_template
+        monkeypatch.setattr(app.jinja_env, "get_template",
+                            lambda name, *args, **kwargs: loaded.append(name) or original(name, *args, **kwargs))
+        push.message_posted(message)
+        pushed, loaded[:] = set(loaded), []
+        _rendered_pushes(message)
+        compared = set(loaded)
+        db.session.remove()
+    assert pushed and pushed <= compared, pushed - compared
