@@ -53,6 +53,7 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
     AVATAR_SIZE = int(os.environ.get("AVATAR_SIZE", "512"))  # pixels, the longer side of a stored avatar
+    AVATAR_MAX_BYTES = int(os.environ.get("AVATAR_MAX_BYTES", str(5 * 1024 * 1024)))  # an upload, before decoding
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Europe/Paris")
@@ -66,6 +67,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
 
+    PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", "8"))
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
@@ -128,6 +130,8 @@ class Config:
     ROUNDS_MIN_PENDING_AGE_SECONDS = int(os.environ.get("ROUNDS_MIN_PENDING_AGE_SECONDS", "300"))
     ROUNDS_PENDING_PER_MODERATOR = float(os.environ.get("ROUNDS_PENDING_PER_MODERATOR", "5"))
     ROUNDS_MODERATORS_PER_ROUND = int(os.environ.get("ROUNDS_MODERATORS_PER_ROUND", "3"))
+    # A round marks the messages it told about in batches this size, each a short transaction.
+    ROUNDS_MARK_BATCH = int(os.environ.get("ROUNDS_MARK_BATCH", "5000"))
     SQLITE_WRITE_WAIT_SECONDS = float(os.environ.get("SQLITE_WRITE_WAIT_SECONDS", "15"))
     # PostgreSQL: runs of a statement before psycopg prepares it server-side ("none": never).
     PG_PREPARE_THRESHOLD = os.environ.get("PG_PREPARE_THRESHOLD", "5").strip().lower()

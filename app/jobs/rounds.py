@@ -22,7 +22,6 @@ from ..clock import utcnow
 from ..services import pending, rounds
 from .context import job_context
 
-MARK_BATCH = 5000
 
 
 def process_pending_messages(now_iso: str | None = None) -> dict:
@@ -49,7 +48,7 @@ def _run(step, now_iso: str | None) -> dict:
         return outcome.as_dict()
 
 
-def mark_round_messages_notified(round_id: int, batch: int = MARK_BATCH) -> int:
+def mark_round_messages_notified(round_id: int, batch: int | None = None) -> int:
     """The messages that were waiting when the round was sent are notified: in batches, each a
     short transaction (see ``pending.mark_notified``). Running it again marks nothing more."""
     with job_context():
@@ -57,6 +56,7 @@ def mark_round_messages_notified(round_id: int, batch: int = MARK_BATCH) -> int:
         if round_ is None:
             return 0
         up_to, marked = round_.sent_at, 0
+        batch = batch or current_app.config["ROUNDS_MARK_BATCH"]
         while True:
             with write_transaction():
                 count = pending.mark_notified(up_to, batch)

@@ -13,7 +13,6 @@ from ..extensions import db
 from ..models import Profile
 from .errors import NotFound, ValidationError
 
-MAX_AVATAR_BYTES = 5 * 1024 * 1024
 
 
 def get_profile(profile_id: int, *, active_only: bool = True) -> Profile:
@@ -64,12 +63,13 @@ def update_profile(profile_id: int, *, name: str, age, city: str, bio: str, acti
     return profile
 
 
-def store_avatar(profile: Profile, data: bytes, upload_dir: str, size: int = 512) -> str:
+def store_avatar(profile: Profile, data: bytes, upload_dir: str, size: int = 512,
+                 max_bytes: int = 5 * 1024 * 1024) -> str:
     """Re-encode an uploaded image as a square JPEG; the original bytes are never served."""
     if not data:
         raise ValidationError(_l("The file is empty."))
-    if len(data) > MAX_AVATAR_BYTES:
-        raise ValidationError(_l("The image must be at most 5 MB."))
+    if len(data) > max_bytes:
+        raise ValidationError(_l("The image must be at most %(n)d MB.", n=max_bytes // (1024 * 1024)))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()

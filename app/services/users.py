@@ -5,6 +5,7 @@ from datetime import datetime
 
 import email_validator
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -12,7 +13,6 @@ from ..extensions import db
 from ..models import Role, User
 from .errors import NotFound, ValidationError
 
-MIN_PASSWORD_LENGTH = 8
 # Staff and demo accounts live on internal domains (switchboard.local, example.test):
 # accept those special-use names, as email_validator documents.
 for _internal in ("local", "test"):
@@ -34,8 +34,9 @@ def create_user(*, email: str, password: str, role: Role, display_name: str, loc
     display_name = (display_name or "").strip()
     if not display_name or len(display_name) > 80:
         raise ValidationError(_l("The display name must be 1 to 80 characters long."))
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ValidationError(_l("The password must be at least %(n)d characters long.", n=MIN_PASSWORD_LENGTH))
+    shortest = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password or "") < shortest:
+        raise ValidationError(_l("The password must be at least %(n)d characters long.", n=shortest))
     if locale not in LOCALES:
         locale = "fr"
     if find_by_email(email) is not None:

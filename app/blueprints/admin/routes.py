@@ -102,7 +102,7 @@ def _save_profile(profile_id):
                                                   active=form.get("active") == "1")
             if upload and upload.filename:
                 profiles.store_avatar(profile, upload.read(), current_app.config["UPLOAD_DIR"],
-                                      current_app.config["AVATAR_SIZE"])
+                                      current_app.config["AVATAR_SIZE"], current_app.config["AVATAR_MAX_BYTES"])
     except ValidationError as exc:
         flash(str(exc.message), "error")
         existing = profiles.get_profile(profile_id, active_only=False) if profile_id else None
