@@ -36,11 +36,9 @@ def gc_thresholds(environ) -> tuple[int, int, int]:
 
     Every young collection that runs while a request is under way moves the request's objects one
     generation older; twice, and they count towards the next full collection, which scans every
-    socket's objects (75-80 ms with 1,000 sockets in one worker here). Fewer young collections,
-    fewer full ones: measured with ``bench/push_latency.py --setup services --moderators 1000
-    --rate 100 --duration 60`` and ``GC_PAUSE_LOG_MS=10``, two runs each way, alternated: 4-5 pauses
-    over 10 ms per run instead of 11, one of them in the measured minute at 700 (max latency 118
-    ms), none at 10,000 (max 17-20 ms); the same CPU per message."""
+    socket's objects (long pauses with a thousand sockets in one worker). Fewer young collections,
+    fewer full ones, for the same CPU per message: compare with ``bench/push_latency.py --setup
+    services --moderators 1000 --rate 100`` and ``GC_PAUSE_LOG_MS=10``, run alternately."""
     raw = environ.get("GC_GEN0_THRESHOLD") or "10000"
     try:
         gen0 = int(raw)

@@ -4,10 +4,8 @@ By default SQLite checkpoints inside the commit that takes the write-ahead log p
 pages: that commit copies the pages into the database file and syncs it to disk. sqlite3 is C
 code, so under the gevent worker every socket and request of the process waits meanwhile. A
 client message writes about ten pages (message, pending row, conversation, their indexes), so
-at 50 messages a second one commit in a hundred paid for it. Measured with
-``bench/push_latency.py`` (embedded, 200 sockets, 50 msg/s), run alternately: push p99
-7.4–8.1 ms with checkpoints in the commit, 4.5–6.0 ms with them on this thread (4.8–5.2 ms with
-no checkpoints at all).
+at 50 messages a second one commit in a hundred paid for it, and push p99 showed it
+(``bench/push_latency.py``, embedded, run alternately with and without).
 
 The web process therefore turns automatic checkpoints off on its connections and runs a
 ``PASSIVE`` checkpoint every ``SQLITE_CHECKPOINT_SECONDS`` on a native thread with its own

@@ -24,6 +24,6 @@ class QueueEntry(db.Model):
 
 # The next in line is the first entry of this index whose moderator is available: a few index
 # probes. (Without it, joining the queue to the users to keep the available ones scanned every
-# user: 2.9 ms with 10,500 users on PostgreSQL, 0.08 ms with it.)
+# user; ``bench/assignment.py`` measures the pick.)
 Index("ix_moderator_queue_pick", QueueEntry.load, QueueEntry.priority.desc(), QueueEntry.queued_at,
       QueueEntry.moderator_id)

@@ -1,4 +1,5 @@
-"""Turn WebSocket compression off: a zlib context per socket costs ~90 KB (REALTIME.md)."""
+"""Turn WebSocket compression off: a zlib context per socket costs more memory than the rest of
+the socket (``bench/sockets.py``)."""
 
 
 class NoDeflateMiddleware:

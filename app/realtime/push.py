@@ -203,8 +203,8 @@ def lock_status_changed(moderator_id: int, profile_id: int) -> None:
     """The moderator's lock on a profile was taken or released: the entries of that profile's
     conversations in their list (the lock flags), each replaced where it stands, and their locks
     panel. Not the whole list: a moderator answers all day, and reading and rendering a list of
-    200 conversations took 89 ms on a slow machine, against 17 ms for one profile's 10 entries
-    and the panel."""
+    hundreds of conversations twice per answer costs several times one profile's entries
+    (``bench/moderator_side.py``)."""
     from ..clock import utcnow
     from ..services import locks
 

@@ -2,9 +2,9 @@
 
 A client's message is stored by statements that return the rows its pushes render (the message,
 its conversation, the profile, the holder, the profile's lock): one on PostgreSQL, three on
-SQLite. Turning those rows into ORM objects cost the ORM more than running the statement (1.4 M
-instructions against 0.8 M on PostgreSQL): the pushes only read them, so they get snapshots with
-the model's attribute names instead. A snapshot is never written back and loads nothing: only
+SQLite. Turning those rows into ORM objects cost the ORM more than running the statement
+(``bench/instructions.py``): the pushes only read them, so they get snapshots with the model's
+attribute names instead. A snapshot is never written back and loads nothing: only
 what the statement returned is there.
 """
 from __future__ import annotations

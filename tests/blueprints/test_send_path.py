@@ -21,7 +21,7 @@ ON_POSTGRESQL = os.environ["DATABASE_URL"].startswith("postgresql")
 
 def assert_parsed_once(statement: str) -> None:
     """psycopg parses a statement's placeholders once and keeps the result, up to 4,096 bytes;
-    a longer one is parsed again at every run (0.4 M instructions more per message, measured)."""
+    a longer one is parsed again at every run (``bench/instructions.py`` shows the cost)."""
     from psycopg import _queries
 
     assert len(statement.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH, len(statement.encode())
