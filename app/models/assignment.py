@@ -18,7 +18,8 @@ class ChangeReason(str, enum.Enum):
     INACTIVITY = "inactivity"  # taken from a moderator idle for too long
     DISCONNECT = "disconnect"  # the holder went offline or was disabled
     MANUAL = "manual"          # an admin reassigned it by hand
-    CONFLICT = "conflict"      # a conflict was resolved
+    # The stored type also allows "conflict", which no path ever recorded (a resolved conflict
+    # changes no hands): left in the schema, gone from the choices.
 
 
 class AssignmentChange(db.Model):

@@ -8,10 +8,14 @@ was exact on PostgreSQL and SQLite; read-then-upsert and plain DELETE were not):
   an unexpired lock is never overwritten;
 * a lock expires by itself: every check compares ``expires_at`` with ``now``; the cleaning job
   only deletes rows that no check would honour anyway;
-* only the holder releases or extends: both are guarded by the owner token, never a plain
-  delete (which would free the next holder's lock);
-* fencing: a holder re-checks its token and expiry with ``holds_*`` inside the same transaction
-  as the write the lock protects, so a holder whose lock expired mid-work cannot act.
+* only the holder releases: a release names its owner, never a plain delete by profile or
+  client alone (which would free the next holder's lock). The engine's releases name the holder
+  by moderator (``stop_answering``, ``release_profile_locks``; the client lock in
+  ``assignment.approach_done``); a caller that keeps the token it was given releases or extends
+  by token (``release_*_lock``, ``extend_*_lock``);
+* fencing: what a lock protects is decided in the transaction that reads the lock: the
+  assignment reads the client lock, under the decisions' turn, in the transaction that assigns;
+  a token holder re-checks with ``holds_*`` in the transaction of its write.
 
 Callers run these inside ``write_transaction`` and pass ``now`` explicitly.
 """

@@ -125,7 +125,6 @@ REASON_LABELS = {
     ChangeReason.INACTIVITY.value: _l("Moderator inactive"),
     ChangeReason.DISCONNECT.value: _l("Moderator unavailable"),
     ChangeReason.MANUAL.value: _l("Reassigned by an admin"),
-    ChangeReason.CONFLICT.value: _l("Conflict resolved"),
 }
 LOCK_LABELS = {
     "assignment": _l("assignment"),
