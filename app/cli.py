@@ -4,9 +4,9 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from .clock import utcnow
 from .database import write_transaction
 from .models import Role
-from .clock import utcnow
 from .services import balancing, demo, locks, monitoring, users
 from .services.errors import ServiceError
 

@@ -154,7 +154,6 @@ def write_transaction() -> Iterator[None]:
     _committed(session)
 
 
-
 @contextmanager
 def single_statement_write() -> Iterator[bool]:
     """PostgreSQL, for a write that is one statement: the statement is its own transaction

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session, SMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 DEFAULT_OUTBOX = Path(__file__).resolve().parent.parent / "instance" / "outbox"
 

@@ -1,8 +1,8 @@
 """Periodic sweep: waiting conversations nobody holds go to online moderators."""
 from __future__ import annotations
 
-from ..database import write_transaction
 from ..clock import utcnow
+from ..database import write_transaction
 from ..services import assignment
 from .context import job_context
 

@@ -1,10 +1,11 @@
 """Periodic load balancing."""
 from __future__ import annotations
 
-from ..database import write_transaction
 from ..clock import utcnow
+from ..database import write_transaction
 from ..services import balancing
 from .context import job_context
+
 
 def rebalance_loads() -> int:
     with job_context() as app:

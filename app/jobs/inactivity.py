@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..database import write_transaction
 from ..clock import utcnow
+from ..database import write_transaction
 from ..services import inactivity
 from .context import job_context
 

@@ -1,8 +1,8 @@
 """Periodic cleaning of expired profile and client locks."""
 from __future__ import annotations
 
-from ..database import write_transaction
 from ..clock import utcnow
+from ..database import write_transaction
 from ..services import locks
 from .context import job_context
 

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
-from ..database import write_transaction
 from ..clock import utcnow
+from ..database import write_transaction
 from ..redis_client import get_redis
 from ..services import presence
 from .context import job_context

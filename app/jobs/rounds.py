@@ -15,13 +15,12 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale, format_timedelta, ngettext
 from rq import Retry
 
+from ..clock import utcnow
 from ..database import write_transaction
 from ..extensions import db
 from ..models import NotificationRound
-from ..clock import utcnow
 from ..services import pending, rounds
 from .context import job_context
-
 
 
 def process_pending_messages(now_iso: str | None = None) -> dict:

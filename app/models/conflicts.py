@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
 from ..clock import utcnow
+from ..extensions import db
 
 # The values stored in ``AssignmentConflict.kind`` (``services.conflicts.record``): two claims of
 # one conversation at once; a client approached through two profiles; waiting work held by an

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
 from ..clock import utcnow
+from ..extensions import db
 
 # The values stored in ``ProfileLock.lock_type``: taken while the profile is being assigned, or
 # while its moderator types an answer (``services.locks.ANSWERING``); and in ``ClientLock.lock_reason``.

@@ -9,8 +9,8 @@ from sqlalchemy import Boolean, DateTime, Enum, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
 from ..clock import utcnow
+from ..extensions import db
 
 
 class Role(str, enum.Enum):

@@ -9,7 +9,6 @@ import logging
 import time
 
 from flask import current_app, has_request_context
-
 from sqlalchemy import select
 
 from ..extensions import db
@@ -180,8 +179,8 @@ def _push_queue_panels() -> None:
     """One read of the queue and of its moderators for all panels; publishes in pipelined batches."""
     from sqlalchemy import select
 
-    from ..models import QueueEntry
     from ..clock import utcnow
+    from ..models import QueueEntry
     from ..services import moderator_queue
 
     r, now = get_redis(), utcnow()

@@ -18,8 +18,8 @@ from flask import abort, current_app, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
-from ..extensions import db, sock
 from ..clock import utcnow
+from ..extensions import db, sock
 from ..redis_client import get_redis
 from ..services import pages
 from .hub import get_hub

@@ -31,13 +31,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import (DateTime, Integer, bindparam, case, cast, delete, func, insert, null, select, update)
+from sqlalchemy import DateTime, Integer, bindparam, case, cast, delete, func, insert, null, select, update
 from sqlalchemy.orm import aliased
 
-from ..database import dialect_insert, cached_statement
+from ..database import cached_statement, dialect_insert
 from ..extensions import db
 from ..models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, QueueEntry, User
 from . import activity, events, locks, moderator_queue
+
 
 def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None) -> int | None:
     """The first of the moderator queue: lowest load counter, then queue order (see

@@ -29,7 +29,7 @@ from flask import current_app
 from sqlalchemy import bindparam, case, delete, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from ..database import dialect_insert, cached_statement
+from ..database import cached_statement, dialect_insert
 from ..extensions import db
 from ..models import ClientLock, ProfileLock
 from . import events

@@ -22,10 +22,9 @@ import redis
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
+from ..clock import epoch
 from ..extensions import db
 from ..models import QueueEntry, Role, User
-from ..clock import epoch
-
 
 
 def _stale_seconds() -> int:

@@ -14,7 +14,6 @@ from ..models import Profile
 from .errors import NotFound, ValidationError
 
 
-
 def get_profile(profile_id: int, *, active_only: bool = True) -> Profile:
     profile = db.session.get(Profile, profile_id)
     if profile is None or (active_only and not profile.active):

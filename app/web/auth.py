@@ -6,10 +6,15 @@ from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import (current_user, login_required, login_url, user_loaded_from_cookie, user_logged_in,
-                         user_logged_out)
+from flask_login import (
+    current_user,
+    login_required,
+    login_url,
+    user_loaded_from_cookie,
+    user_logged_in,
+    user_logged_out,
+)
 from htmx_flask import make_response as htmx_response
-
 from sqlalchemy import bindparam, select
 
 from ..extensions import db, login

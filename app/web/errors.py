@@ -9,8 +9,7 @@ from flask_wtf.csrf import CSRFError
 from htmx_flask import make_response as htmx_response
 from werkzeug.exceptions import HTTPException
 
-from ..extensions import db
-from ..extensions import login
+from ..extensions import db, login
 from ..services.errors import NotLoggedIn, ServiceError
 
 log = logging.getLogger(__name__)

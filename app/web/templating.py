@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from babel import dates as babel_dates
 from flask import current_app, request, url_for
 from flask.templating import Environment
-from flask_babel import format_date, get_locale, lazy_gettext as _l
+from flask_babel import format_date, get_locale
+from flask_babel import lazy_gettext as _l
 
 from ..clock import utcnow, whole_seconds
 from ..models import ChangeReason, Role
@@ -110,7 +111,6 @@ def init_app(app) -> None:
                 or lock.moderator_id != conversation.assigned_moderator_id or lock.expires_at < utcnow()):
             return None
         return lock
-
 
 
 _ROLE_LABELS = {Role.CLIENT: _l("Client"), Role.MODERATOR: _l("Moderator"), Role.ADMIN: _l("Admin")}

@@ -3,16 +3,15 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ...web.auth import role_required
-from ...database import write_transaction
-from ...models import Role
-from ...redis_client import get_redis
-from ...services import overview as overview_service
 from ...clock import utcnow
-from ...models import ChangeReason, Conversation, User
-from ...services import assignment, conflicts, history, locks, monitoring, profiles, unlock_requests, users
+from ...database import write_transaction
 from ...extensions import db
+from ...models import ChangeReason, Conversation, Role, User
+from ...redis_client import get_redis
+from ...services import assignment, conflicts, history, locks, monitoring, profiles, unlock_requests, users
+from ...services import overview as overview_service
 from ...services.errors import ValidationError
+from ...web.auth import role_required
 from ..params import optional_id
 from . import bp
 

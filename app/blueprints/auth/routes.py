@@ -4,12 +4,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ...database import write_transaction
 from ...extensions import limiter
-from ...web.auth import home_for
-from ...web.i18n import LANG_COOKIE
 from ...jobs import enqueue_welcome_email
 from ...models import Role
 from ...services import users
 from ...services.errors import ValidationError
+from ...web.auth import home_for
+from ...web.i18n import LANG_COOKIE
 from . import bp
 from .forms import LoginForm, SignupForm
 

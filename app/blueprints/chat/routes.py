@@ -2,12 +2,12 @@
 from flask import current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
+from ...clock import utcnow
+from ...models import Role
+from ...services import chat, profiles, sending
 from ...web.auth import home_for, role_required, session_user_id, session_user_required
 from ...web.fragments import message_html
 from ..params import optional_id
-from ...models import Role
-from ...clock import utcnow
-from ...services import chat, profiles, sending
 from . import bp
 
 client_only = role_required(Role.CLIENT)

@@ -1,15 +1,15 @@
 """The moderator workspace: their conversations, one open beside the client and the profile."""
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from ...web.auth import role_required
+from ...clock import utcnow
 from ...database import write_transaction
 from ...models import Role
-from ...clock import utcnow
+from ...services import chat, conflicts, locks, moderator_queue, presence, unlock_requests
+from ...web.auth import role_required
 from ...web.fragments import message_html
-from ...services import chat, conflicts, locks, presence, unlock_requests
-from ...services import moderator_queue
 from ..params import optional_id, required_id
 from . import bp
 
