@@ -14,12 +14,15 @@ CSRF_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|"X-CSRFToken": "
 
 class Cookies:
     """Mints what a real login leaves in the session: Flask-Login's keys (with the session
-    identifier of our address and User-Agent, so 'basic' session protection passes) and the
-    CSRF secret, plus the matching signed CSRF token for X-CSRFToken."""
+    identifier of our address and User-Agent, so 'basic' session protection passes), the user id
+    the send path reads (``web.auth.SESSION_USER_KEY``, set on log-in) and the CSRF secret, plus
+    the matching signed CSRF token for X-CSRFToken."""
 
     def __init__(self, app):
         from flask_login.utils import _create_identifier
         from itsdangerous import URLSafeTimedSerializer
+
+        from app.web.auth import SESSION_USER_KEY
 
         self.app = app
         self.name = app.config["SESSION_COOKIE_NAME"]
@@ -27,6 +30,7 @@ class Cookies:
         self._csrf = URLSafeTimedSerializer(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key,
                                             salt="wtf-csrf-token")
         self._hash = hashlib.sha1
+        self._user_key = SESSION_USER_KEY
         with app.test_request_context("/", environ_base={"REMOTE_ADDR": "127.0.0.1"},
                                       headers={"User-Agent": USER_AGENT}):
             self.identifier = _create_identifier()
@@ -35,7 +39,7 @@ class Cookies:
         """(Cookie header value, X-CSRFToken) for ``user_id``."""
         raw = self._hash(os.urandom(64)).hexdigest()
         value = self._serializer.dumps({"_user_id": str(user_id), "_fresh": True, "_id": self.identifier,
-                                        "csrf_token": raw})
+                                        self._user_key: user_id, "csrf_token": raw})
         return f"{self.name}={value}", self._csrf.dumps(raw)
 
 
