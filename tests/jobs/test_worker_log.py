@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
+from flask import current_app
 import redis
 from rq import Queue
 from rq.job import Job
@@ -103,7 +104,7 @@ def test_periodic_jobs_that_find_nothing_to_do_log_nothing(own_redis):
 def expired_lock() -> None:
     moderator, profile = make_user(Role.MODERATOR), make_profile()
     with write_transaction():
-        locks.lock_profile(profile.id, moderator.id, utcnow() - timedelta(seconds=locks.PROFILE_LOCK_SECONDS + 60))
+        locks.lock_profile(profile.id, moderator.id, utcnow() - timedelta(seconds=current_app.config["PROFILE_LOCK_SECONDS"] + 60))
 
 
 def run_burst(url: str, connection, log: Path, **env) -> list[str]:
