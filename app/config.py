@@ -35,8 +35,19 @@ class Config:
     SECRET_KEY = _secret_key()
     INSTANCE_DIR = INSTANCE_DIR
     SQLALCHEMY_DATABASE_URI = _database_url()
-    # No pre-ping (a round trip on every checkout); connections are recycled instead.
+    # Connections are recycled after 30 minutes; see DB_POOL_PRE_PING for checks on checkout.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
+    # PostgreSQL: each process keeps DB_POOL_SIZE connections and never opens more
+    # (DB_MAX_OVERFLOW); a request waits DB_POOL_TIMEOUT_SECONDS at most for one, then gets a 503
+    # (Retry-After: DB_RETRY_AFTER_SECONDS). Connections opened and closed per request instead
+    # cost PostgreSQL a new backend each. SQLite keeps SQLAlchemy's own pool.
+    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "30"))
+    DB_MAX_OVERFLOW = int(os.environ.get("DB_MAX_OVERFLOW", "0"))
+    DB_POOL_TIMEOUT_SECONDS = int(os.environ.get("DB_POOL_TIMEOUT_SECONDS", "10"))  # whole seconds (SQLAlchemy rounds down)
+    # A test query on every checkout (one more round trip per request); off: a connection that
+    # PostgreSQL dropped fails one statement, and the whole pool is then replaced.
+    DB_POOL_PRE_PING = _bool("DB_POOL_PRE_PING", False)
+    DB_RETRY_AFTER_SECONDS = int(os.environ.get("DB_RETRY_AFTER_SECONDS", "5"))
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RQ_QUEUES = ("high", "default", "low")
     REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "64"))

@@ -42,14 +42,17 @@ def is_sqlite(engine: Engine | None = None) -> bool:
 
 
 def configure_sqlite(app) -> None:
-    """Register the pysqlite recipe on the app's engine when it is SQLite."""
+    """Register the pysqlite recipe on the app's engine when it is SQLite (PostgreSQL: its pool
+    and prepared statements)."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    # The app's own copy: the settings' dict is shared by every app made from the same class.
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = dict(options.get("connect_args") or {})
     if uri.startswith("postgresql"):
         _configure_postgresql(app)
     if not uri.startswith("sqlite"):
         return
-    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    connect_args = options.setdefault("connect_args", {})
+    connect_args = options["connect_args"]
     connect_args.setdefault("timeout", 0)
     connect_args.setdefault("check_same_thread", False)
     global _wait_seconds, _checkpoints_elsewhere
@@ -65,15 +68,30 @@ def configure_sqlite(app) -> None:
 
 
 def _configure_postgresql(app) -> None:
-    """psycopg prepares a statement server-side once it has run ``PG_PREPARE_THRESHOLD`` times
+    """The pool: ``DB_POOL_SIZE`` connections kept open, none beyond (``DB_MAX_OVERFLOW``), a
+    bounded wait for one (``DB_POOL_TIMEOUT_SECONDS``, then ``sqlalchemy.exc.TimeoutError``,
+    a 503 for a request). A pool smaller than the requests in flight must make them wait, never
+    open and close a connection per request: each new connection is a new PostgreSQL backend
+    (``bench/faults.py`` and ``bench/push_latency.py --setup services`` count them).
+
+    psycopg prepares a statement server-side once it has run ``PG_PREPARE_THRESHOLD`` times
     (5 by default, psycopg's own; ``none`` turns it off). On: PostgreSQL plans each hot
     statement once per connection instead of at every run (``bench/push_latency.py --setup
     services`` shows the difference in database CPU per message)."""
-    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    size, overflow = int(app.config.get("DB_POOL_SIZE", 30)), int(app.config.get("DB_MAX_OVERFLOW", 0))
+    timeout = int(app.config.get("DB_POOL_TIMEOUT_SECONDS", 10))
+    if size < 1 or overflow < 0 or timeout < 1:
+        raise RuntimeError(f"DB_POOL_SIZE must be at least 1, DB_MAX_OVERFLOW at least 0 and "
+                           f"DB_POOL_TIMEOUT_SECONDS at least 1 (got {size}, {overflow}, {timeout})")
+    options.setdefault("pool_size", size)
+    options.setdefault("max_overflow", overflow)
+    options.setdefault("pool_timeout", timeout)
+    options.setdefault("pool_pre_ping", bool(app.config.get("DB_POOL_PRE_PING", False)))
     threshold = str(app.config.get("PG_PREPARE_THRESHOLD", "5")).strip().lower()
     if threshold not in ("", "none", "off") and not threshold.isdigit():
         raise RuntimeError(f"PG_PREPARE_THRESHOLD must be a number of runs or 'none', not {threshold!r}")
-    options.setdefault("connect_args", {}).setdefault("prepare_threshold",
+    options["connect_args"].setdefault("prepare_threshold",
                                                       None if threshold in ("", "none", "off") else int(threshold))
 
 
@@ -234,3 +252,23 @@ def cached_statement(key: tuple, build):
     if statement is None:
         statement = _PREPARED[key] = build()
     return statement
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """Why a failed database call is the database being out of reach for now, not a bug:
+    ``"busy"`` when no pooled connection freed up in time, ``"down"`` when the connection failed
+    or was lost (PostgreSQL restarting; the pool replaces its connections). None otherwise.
+    Either way the caller may simply try again a little later."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.TimeoutError):
+        return "busy"
+    if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return None
+    if exc.connection_invalidated:
+        return "down"
+    sqlstate = getattr(exc.orig, "sqlstate", "")
+    if type(exc.orig).__module__.startswith("psycopg") and (
+            sqlstate is None or sqlstate.startswith(("08", "57P"))):  # no server answer, connection or shutdown
+        return "down"
+    return None

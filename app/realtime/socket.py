@@ -14,10 +14,12 @@ import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+import redis
 from flask import abort, current_app, request
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
+from .. import database
 from ..clock import utcnow
 from ..extensions import db, sock
 from ..redis_client import get_redis
@@ -68,9 +70,10 @@ def websocket(ws):
     user_id = current_user.id
     hub, r = get_hub(), get_redis()
     conn = hub.register(user_id)
+    if not _opened(ws, r, user_id, conn.id):
+        hub.unregister(conn)
+        return
     ws.event = _Doorbell(ws.event, conn)
-    pages.opened(r, user_id, conn.id, utcnow())
-    db.session.close()  # the socket lives for hours: hand its database connection back to the pool
     alive_every = current_app.config["SOCKET_ALIVE_SECONDS"]
     last_alive = time.monotonic() - random.uniform(0, alive_every)  # spread the heartbeats
     typing = TypingSignals(every=current_app.config["TYPING_RECORD_SECONDS"],
@@ -108,6 +111,30 @@ def websocket(ws):
     finally:
         hub.unregister(conn)
         _closed(r, user_id, conn.id)
+
+
+TRY_AGAIN_LATER = 1013  # the htmx ws extension reconnects on it, after a backoff
+
+
+def _opened(ws, r, user_id: int, socket_id: str) -> bool:
+    """Record the page's socket (presence); False, the socket closed with 1013, when the database
+    or Redis cannot be reached now (the page reconnects a little later and catches up then)."""
+    try:
+        pages.opened(r, user_id, socket_id, utcnow())
+    except Exception as exc:
+        reason = database.unavailable(exc)
+        if reason is not None:
+            reason = f"database {reason}"
+        elif isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+            reason = "Redis down"
+        else:
+            raise
+        log.warning("socket of user %s refused for now, %s: %s", user_id, reason, str(exc).splitlines()[0][:200])
+        ws.close(reason=TRY_AGAIN_LATER, message="try again later")
+        return False
+    finally:
+        db.session.close()  # the socket lives for hours: hand its database connection back to the pool
+    return True
 
 
 class _Doorbell:

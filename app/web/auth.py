@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select
 
 from ..extensions import db, login
 from ..models import Role, User
+from .i18n import SESSION_LOCALE_KEY
 
 # A disabled account is nobody: its open session is not loaded (Flask-Login would load it, then
 # treat it as logged out).
@@ -75,10 +76,12 @@ SESSION_USER_KEY = "sb_user"
 
 def _remember_in_session(_app, user) -> None:
     session[SESSION_USER_KEY] = user.id
+    session[SESSION_LOCALE_KEY] = user.locale  # errors shown without the database speak it (i18n)
 
 
 def _forget_in_session(_app, user) -> None:
     session.pop(SESSION_USER_KEY, None)
+    session.pop(SESSION_LOCALE_KEY, None)
 
 
 def session_user_id() -> int | None:

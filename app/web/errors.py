@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import make_response, render_template, request
+from flask import current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from htmx_flask import make_response as htmx_response
 from werkzeug.exceptions import HTTPException
 
+from .. import database
 from ..extensions import db, login
 from ..services.errors import NotLoggedIn, ServiceError
+from .i18n import in_language, locale_without_database
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +64,36 @@ def init_app(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        reason = database.unavailable(exc)
+        if reason is not None:
+            return database_unavailable(reason, exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return error_response(_default_messages()[500], 500)
+
+
+def database_unavailable(reason: str, exc: Exception):
+    """A 503 with Retry-After when no database connection could be had (the pool stayed full for
+    its whole timeout, or PostgreSQL is restarting). Rendered without the database: the language
+    comes from the request and session, the page does not extend the layout (it reads the
+    logged-in user). One log line, no traceback: it is a state, not a bug."""
+    log.warning("%s %s -> 503, database %s: %s", request.method, request.path, reason,
+                str(exc).splitlines()[0][:200])
+    db.session.close()  # drop the loaded rows without a round trip (a rollback would reload them)
+    locale = locale_without_database()
+    if g.get("_login_user") is None:  # Flask-Login's template context would load the user
+        g._login_user = login.anonymous_user()
+    with in_language(locale):
+        if reason == "busy":
+            message = _("Switchboard is very busy right now. Please try again in a few seconds.")
+        else:
+            message = _("Switchboard cannot reach its database right now. Please try again in a few seconds.")
+        if request.htmx:
+            response = error_response(message, 503, _target())
+        else:
+            response = make_response(render_template("errors/unavailable.html", message=message), 503)
+    response.headers["Retry-After"] = str(current_app.config["DB_RETRY_AFTER_SECONDS"])
+    return response
 
 
 def _target() -> str:

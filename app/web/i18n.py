@@ -3,12 +3,13 @@ from contextlib import AbstractContextManager
 from functools import lru_cache
 
 from babel import Locale
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import force_locale
 from flask_login import current_user
 from sqlalchemy.orm.exc import DetachedInstanceError
 
 LANG_COOKIE = "sb_lang"
+SESSION_LOCALE_KEY = "sb_locale"  # the logged-in user's language, remembered at log-in
 
 
 def select_locale() -> str:
@@ -23,6 +24,24 @@ def select_locale() -> str:
     cookie = request.cookies.get(LANG_COOKIE)
     if cookie in languages:
         return cookie
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def locale_without_database() -> str:
+    """The request's language when the database cannot be asked (no connection to be had): the
+    logged-in user's if this request already loaded them, the one their session remembers, then
+    the cookie and the browser's, as ``select_locale`` would choose."""
+    languages = current_app.config["LANGUAGES"]
+    user = g.get("_login_user")  # Flask-Login's user of this request, when it was loaded
+    try:
+        from sqlalchemy import inspect
+
+        locale = inspect(user).dict.get("locale") if user is not None else None  # loaded state only
+    except Exception:  # noqa: BLE001 - the anonymous user is no mapped row
+        locale = None
+    for candidate in (locale, session.get(SESSION_LOCALE_KEY), request.cookies.get(LANG_COOKIE)):
+        if candidate in languages:
+            return candidate
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

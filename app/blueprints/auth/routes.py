@@ -1,4 +1,4 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -9,7 +9,7 @@ from ...models import Role
 from ...services import users
 from ...services.errors import ValidationError
 from ...web.auth import home_for
-from ...web.i18n import LANG_COOKIE
+from ...web.i18n import LANG_COOKIE, SESSION_LOCALE_KEY
 from . import bp
 from .forms import LoginForm, SignupForm
 
@@ -77,6 +77,7 @@ def set_language(code: str):
     if current_user.is_authenticated:
         with write_transaction():
             current_user.locale = code
+        session[SESSION_LOCALE_KEY] = code
     response = redirect(_safe_next(request.form.get("next")) or url_for("auth.login"))
     response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     return response
