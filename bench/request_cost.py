@@ -105,21 +105,39 @@ def main(argv=None) -> int:
 
         profile_id = set_up_sender(setup.app)
         client, csrf = logged_in(setup.app, CLIENT)
-        statements = [0]
+        statements, checkouts, pings = [0], [0], [0]
         with setup.app.app_context():
             engine = db.engine
 
         def count(*_a, **_k):
             statements[0] += 1
 
+        def count_checkout(*_a, **_k):
+            checkouts[0] += 1
+
+        # The pool's pre-ping (DB_POOL_PRE_PING) runs below SQLAlchemy's statement events.
+        ping = engine.dialect.do_ping
+
+        def counted_ping(dbapi_connection):
+            pings[0] += 1
+            return ping(dbapi_connection)
+
+        engine.dialect.do_ping = counted_ping
+
         post = poster(client, csrf, f"/profiles/{profile_id}/messages", "Hello, are you there?")
 
         for _ in range(args.warmup):
             post()
         event.listen(engine, "before_cursor_execute", count)
-        before = statements[0]
-        post()
-        per_request = statements[0] - before
+        event.listen(engine.pool, "checkout", count_checkout)
+        before, checkouts_before, pings_before = statements[0], checkouts[0], pings[0]
+        sample = 20
+        for _ in range(sample):
+            post()
+        per_request = (statements[0] - before) / sample
+        checkouts_per_request = (checkouts[0] - checkouts_before) / sample
+        pings_per_request = (pings[0] - pings_before) / sample
+        event.remove(engine.pool, "checkout", count_checkout)
         wait_for_quiet(30.0)
         by_gap = {}
         for gap in args.gaps:
@@ -142,14 +160,17 @@ def main(argv=None) -> int:
         record = {
             "when": now_iso(), "version": app_version(), "machine": machine(),
             "setup": setup.describe(), "statements_per_request": per_request,
+            "pool_checkouts_per_request": checkouts_per_request, "pre_ping_round_trips_per_request": pings_per_request,
+            "pool_pre_ping": bool(engine.pool._pre_ping),
             "psycopg_begin_commit_round_trips": 2 if dialect == "postgresql" else 0,
             "cpu_by_pause_ms": {f"{g:g}": v for g, v in by_gap.items()},
             "requests": args.requests, "repeats": args.repeats,
         }
-        path = write_result("request_cost", f"{setup.kind}", record)
+        path = write_result("request_cost", f"{setup.kind}{'-pre_ping' if engine.pool._pre_ping else ''}", record)
         first, last = by_gap[args.gaps[0]]["cpu_ms_median"], by_gap[args.gaps[-1]]["cpu_ms_median"]
-        print(f"SUMMARY request_cost {setup.kind}: {per_request} SQL statements per client message"
-              f"{' (+ BEGIN/COMMIT round trips)' if dialect == 'postgresql' else ''}; CPU {first} ms back to back, "
+        print(f"SUMMARY request_cost {setup.kind}: {per_request:g} SQL statements per client message"
+              f"{' (+ BEGIN/COMMIT round trips)' if dialect == 'postgresql' else ''}, {checkouts_per_request:g} pool "
+              f"checkout(s), {pings_per_request:g} pre-ping round trip(s); CPU {first} ms back to back, "
               f"{last} ms after a {args.gaps[-1]:g} ms pause -> {path.relative_to(ROOT)}")
     return 0
 
