@@ -10,6 +10,11 @@ A fragment for a user whose socket this process holds is queued for it directly 
 publisher, without the round trip through Redis: it leaves at the request's next pause (its
 Redis publish) instead of after everything else the request renders. Each published fragment
 carries its process's origin, and a hub skips the fragments it has already delivered itself.
+
+Only while the subscription stands: a page catches up from the newest message it shows, so a
+fragment delivered here while other processes' fragments could not arrive (Redis down, the
+subscription being re-made) would hide them from its catch-up. While it is down nothing is
+delivered; once it is back every socket is closed with 1012 and its page catches up.
 """
 from __future__ import annotations
 
@@ -86,6 +91,8 @@ class Hub:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.dropped = 0
+        self.listening = False  # the subscription stands: local deliveries cannot overtake others
+        self._held_back = False  # a fragment was not delivered while it did not
         self._new_origin()
 
     def _new_origin(self) -> None:
@@ -120,8 +127,15 @@ class Hub:
         Redis (``r`` may be a pipeline)."""
         if self._pid != os.getpid():
             self._new_origin()
-        self.deliver(user_id, fragment)
-        r.publish(USER_CHANNEL.format(user_id), envelope(self.origin, fragment))
+        if self.listening:
+            self.deliver(user_id, fragment)
+        elif user_id in self._sockets:
+            self._held_back = True
+        try:
+            r.publish(USER_CHANNEL.format(user_id), envelope(self.origin, fragment))
+        except redis.RedisError:
+            self.listening = False  # Redis is gone: its subscription too, whether it noticed yet or not
+            raise
 
     def deliver(self, user_id: int, fragment: str) -> None:
         if user_id not in self._sockets:  # most users have no socket in this process
@@ -163,15 +177,19 @@ class Hub:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(USER_CHANNEL.format("*"))
                 pubsub.subscribe(CONTROL_CHANNEL)
-                if not first:
+                self.listening = True
+                if not first or self._held_back:
+                    self._held_back = False
                     self.kick(None)  # pushes may have been missed: make every page catch up
                 first = False
                 backoff = 0.2
                 for message in pubsub.listen():
                     if not self._dispatch(message):
+                        self.listening = False
                         pubsub.close()
                         return
             except Exception:  # noqa: BLE001 - the listener must outlive Redis hiccups
+                self.listening = False
                 log.exception("hub subscription lost; reconnecting")
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
