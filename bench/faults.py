@@ -558,12 +558,14 @@ async def inject(args, name, setup, server, infra, worker, scheduler) -> dict:
 
 
 def _kill_horse(worker: Background) -> list[int]:
+    """SIGKILL the process running the job: RQ's work horse, the worker's child that leads a
+    process group of its own (RQ's scheduler, its other child, stays in the worker's)."""
     import psutil
 
-    children = psutil.Process(worker.proc.pid).children(recursive=True)
-    for child in children:
-        child.kill()
-    return [c.pid for c in children]
+    horses = [c for c in psutil.Process(worker.proc.pid).children() if os.getpgid(c.pid) == c.pid]
+    for horse in horses:
+        horse.kill()
+    return [h.pid for h in horses]
 
 
 def account(args, name, setup, run: Run, fault, fault_t, mails, sink, worker, scheduler, backends_max) -> dict:
