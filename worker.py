@@ -66,9 +66,16 @@ def wait_for_redis(connection: redis.Redis, longest: float = 10.0) -> None:
             pause = min(pause * 2, longest)
 
 
-def run_worker(connection: redis.Redis, queues, burst: bool, rq_level: int) -> None:
+def build_worker(connection: redis.Redis, app) -> StoppableWorker:
+    """A worker for the app's queues that looks for abandoned jobs every WORKER_MAINTENANCE_SECONDS."""
+    return StoppableWorker(app.config["RQ_QUEUES"], connection=connection, job_class=SummarizedJob,
+                           maintenance_interval=app.config["WORKER_MAINTENANCE_SECONDS"])
+
+
+def run_worker(connection: redis.Redis, app, burst: bool, rq_level: int) -> None:
+    queues = app.config["RQ_QUEUES"]
     while True:
-        worker = StoppableWorker(queues, connection=connection, job_class=SummarizedJob)
+        worker = build_worker(connection, app)
         log.info("worker %s on %s", worker.name, ", ".join(queues))
         worker.work(burst=burst, with_scheduler=True, logging_level=rq_level)
         if worker.stop_asked or burst:
@@ -108,7 +115,7 @@ def main() -> None:
         if args.scheduler:
             run_scheduler(connection, app, args.interval, args.burst)
         else:
-            run_worker(connection, app.config["RQ_QUEUES"], args.burst, rq_level)
+            run_worker(connection, app, args.burst, rq_level)
 
 
 if __name__ == "__main__":

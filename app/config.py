@@ -51,6 +51,9 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RQ_QUEUES = ("high", "default", "low")
     REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "64"))
+    # RQ workers look for jobs whose worker died mid-run this often (RQ's default: 10 minutes); such a
+    # job is found once its last heartbeat is 60-90 s old, then run again if it has retries left.
+    WORKER_MAINTENANCE_SECONDS = int(os.environ.get("WORKER_MAINTENANCE_SECONDS", "60"))
 
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
+from rq import Retry
 
 from ..clock import utcnow
 from ..database import write_transaction
@@ -20,6 +21,7 @@ def schedule_offline_check(user_id: int, since: datetime):
     return get_queue("high").enqueue_in(
         timedelta(seconds=current_app.config["PRESENCE_GRACE_SECONDS"]), confirm_offline_after_grace,
         user_id, since.isoformat(), job_timeout=30, result_ttl=600, failure_ttl=24 * 3600,
+        retry=Retry(max=2, interval=[5, 30]),  # a worker killed mid-run: the check runs again (it is idempotent)
         description=f"offline check of user {user_id}")
 
 
