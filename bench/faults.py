@@ -198,6 +198,15 @@ class SlowMailSink:
     def subjects(self) -> Counter:
         return Counter(str(m["Subject"]) for m in mailbox.Maildir(str(self.outbox), create=False))
 
+    def delivered_at(self) -> dict[str, float]:
+        """Subject -> when its (first) mail arrived, in seconds since 1970."""
+        box, found = mailbox.Maildir(str(self.outbox), create=False), {}
+        for key in box.keys():
+            path = Path(self.outbox) / box._lookup(key)
+            subject = str(box[key]["Subject"])
+            found[subject] = min(found.get(subject, float("inf")), path.stat().st_mtime)
+        return found
+
     def stop(self) -> None:
         self.controller.stop()
 
@@ -456,11 +465,13 @@ def enqueue_mail(setup, seq: int, tag: str) -> str:
     return subject
 
 
-def running_mail_job(setup) -> bool:
+def running_mail_jobs(setup) -> list[str]:
+    """Subjects of the mails being sent now."""
     from app.jobs import get_queue
 
     with setup.app.app_context():
-        return bool(get_queue("high").started_job_registry.get_job_ids())
+        return [job.args[1] for job in (get_queue("high").fetch_job(i)
+                                        for i in get_queue("high").started_job_registry.get_job_ids()) if job]
 
 
 def failed_jobs(setup) -> int:
@@ -505,6 +516,7 @@ async def scenario(args, name: str, setup, server, infra, worker, scheduler, sin
         if seq == fault_at_seq:
             fault = await inject(args, name, setup, server, infra, worker, scheduler)
             fault_t = fault["at"]
+            fault["wall"] = time.time() - (time.monotonic() - fault_t)
         if seq % 20 == 0 and name != "postgres-restart":
             try:
                 backends_max = max(backends_max, await loop.run_in_executor(None, infra["pg"].backends))
@@ -547,14 +559,16 @@ async def inject(args, name, setup, server, infra, worker, scheduler) -> dict:
         return {"at": t, "down_seconds": round(time.monotonic() - t, 2)}
     # worker-kill: wait until a mail job runs, then kill
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not await loop.run_in_executor(None, running_mail_job, setup):
+    running = []
+    while time.monotonic() < deadline and not running:
+        running = await loop.run_in_executor(None, running_mail_jobs, setup)
         await asyncio.sleep(0.05)
     killed = worker.kill(with_job=args.worker_kill == "all") if args.worker_kill == "all" else _kill_horse(worker)
     t = time.monotonic()
     if args.worker_kill == "all":
         await asyncio.sleep(1.0)
         worker.start()  # as a supervisor would
-    return {"at": t, "killed_pids": killed, "mode": args.worker_kill}
+    return {"at": t, "killed_pids": killed, "mode": args.worker_kill, "mails_being_sent": running}
 
 
 def _kill_horse(worker: Background) -> list[int]:
@@ -603,7 +617,7 @@ def account(args, name, setup, run: Run, fault, fault_t, mails, sink, worker, sc
     recovered = [run.shown_live_at[m] - fault_t for m, i in run.sent.items()
                  if i["kind"] == "c" and i["t"] >= fault_t and i["ok"] and m in run.shown_live_at]
     record = {
-        "scenario": name, "fault": {k: v for k, v in fault.items() if k != "at"},
+        "scenario": name, "fault": {k: v for k, v in fault.items() if k not in ("at", "wall")},
         **result,
         "duplicates_on_pages": dup_on_pages,
         "duplicate_pushes_dropped_by_id": sum(p.duplicate_pushes for p in run.clients + run.moderators),
@@ -621,8 +635,15 @@ def account(args, name, setup, run: Run, fault, fault_t, mails, sink, worker, sc
         got = sink.subjects()
         record["mails"] = {"queued": len(mails), "delivered": sum(1 for m in mails if got[m]),
                            "delivered_twice_or_more": sum(1 for m in mails if got[m] > 1),
-                           "lost": sum(1 for m in mails if not got[m]), "failed_jobs": failed_jobs(setup)}
+                           "lost": sum(1 for m in mails if not got[m]), "failed_jobs": failed_jobs(setup),
+                           "killed_mail_delivered_s_after_fault": _delivered_after(sink, fault)}
     return record
+
+
+def _delivered_after(sink: SlowMailSink, fault: dict) -> float | None:
+    at = sink.delivered_at()
+    times = [at[s] - fault["wall"] for s in fault.get("mails_being_sent", []) if s in at]
+    return round(max(times), 1) if times else None
 
 
 def lost_total(record: dict) -> int:
@@ -718,7 +739,8 @@ def main(argv=None) -> int:
                   f"shown {r['stored'] - r['stored_not_shown']}; recovery {record['recovery_seconds']} s; HTTP errors "
                   f"{record['http_errors']}"
                   + (f"; mails {mails['delivered']}/{mails['queued']} delivered, {mails['delivered_twice_or_more']} twice, "
-                     f"failed jobs {mails['failed_jobs']}" if mails else "")
+                     f"failed jobs {mails['failed_jobs']}, the one being sent when killed arrived "
+                     f"{mails['killed_mail_delivered_s_after_fault']} s after the kill" if mails else "")
                   + f"; worker alive {record['worker_alive_at_end']}, scheduler alive {record['scheduler_alive_at_end']}"
                   + f" -> {path.relative_to(ROOT)}", flush=True)
             failed += bool(record["lost"] or record["duplicated"])
