@@ -92,7 +92,7 @@ def _configure_postgresql(app) -> None:
     if threshold not in ("", "none", "off") and not threshold.isdigit():
         raise RuntimeError(f"PG_PREPARE_THRESHOLD must be a number of runs or 'none', not {threshold!r}")
     options["connect_args"].setdefault("prepare_threshold",
-                                                      None if threshold in ("", "none", "off") else int(threshold))
+                                       None if threshold in ("", "none", "off") else int(threshold))
 
 
 def _on_connect(dbapi_conn, _record):
