@@ -90,6 +90,9 @@ class Config:
     HISTORY_PAGE_SIZE = 50
     POLL_INTERVAL_SECONDS = 30
     SOCKET_QUEUE_SIZE = int(os.environ.get("SOCKET_QUEUE_SIZE", "256"))
+    # A web process whose Redis subscription was lost tries to subscribe again at least this often
+    # (pushes stop until it does; then every page reconnects and catches up).
+    HUB_RESUBSCRIBE_MAX_SECONDS = float(os.environ.get("HUB_RESUBSCRIBE_MAX_SECONDS", "1"))
     WS_SEND_TIMEOUT_SECONDS = float(os.environ.get("WS_SEND_TIMEOUT_SECONDS", "10"))
     # Pages send only small typing signals: a bigger message closes the socket (1009).
     SOCK_SERVER_OPTIONS = {"ping_interval": int(os.environ.get("WS_PING_INTERVAL", "25")),

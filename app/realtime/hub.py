@@ -84,9 +84,10 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, redis_url: str, queue_size: int = 256):
+    def __init__(self, redis_url: str, queue_size: int = 256, retry_at_most: float = 1.0):
         self.redis_url = redis_url
         self.queue_size = queue_size
+        self.retry_at_most = retry_at_most  # seconds between attempts to subscribe again, at most
         self._sockets: dict[int, set[Connection]] = defaultdict(set)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -171,6 +172,7 @@ class Hub:
     def _listen_forever(self) -> None:
         backoff = 0.2
         first = True
+        failures = 0
         while True:
             try:
                 client = redis.Redis.from_url(self.redis_url, health_check_interval=30)
@@ -182,17 +184,21 @@ class Hub:
                     self._held_back = False
                     self.kick(None)  # pushes may have been missed: make every page catch up
                 first = False
-                backoff = 0.2
+                backoff, failures = 0.2, 0
                 for message in pubsub.listen():
                     if not self._dispatch(message):
                         self.listening = False
                         pubsub.close()
                         return
-            except Exception:  # noqa: BLE001 - the listener must outlive Redis hiccups
+            except Exception as exc:  # noqa: BLE001 - the listener must outlive Redis hiccups
                 self.listening = False
-                log.exception("hub subscription lost; reconnecting")
+                if not failures:
+                    log.exception("hub subscription lost; reconnecting")
+                else:  # one line per attempt while Redis stays away, not a traceback each
+                    log.warning("hub subscription lost; attempt %d failed: %s", failures, exc)
+                failures += 1
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, self.retry_at_most)
 
     def _dispatch(self, message: dict) -> bool:
         """Handle one message from the subscription; False once this hub is told to stop."""
@@ -223,7 +229,8 @@ class Hub:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["hub"] = Hub(app.config["REDIS_URL"], app.config["SOCKET_QUEUE_SIZE"])
+    app.extensions["hub"] = Hub(app.config["REDIS_URL"], app.config["SOCKET_QUEUE_SIZE"],
+                                app.config["HUB_RESUBSCRIBE_MAX_SECONDS"])
 
 
 def get_hub() -> Hub:
