@@ -100,6 +100,9 @@ class Config:
     QUEUE_PUSH_INTERVAL_SECONDS = float(os.environ.get("QUEUE_PUSH_INTERVAL_SECONDS", "0.5"))
     BALANCE_THRESHOLD = int(os.environ.get("BALANCE_THRESHOLD", "2"))
     BALANCE_COOLDOWN_SECONDS = int(os.environ.get("BALANCE_COOLDOWN_SECONDS", "300"))
+    # Work handed to a moderator this recently (a waiting conversation they received) is not
+    # taken back by balancing: they have not had the time to answer.
+    HANDOVER_GRACE_SECONDS = int(os.environ.get("HANDOVER_GRACE_SECONDS", "60"))
     BALANCE_SECONDS = int(os.environ.get("BALANCE_SECONDS", "60"))
     MONITORING_SECONDS = int(os.environ.get("MONITORING_SECONDS", "60"))
     INACTIVITY_SECONDS = int(os.environ.get("INACTIVITY_SECONDS", "60"))
