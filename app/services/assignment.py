@@ -21,7 +21,9 @@ Invariants and their guards:
   expiring lock (``locks.lock_client``: a conditional upsert, one holder per client, default
   30 s); while another moderator holds it, the client's other conversations wait (or go to that
   same moderator when their profile is free). The holder's reply ends the approach and frees
-  the lock;
+  the lock. Moves keep an approached client whole: while the lock runs, every move of its
+  holder's profiles takes along the others holding that client's conversations, and the lock
+  follows them (``move_profiles``); balancing leaves such work alone instead;
 * **work is spread by load**: decisions take turns (a transaction-scoped advisory lock on
   PostgreSQL, the write lock on SQLite) and read loads after taking it, so concurrent new
   conversations do not all land on the same "least loaded" moderator.

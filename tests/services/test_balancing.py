@@ -190,3 +190,19 @@ def test_a_profile_whose_client_its_moderator_approaches_stays(ctx):
     with write_transaction():                       # the approaches ended (the locks expired)
         result = balancing.rebalance(T0 + timedelta(seconds=31))
     assert len(result.moves) == 2 and result.touched == {busy.id, idle.id}
+
+
+def test_a_manual_move_takes_the_approach_along(ctx):
+    from app.models import ClientLock
+
+    first = make_user(Role.MODERATOR, online=True)
+    client = make_user()
+    with write_transaction():
+        conversations = [sending.post_client_message(client, make_profile(name=n).id, "hi", token(), T0)
+                         .message.conversation for n in ("P0", "P1")]
+    other = make_user(Role.MODERATOR, online=True)
+    with write_transaction():  # the admin moves one of them: the client's other one goes too, and the lock
+        assert assignment.reassign(conversations[0].id, other.id, T0 + timedelta(seconds=5), ChangeReason.MANUAL)
+    db.session.expire_all()
+    assert {db.session.get(Conversation, c.id).assigned_moderator_id for c in conversations} == {other.id}
+    assert db.session.query(ClientLock).filter_by(client_id=client.id).one().moderator_id == other.id
