@@ -338,15 +338,16 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
         approaching = None
     if current is not None and current_available and others_active:
         target = current  # the profile stays with the moderator answering its conversations
-    elif approaching is not None:
+    elif approaching is not None and not _overloads(approaching, situation.next_in_line):
         target = approaching  # the client's other conversation goes to who approaches them
     else:
         target = situation.next_in_line  # read after taking the decisions' turn
     if target is None:
         return None
     if approaching is not None and approaching != target:
-        _log_deferred(conversation_id, approaching, target, now)
-        return None
+        if current is not None and current_available and others_active:
+            _log_deferred(conversation_id, approaching, target, now)
+        return None  # a free profile waits for the approach to end, then goes by load
     if current is None:
         if not _take_profile(profile_id, target, now):
             return None  # taken meanwhile by a path that does not take turns; the sweep retries
@@ -365,6 +366,20 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
                          resolution="kept by the first claimer (compare-and-set)")
         return None
     return target
+
+
+def _overloads(approaching: int, next_in_line: int | None) -> bool:
+    """Would one more profile make the approaching moderator ``BALANCE_THRESHOLD`` or more busier
+    than the next in line? Then a free profile does not follow the approach: it waits for the
+    approach to end and goes by the least-busy rule (else clients writing to several profiles
+    pull every free profile, one after the other, to the first moderators who approached them)."""
+    if next_in_line is None or next_in_line == approaching:
+        return False
+    loads = dict(db.session.execute(select(QueueEntry.moderator_id, QueueEntry.load)
+                                    .where(QueueEntry.moderator_id.in_([approaching, next_in_line]))).all())
+    if approaching not in loads or next_in_line not in loads:
+        return False
+    return loads[approaching] + 1 - loads[next_in_line] >= current_app.config["BALANCE_THRESHOLD"]
 
 
 def _claim(conversation_id: int, target: int, reason: ChangeReason, now: datetime) -> bool:
