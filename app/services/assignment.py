@@ -336,8 +336,10 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
         db.session.execute(delete(ClientLock).where(ClientLock.client_id == client_id)
                            .execution_options(synchronize_session=False))
         approaching = None
-    if current is not None and current_available and others_active:
-        target = current  # the profile stays with the moderator answering its conversations
+    if current is not None and current_available and (others_active or _ties([profile_id], now)):
+        # The profile stays with the moderator answering its conversations, or approaching one of
+        # its clients (moving it would take that fresh approach along, see ``move_profiles``).
+        target = current
     elif approaching is not None and not _overloads(approaching, situation.next_in_line):
         target = approaching  # the client's other conversation goes to who approaches them
     else:

@@ -206,3 +206,29 @@ def test_a_manual_move_takes_the_approach_along(ctx):
     db.session.expire_all()
     assert {db.session.get(Conversation, c.id).assigned_moderator_id for c in conversations} == {other.id}
     assert db.session.query(ClientLock).filter_by(client_id=client.id).one().moderator_id == other.id
+
+
+def test_a_new_conversation_does_not_take_a_fresh_approach_away(ctx):
+    """A holds P0 (one quiet conversation with X) and P1 (X's conversation, just approached). Y's
+    first message to P0 goes to A: moving P0 to the less busy B would take X's fresh approach
+    along."""
+    from app.models import ClientLock
+
+    a = make_user(Role.MODERATOR, online=True)
+    x, y = make_user(), make_user()
+    p0, p1 = make_profile(name="P0"), make_profile(name="P1")
+    with write_transaction():
+        quiet = sending.post_client_message(x, p0.id, "hello", token(), T0 - timedelta(hours=2)).message.conversation
+    with write_transaction():
+        chat.post_profile_reply(db.session.get(User, a.id), quiet.id, "hi", token(), T0 - timedelta(hours=2))
+    with write_transaction():
+        fresh = sending.post_client_message(x, p1.id, "me again", token(), T0).message.conversation
+    assert fresh.assigned_moderator_id == a.id
+    b = make_user(Role.MODERATOR, online=True)
+    with write_transaction():
+        new = sending.post_client_message(y, p0.id, "hello", token(), T0 + timedelta(seconds=5)).message.conversation
+    db.session.expire_all()
+    assert db.session.get(Conversation, new.id).assigned_moderator_id == a.id
+    assert db.session.get(Conversation, fresh.id).assigned_moderator_id == a.id
+    assert db.session.query(ClientLock).filter_by(client_id=x.id).one().moderator_id == a.id
+    assert b.id not in {c.assigned_moderator_id for c in db.session.query(Conversation)}
