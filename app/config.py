@@ -118,6 +118,9 @@ class Config:
     # PRESENCE_STALE_SECONDS (its process died) stops counting.
     SOCKET_ALIVE_SECONDS = float(os.environ.get("SOCKET_ALIVE_SECONDS", "30"))
     PRESENCE_STALE_SECONDS = int(os.environ.get("PRESENCE_STALE_SECONDS", "90"))
+    # A moderator's page that connects while conversations wait with nobody holding them hands
+    # them out this long after joining the queue: moderators connecting together share them.
+    ARRIVAL_GATHER_SECONDS = float(os.environ.get("ARRIVAL_GATHER_SECONDS", "0.5"))
     PRESENCE_SWEEP_SECONDS = int(os.environ.get("PRESENCE_SWEEP_SECONDS", "60"))
     # A closed socket or a page that left counts as offline only after this grace (a reload).
     PRESENCE_GRACE_SECONDS = int(os.environ.get("PRESENCE_GRACE_SECONDS", "10"))

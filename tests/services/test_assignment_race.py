@@ -224,3 +224,47 @@ def test_moves_racing_with_new_conversations_never_split_an_approached_client(ct
                     splits.append((client, change.reason.value, round((change.changed_at - since).total_seconds(), 1),
                                    sorted(held)))
     assert not splits, f"{len(splits)} splits (client, move, seconds after the approach, moderators): {splits}"
+
+
+ARRIVER = r"""
+import sys, time, uuid
+from app import create_app
+from app.config import TestConfig
+from app.clock import utcnow
+from app.redis_client import get_redis
+from app.services import pages
+app = create_app(TestConfig)
+start_at, moderator_id = float(sys.argv[1]), int(sys.argv[2])
+with app.app_context():
+    r = get_redis()
+    time.sleep(max(0, start_at - time.time()))
+    pages.opened(r, moderator_id, uuid.uuid4().hex, utcnow())   # what the socket handler does
+print("online")
+"""
+
+
+def test_moderators_coming_online_together_share_the_waiting_work(ctx):
+    """48 conversations wait over 8 profiles while nobody is online; 8 moderators' pages connect
+    at the same instant, each in its own process. The waiting work spreads over them (it went
+    all to the first to connect when the hand-out ran in the transaction that joined the queue)."""
+    from collections import Counter
+
+    from app.clock import utcnow
+
+    profiles = [make_profile(name=f"P{i}") for i in range(8)]
+    for i in range(48):
+        sending.send_client_message(make_user().id, profiles[i % 8].id, "hello", token(), utcnow())
+    moderators = [make_user(Role.MODERATOR) for _ in range(8)]
+    db.session.remove()
+    start_at = time.time() + 4
+    # A gather window wide enough for eight processes on a loaded machine to join the queue.
+    env = dict(os.environ, ARRIVAL_GATHER_SECONDS="2")
+    arrivers = [subprocess.Popen([sys.executable, "-c", ARRIVER, str(start_at), str(m.id)], cwd=ROOT,
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for m in moderators]
+    for arriver in arrivers:
+        out, err = arriver.communicate(timeout=60)
+        assert arriver.returncode == 0, err[-2000:]
+    held = Counter(db.session.scalars(select(Conversation.assigned_moderator_id)))
+    assert None not in held and sum(held.values()) == 48
+    assert len(held) >= 4, held
