@@ -7,7 +7,7 @@ write transaction per step, all at one instant (``now``); counts only, no timing
   of P profiles in the same instant (two tabs);
 * ``one_each``: M moderators come online, then C clients write to one profile each (round robin);
 * ``waiting_first``: C clients write to one profile each while nobody is online, then the M
-  moderators come online one after the other in the same instant.
+  moderators' pages connect together (one thread each, started at once).
 
 For each: conversations held per moderator (busiest first), how many moderators got work, and
 how many conversations wait unassigned (a client approached by someone else: they go out when
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -68,6 +69,18 @@ def run(setup: Setup, args, scenario: str) -> dict:
             for moderator_id in moderators:
                 pages.opened(r, moderator_id, uuid.uuid4().hex, now)
 
+        def come_online_together():  # each page's socket on its own thread, all started at once
+            def one(moderator_id):
+                with setup.app.app_context():
+                    pages.opened(get_redis(), moderator_id, uuid.uuid4().hex, now)
+                    db.session.remove()
+
+            threads = [threading.Thread(target=one, args=(m,)) for m in moderators]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+
         if scenario == "two_tabs":
             clients = create_users(setup, "client", args.conversations // 2, f"spread-client-{tag}")
             come_online()
@@ -80,7 +93,7 @@ def run(setup: Setup, args, scenario: str) -> dict:
         for client_id, profile_id in writes:
             sending.send_client_message(client_id, profile_id, "bonjour", uuid.uuid4().hex, now)
         if scenario == "waiting_first":
-            come_online()
+            come_online_together()
         held = dict(db.session.execute(
             select(Conversation.assigned_moderator_id, func.count())
             .where(Conversation.client_id.in_(clients)).group_by(Conversation.assigned_moderator_id)).all())
