@@ -111,7 +111,7 @@ print("posted")
 """
 
 MOVER = r"""
-import sys, time
+import json, sys, time
 from app import create_app
 from app.config import TestConfig
 from app.clock import utcnow
@@ -121,15 +121,16 @@ app = create_app(TestConfig)
 which, start_at, stop_at = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 with app.app_context():
     time.sleep(max(0, start_at - time.time()))
-    moved = 0
-    while time.time() < stop_at:                 # the periodic pass, again and again, as the worker runs it
+    moved, passes = 0, 0
+    while time.time() < stop_at or passes < 5:   # the periodic pass, again and again, as the worker runs it
+        passes += 1
         with write_transaction():
             if which == "inactivity":
                 moved += sum(len(v) for v in inactivity.reassign_from_idle_moderators(utcnow(), 60).taken.values())
             else:
                 moved += len(balancing.rebalance(utcnow(), 2, 300).moves)
         time.sleep(0.1)
-print(moved)
+print(json.dumps({"moved": moved, "passes": passes, "late_by": round(time.time() - stop_at, 2)}))
 """
 
 IDLE_HOLDERS, ACTIVE, PER_HOLDER, CLIENTS, POSTERS = 4, 2, 3, 24, 4
@@ -188,9 +189,11 @@ def test_moves_racing_with_new_conversations_never_split_an_approached_client(ct
         movers = [subprocess.Popen([sys.executable, "-c", MOVER, which, str(start_at + 0.4), str(stop_at)], cwd=ROOT,
                                    env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                   for which in ("inactivity", "balancing")]
+        outputs = []
         for proc in posters + movers:
             out, err = proc.communicate(timeout=90)
             assert proc.returncode == 0, err[-3000:]
+            outputs.append(out.strip().splitlines()[-1])
     finally:
         server.stop()
 
@@ -203,7 +206,7 @@ def test_moves_racing_with_new_conversations_never_split_an_approached_client(ct
     moved_by = dict(db.session.execute(select(AssignmentChange.reason, func.count()).group_by(AssignmentChange.reason)
                                        .where(AssignmentChange.reason.in_([ChangeReason.INACTIVITY,
                                                                            ChangeReason.BALANCE]))).all())
-    assert sum(moved_by.values()) > 0, moved_by
+    assert sum(moved_by.values()) > 0, (moved_by, outputs)
     # Replay every change of hands in order, a transaction at a time (its changes share their
     # instant): from a client's first assignment and for the length of its lock, its held
     # conversations have one moderator after every transaction.
