@@ -117,6 +117,9 @@ class Config:
     QUEUE_PUSH_INTERVAL_SECONDS = float(os.environ.get("QUEUE_PUSH_INTERVAL_SECONDS", "0.5"))
     BALANCE_THRESHOLD = int(os.environ.get("BALANCE_THRESHOLD", "2"))
     BALANCE_COOLDOWN_SECONDS = int(os.environ.get("BALANCE_COOLDOWN_SECONDS", "300"))
+    # Work handed to a moderator this recently (a waiting conversation they received) is not
+    # taken back by balancing: they have not had the time to answer.
+    HANDOVER_GRACE_SECONDS = int(os.environ.get("HANDOVER_GRACE_SECONDS", "60"))
     BALANCE_SECONDS = int(os.environ.get("BALANCE_SECONDS", "60"))
     MONITORING_SECONDS = int(os.environ.get("MONITORING_SECONDS", "60"))
     INACTIVITY_SECONDS = int(os.environ.get("INACTIVITY_SECONDS", "60"))
@@ -132,6 +135,9 @@ class Config:
     # PRESENCE_STALE_SECONDS (its process died) stops counting.
     SOCKET_ALIVE_SECONDS = float(os.environ.get("SOCKET_ALIVE_SECONDS", "30"))
     PRESENCE_STALE_SECONDS = int(os.environ.get("PRESENCE_STALE_SECONDS", "90"))
+    # A moderator's page that connects while conversations wait with nobody holding them hands
+    # them out this long after joining the queue: moderators connecting together share them.
+    ARRIVAL_GATHER_SECONDS = float(os.environ.get("ARRIVAL_GATHER_SECONDS", "0.5"))
     PRESENCE_SWEEP_SECONDS = int(os.environ.get("PRESENCE_SWEEP_SECONDS", "60"))
     # A closed socket or a page that left counts as offline only after this grace (a reload).
     PRESENCE_GRACE_SECONDS = int(os.environ.get("PRESENCE_GRACE_SECONDS", "10"))

@@ -21,14 +21,17 @@ Invariants and their guards:
   expiring lock (``locks.lock_client``: a conditional upsert, one holder per client, default
   30 s); while another moderator holds it, the client's other conversations wait (or go to that
   same moderator when their profile is free). The holder's reply ends the approach and frees
-  the lock;
+  the lock. Moves keep an approached client whole: while the lock runs, every move of its
+  holder's profiles takes along the others holding that client's conversations, and the lock
+  follows them (``move_profiles``); balancing leaves such work alone instead;
 * **work is spread by load**: decisions take turns (a transaction-scoped advisory lock on
   PostgreSQL, the write lock on SQLite) and read loads after taking it, so concurrent new
   conversations do not all land on the same "least loaded" moderator.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import DateTime, Integer, bindparam, case, cast, delete, func, insert, null, select, update
@@ -100,8 +103,10 @@ def _take_profile(profile_id: int, moderator_id: int, now: datetime) -> bool:
 def move_profile(profile_id: int, from_id: int, to_id: int, now: datetime, reason: ChangeReason) -> list[int]:
     """Move a profile, with its held conversations, from the holder read by the caller to another
     moderator. Compare-and-set on that holder: two movers cannot both win. Returns the ids of the
-    conversations that moved (empty when the profile had no longer ``from_id`` as holder)."""
-    return move_profiles([(profile_id, from_id, to_id)], now, reason).get(profile_id, [])
+    conversations that moved (sorted; with those of the profiles the move took along, see
+    ``move_profiles``), empty when the profile had no longer ``from_id`` as holder."""
+    moved = move_profiles([(profile_id, from_id, to_id)], now, reason)
+    return sorted(cid for conversation_ids in moved.values() for cid in conversation_ids)
 
 
 def move_profiles(moves, now: datetime, reason: ChangeReason) -> dict[int, list[int]]:
@@ -109,8 +114,18 @@ def move_profiles(moves, now: datetime, reason: ChangeReason) -> dict[int, list[
     their count: one compare-and-set ``UPDATE`` of the holders (a profile whose holder is no
     longer the one named stays put), whose ``ON UPDATE CASCADE`` hands the conversations over;
     then their stamps, the history, the load counters and the old holders' locks. Returns, per
-    profile that moved, the ids of its conversations (sorted)."""
+    profile that moved, the ids of its conversations (sorted).
+
+    An approached client moves whole: a move takes along the profiles its holder holds other
+    conversations of a client they approach (a live client lock of theirs), transitively
+    (``_tied``), to the same moderator, and that client's lock goes with them, restarted (the
+    new holder approaches the client from now on, with a fresh owner token). All of such a
+    group moves or none: when one of its holders changed meanwhile, the whole group stays."""
     moves = [(profile_id, from_id, to_id) for profile_id, from_id, to_id in moves if from_id != to_id]
+    if not moves:
+        return {}
+    activity.take_decision_turn()  # the ties read below hold until the moves are made
+    moves, approached = _tied(moves, now)
     if not moves:
         return {}
     source = {profile_id: from_id for profile_id, from_id, _ in moves}
@@ -149,7 +164,101 @@ def move_profiles(moves, now: datetime, reason: ChangeReason) -> dict[int, list[
         if profile_id in moved:
             events.record(events.WorkMoved(from_id, to_id, tuple(sorted(r.id for r in by_profile[profile_id])), reason))
     locks.release_profile_locks({profile_id: source[profile_id] for profile_id in moved})
+    _move_client_locks([(client_id, from_id, to_id) for client_id, from_id, to_id, profile_id in approached
+                        if profile_id in moved], now)
     return {profile_id: sorted(r.id for r in by_profile[profile_id]) for profile_id in moved}
+
+
+def _ties(profile_ids, now: datetime):
+    """``(profile, tied profile, client, holder)``: for each conversation of ``profile_ids`` whose
+    client is approached by its holder (a live client lock of theirs), every profile through
+    which that holder holds a conversation of that client (the profile itself included)."""
+    one, other, lock = Conversation.__table__.alias("one"), Conversation.__table__.alias("other"), ClientLock.__table__
+    return db.session.execute(
+        select(one.c.profile_id, other.c.profile_id, lock.c.client_id, lock.c.moderator_id).distinct()
+        .select_from(one.join(lock, (lock.c.client_id == one.c.client_id)
+                              & (lock.c.moderator_id == one.c.assigned_moderator_id) & (lock.c.expires_at >= now))
+                     .join(other, (other.c.client_id == lock.c.client_id)
+                           & (other.c.assigned_moderator_id == lock.c.moderator_id)))
+        .where(one.c.profile_id.in_(sorted(profile_ids)))).all()
+
+
+def _tied(moves, now: datetime):
+    """The moves with what they take along, and the client locks that follow them.
+
+    Profiles tied by approached clients (``_ties``) form groups, all held by the approaching
+    moderator; a group moves whole to the target of its first planned move (a later planned move
+    inside it goes there too). A group whose holder is not the one a planned move names, or whose
+    holders changed (re-read under a row lock), is left out entirely: a client is never split.
+    Returns ``(moves, [(client, from, to, profile)])``, one profile of the group per client lock."""
+    parent: dict[int, int] = {}
+
+    def root(profile_id: int) -> int:
+        while parent.setdefault(profile_id, profile_id) != profile_id:
+            profile_id = parent[profile_id]
+        return profile_id
+
+    holder_of: dict[int, int] = {}
+    clients: list[tuple[int, int, int]] = []  # (profile, client, holder)
+    seen = {profile_id for profile_id, _, _ in moves}
+    frontier = set(seen)
+    while frontier:
+        found = _ties(frontier, now)
+        frontier = set()
+        for profile_id, tied, client_id, holder in found:
+            parent[root(tied)] = root(profile_id)
+            holder_of[profile_id] = holder_of[tied] = holder
+            clients.append((profile_id, client_id, holder))
+            if tied not in seen:
+                seen.add(tied)
+                frontier.add(tied)
+    if not clients:
+        return moves, []
+    members: dict[int, set[int]] = {}
+    for profile_id in seen:
+        members.setdefault(root(profile_id), set()).add(profile_id)
+    planned, groups, done = [], [], set()
+    for profile_id, from_id, to_id in moves:
+        group = root(profile_id)
+        if group in done:
+            continue
+        done.add(group)
+        if profile_id not in holder_of:
+            planned.append((profile_id, from_id, to_id))
+        elif holder_of[profile_id] == from_id:
+            groups.append((group, from_id, to_id))
+    tied_profiles = sorted(p for group, _, _ in groups for p in members[group])
+    pa = ProfileAssignment.__table__.c
+    held = dict(db.session.execute(select(pa.profile_id, pa.moderator_id).where(pa.profile_id.in_(tied_profiles))
+                                   .with_for_update()).all()) if tied_profiles else {}
+    approached = []
+    for group, from_id, to_id in groups:
+        if any(held.get(p) != from_id for p in members[group]):
+            continue  # a holder changed meanwhile: the group stays whole where it is
+        planned += [(p, from_id, to_id) for p in sorted(members[group])]
+        approached += sorted({(client_id, from_id, to_id, profile_id) for profile_id, client_id, holder in clients
+                              if root(profile_id) == group and holder == from_id})
+    first_of_client = {}
+    for client_id, from_id, to_id, profile_id in approached:
+        first_of_client.setdefault(client_id, (client_id, from_id, to_id, profile_id))
+    return planned, sorted(first_of_client.values())
+
+
+def _move_client_locks(moves, now: datetime) -> None:
+    """``(client, from, to)``: the live lock ``from`` holds on the client goes to ``to``, restarted
+    for ``CLIENT_LOCK_SECONDS`` with a new owner token (one statement)."""
+    if not moves:
+        return
+    expires_at = now + timedelta(seconds=current_app.config["CLIENT_LOCK_SECONDS"])
+    lock = ClientLock.__table__.c
+    db.session.execute(
+        update(ClientLock.__table__)
+        .where(lock.client_id == bindparam("cid"), lock.moderator_id == bindparam("from_id"),
+               lock.expires_at >= bindparam("now"))
+        .values(moderator_id=bindparam("to_id"), locked_at=bindparam("now"), expires_at=bindparam("until"),
+                token=bindparam("new_token")),
+        [{"cid": client_id, "from_id": from_id, "to_id": to_id, "now": now, "until": expires_at,
+          "new_token": secrets.token_hex(16)} for client_id, from_id, to_id in moves])
 
 
 def release_profile(profile_id: int, from_id: int, now: datetime, reason: ChangeReason) -> list[int]:
@@ -227,17 +336,20 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
         db.session.execute(delete(ClientLock).where(ClientLock.client_id == client_id)
                            .execution_options(synchronize_session=False))
         approaching = None
-    if current is not None and current_available and others_active:
-        target = current  # the profile stays with the moderator answering its conversations
-    elif approaching is not None:
+    if current is not None and current_available and (others_active or _ties([profile_id], now)):
+        # The profile stays with the moderator answering its conversations, or approaching one of
+        # its clients (moving it would take that fresh approach along, see ``move_profiles``).
+        target = current
+    elif approaching is not None and not _overloads(approaching, situation.next_in_line):
         target = approaching  # the client's other conversation goes to who approaches them
     else:
         target = situation.next_in_line  # read after taking the decisions' turn
     if target is None:
         return None
     if approaching is not None and approaching != target:
-        _log_deferred(conversation_id, approaching, target, now)
-        return None
+        if current is not None and current_available and others_active:
+            _log_deferred(conversation_id, approaching, target, now)
+        return None  # a free profile waits for the approach to end, then goes by load
     if current is None:
         if not _take_profile(profile_id, target, now):
             return None  # taken meanwhile by a path that does not take turns; the sweep retries
@@ -256,6 +368,20 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
                          resolution="kept by the first claimer (compare-and-set)")
         return None
     return target
+
+
+def _overloads(approaching: int, next_in_line: int | None) -> bool:
+    """Would one more profile make the approaching moderator ``BALANCE_THRESHOLD`` or more busier
+    than the next in line? Then a free profile does not follow the approach: it waits for the
+    approach to end and goes by the least-busy rule (else clients writing to several profiles
+    pull every free profile, one after the other, to the first moderators who approached them)."""
+    if next_in_line is None or next_in_line == approaching:
+        return False
+    loads = dict(db.session.execute(select(QueueEntry.moderator_id, QueueEntry.load)
+                                    .where(QueueEntry.moderator_id.in_([approaching, next_in_line]))).all())
+    if approaching not in loads or next_in_line not in loads:
+        return False
+    return loads[approaching] + 1 - loads[next_in_line] >= current_app.config["BALANCE_THRESHOLD"]
 
 
 def _claim(conversation_id: int, target: int, reason: ChangeReason, now: datetime) -> bool:
@@ -356,15 +482,31 @@ def release_moderator_conversations(moderator_id: int, now: datetime,
 
 
 def reassign(conversation_id: int, to_moderator_id: int, now: datetime, reason: ChangeReason) -> bool:
-    """Move a conversation to another moderator (admin by hand, monitoring): its profile moves,
-    with the profile's other conversations. Guarded like a claim (compare-and-set on the holder
-    read here), so two movers cannot both win."""
-    row = db.session.execute(select(Conversation.profile_id, Conversation.assigned_moderator_id)
+    """Move a conversation to another moderator (admin by hand): its profile moves, with the
+    profile's other conversations and what an approached client ties to it (``move_profiles``).
+    Guarded like a claim (compare-and-set on the holder read here, after taking the decisions'
+    turn), so two movers cannot both win. A conversation nobody holds whose client another
+    moderator approaches takes that approach along: their work with the client and the client
+    lock go to the new moderator first, so the client is never approached by two."""
+    activity.take_decision_turn()
+    row = db.session.execute(select(Conversation.profile_id, Conversation.client_id, Conversation.assigned_moderator_id)
                              .where(Conversation.id == conversation_id)).first()
     if row is None or row.assigned_moderator_id == to_moderator_id:
         return False
     if row.assigned_moderator_id is not None:
         return bool(move_profile(row.profile_id, row.assigned_moderator_id, to_moderator_id, now, reason))
+    approaching = db.session.scalar(select(ClientLock.moderator_id).where(ClientLock.client_id == row.client_id,
+                                                                          ClientLock.expires_at >= now))
+    if approaching is not None and approaching != to_moderator_id:
+        along = db.session.scalar(select(Conversation.profile_id).where(
+            Conversation.client_id == row.client_id, Conversation.assigned_moderator_id == approaching).limit(1))
+        if along is not None and not move_profile(along, approaching, to_moderator_id, now, reason):
+            return False
+        db.session.execute(update(ClientLock).where(ClientLock.client_id == row.client_id,
+                                                    ClientLock.moderator_id == approaching)
+                           .values(moderator_id=to_moderator_id, locked_at=now, token=secrets.token_hex(16),
+                                   expires_at=now + timedelta(seconds=current_app.config["CLIENT_LOCK_SECONDS"]))
+                           .execution_options(synchronize_session=False))
     current = holder(row.profile_id)
     if current is None:
         if not _take_profile(row.profile_id, to_moderator_id, now):

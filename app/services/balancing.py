@@ -4,16 +4,24 @@ Work moves a profile at a time (a profile has one moderator; its conversations f
 A profile or conversation moved in the last ``cooldown`` seconds (default 300) never moves
 again (anti ping-pong), nor does a profile its moderator is answering on. The moves are
 guarded by ``assignment.move_profiles`` (compare-and-set on the holder read).
+
+Balancing never takes back work handed over moments ago: a profile stays while one of its
+waiting conversations reached its holder less than ``HANDOVER_GRACE_SECONDS`` ago (they have
+not had the time to answer), and while its holder approaches one of its clients (a live client
+lock of theirs). The latter is how balancing keeps an approached client whole: rather than
+moving the profiles tied to it together (``move_profiles`` would, and the load arithmetic of
+the plan would no longer hold), it leaves them where they are until the approach ends.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import case, func, or_, select
 
 from ..extensions import db
-from ..models import ChangeReason, Conversation, ProfileAssignment, ProfileLock, Role, User
+from ..models import ChangeReason, ClientLock, Conversation, ProfileAssignment, ProfileLock, Role, User
 from . import activity, assignment, locks
 
 
@@ -44,14 +52,18 @@ class Movable:
     held: int  # conversations that move with it (active or not)
 
 
-def movable_profiles(now: datetime, cooldown: int, moderator_ids) -> dict[int, list[Movable]]:
+def movable_profiles(now: datetime, cooldown: int, moderator_ids, grace: int | None = None) -> dict[int, list[Movable]]:
     """Per moderator, the profiles they hold that may move, in one query: with at least one active
     conversation, neither the profile nor any of its conversations moved in the last ``cooldown``
-    seconds (anti ping-pong), and its moderator not answering on it (an "answering" profile lock)."""
+    seconds (anti ping-pong), its moderator not answering on it (an "answering" profile lock),
+    none of its waiting conversations handed to them in the last ``grace`` seconds (default
+    ``HANDOVER_GRACE_SECONDS``), and none of its clients approached by them (a live client lock)."""
     moderator_ids = sorted(moderator_ids)
     if not moderator_ids:
         return {}
     since = now - timedelta(seconds=cooldown)
+    handed = now - timedelta(seconds=current_app.config["HANDOVER_GRACE_SECONDS"] if grace is None else grace)
+    fresh = func.count(case((Conversation.awaiting_reply_since.is_not(None) & (Conversation.assigned_at >= handed), 1)))
     answering = (select(ProfileLock.id)
                  .where(ProfileLock.profile_id == ProfileAssignment.profile_id,
                         ProfileLock.moderator_id == ProfileAssignment.moderator_id,
@@ -64,10 +76,13 @@ def movable_profiles(now: datetime, cooldown: int, moderator_ids) -> dict[int, l
                func.count(Conversation.awaiting_reply_since), func.count())
         .join(Conversation, (Conversation.profile_id == ProfileAssignment.profile_id)
               & (Conversation.assigned_moderator_id == ProfileAssignment.moderator_id))
+        .outerjoin(ClientLock, (ClientLock.client_id == Conversation.client_id)  # one lock row per client
+                   & (ClientLock.moderator_id == ProfileAssignment.moderator_id) & (ClientLock.expires_at >= now))
         .where(ProfileAssignment.moderator_id.in_(moderator_ids),
                or_(ProfileAssignment.last_moved_at.is_(None), ProfileAssignment.last_moved_at < since), ~answering)
         .group_by(ProfileAssignment.moderator_id, ProfileAssignment.profile_id)
-        .having(active >= 1, or_(last_moved.is_(None), last_moved < since))
+        .having(active >= 1, or_(last_moved.is_(None), last_moved < since), fresh == 0,
+                func.count(ClientLock.id) == 0)
     )
     found: dict[int, list[Movable]] = {}
     for moderator_id, profile_id, n_active, n_waiting, n_held in rows:

@@ -5,7 +5,9 @@ their profiles: a profile has one moderator).
 Measured per conversation from the later of the moderator's last activity and the moment
 they received it, so work handed to someone a second ago is never taken back at once.
 Each move is a guarded ``assignment.move_profile`` (the UPDATE names the holder it read), so a
-reply or another mover racing with the scan cannot double-assign.
+reply or another mover racing with the scan cannot double-assign. A profile carries along the
+idle moderator's other profiles holding conversations of a client they approach (the client
+lock follows): an idle moderator's approach goes to one moderator, never split between two.
 """
 from __future__ import annotations
 

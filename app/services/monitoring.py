@@ -2,6 +2,8 @@
 
 Each repair is one of the guarded operations of ``assignment`` (compare-and-set on the holder
 it read), so the pass can run beside requests, workers and another pass without double moves.
+A profile leaving an unavailable holder takes along the holder's other profiles holding a
+client they approach, with the client lock (``assignment.move_profiles``).
 """
 from __future__ import annotations
 

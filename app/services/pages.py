@@ -3,6 +3,7 @@ closed. Each call is a unit of work of its own (the socket has no request around
 be pushed follows the commit (``events``)."""
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import redis
@@ -16,10 +17,22 @@ from . import inactivity, locks, presence
 
 def opened(r: redis.Redis, user_id: int, socket_id: str, now: datetime) -> bool:
     """A page of the user connected: they are online (a moderator coming online takes waiting
-    work). True when they just came online."""
+    work). True when they just came online.
+
+    Two transactions: the moderator joins the queue and that commits; then, when conversations
+    wait with nobody holding them, ``ARRIVAL_GATHER_SECONDS`` later (moderators whose pages
+    connect together join the queue meanwhile), the waiting work is handed out by load. Handed
+    out in the first transaction, it all went to the first moderator to connect, and each of its
+    profiles stayed with them."""
     with write_transaction():
         user = db.session.get(User, user_id)
-        return user is not None and presence.socket_opened(r, user, socket_id, now)
+        came = user is not None and presence.socket_opened(r, user, socket_id, now, hand_out=False)
+        waiting = came and user.is_moderator and presence.work_waits()
+    if waiting:
+        time.sleep(current_app.config["ARRIVAL_GATHER_SECONDS"])  # cooperative under gevent
+        with write_transaction():
+            presence.hand_out_waiting(now)
+    return came
 
 
 def alive(r: redis.Redis, user_id: int, socket_id: str, now: datetime) -> None:

@@ -54,16 +54,22 @@ def _live_socket_counts(r: redis.Redis, user_ids: list[int], now: datetime) -> d
     return dict(zip(user_ids, counts))
 
 
-def _come_online(user: User, now: datetime) -> bool:
+def _come_online(user: User, now: datetime, hand_out: bool = True) -> bool:
     """Online from now unless already; a moderator who comes online is available for work
-    (``moderator_available``). True on the transition."""
+    (``moderator_available``; with ``hand_out`` false they only join the queue, and the caller
+    hands out the waiting work in a transaction of its own). True on the transition."""
     came = db.session.execute(
         update(User).where(User.id == user.id, User.is_online.is_(False))
         .values(is_online=True, last_online_at=now)
         .execution_options(synchronize_session="fetch")
     ).rowcount == 1
     if came and user.role == Role.MODERATOR:
-        moderator_available(user.id, now)
+        if hand_out:
+            moderator_available(user.id, now)
+        else:
+            from . import moderator_queue
+
+            moderator_queue.join(user.id, now)
     return came
 
 
@@ -98,11 +104,28 @@ def _go_offline(r: redis.Redis, user_ids: list[int], now: datetime, guard) -> li
     return gone
 
 
-def socket_opened(r: redis.Redis, user: User, socket_id: str, now: datetime) -> bool:
-    """Record a socket; returns True when the user just came online."""
+def socket_opened(r: redis.Redis, user: User, socket_id: str, now: datetime, hand_out: bool = True) -> bool:
+    """Record a socket; returns True when the user just came online (see ``_come_online`` for
+    ``hand_out``)."""
     socket_alive(r, user.id, socket_id, now)
     user.last_activity_at = now
-    return _come_online(user, now)
+    return _come_online(user, now, hand_out)
+
+
+def work_waits() -> bool:
+    """Does a waiting conversation have no moderator?"""
+    from ..models import Conversation
+
+    return db.session.scalar(select(Conversation.id).where(Conversation.assigned_moderator_id.is_(None),
+                                                           Conversation.awaiting_reply_since.is_not(None))
+                             .limit(1)) is not None
+
+
+def hand_out_waiting(now: datetime) -> dict[int, int]:
+    """Waiting conversations nobody holds go to the queue by load (``assignment.assign_orphans``)."""
+    from . import assignment
+
+    return assignment.assign_orphans(now)
 
 
 def socket_closed(r: redis.Redis, user: User, socket_id: str, now: datetime) -> bool:

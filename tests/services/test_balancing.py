@@ -1,5 +1,6 @@
 """Load balancing with a controllable clock: spread ≥ 2 is evened out, a profile at a time; a
-profile moved in the last 5 minutes never moves again, nor one its moderator is answering on."""
+profile moved in the last 5 minutes never moves again, nor one its moderator is answering on,
+nor one with work handed over moments ago or a client its moderator is approaching."""
 from datetime import datetime, timedelta
 
 from app.database import write_transaction
@@ -9,17 +10,19 @@ from app.services import assignment, balancing, chat, sending
 from tests.support.factories import make_profile, make_user, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
+HANDED = T0 - timedelta(seconds=90)  # longer ago than the handover grace and the client locks
 
 
-def busy_moderator_with(*per_profile: int):
+def busy_moderator_with(*per_profile: int, at: datetime = HANDED):
     """One online moderator holding waiting conversations: ``per_profile[i]`` of profile i
-    (nobody else online meanwhile)."""
+    (nobody else online meanwhile), handed to them ``at`` (by default long enough ago for a
+    reply to have been possible)."""
     moderator = make_user(Role.MODERATOR, online=True)
     for i, n in enumerate(per_profile):
         profile = make_profile(name=f"P{i}")
         for _ in range(n):
             with write_transaction():
-                sending.post_client_message(make_user(), profile.id, "hello", token(), T0)
+                sending.post_client_message(make_user(), profile.id, "hello", token(), at)
     return moderator
 
 
@@ -160,3 +163,72 @@ def test_several_profiles_move_in_one_go_and_a_stale_holder_moves_nothing(ctx):
     assert loads_after == {busy.id: loads_before[busy.id] - 3, first.id: loads_before[first.id] + 2,
                            second.id: loads_before[second.id] + 1}
     assert db.session.query(ProfileLock).filter_by(profile_id=held["P0"]).count() == 0  # the old holder's lock went
+
+
+def test_work_handed_over_moments_ago_stays(ctx):
+    busy = busy_moderator_with(1, 1, 1, 1, at=T0)   # just handed over, nobody answered yet
+    idle = make_user(Role.MODERATOR, online=True)
+    with write_transaction():                       # their clients' locks still run
+        assert balancing.rebalance(T0 + timedelta(seconds=10)).moves == []
+    with write_transaction():                       # locks over, but still no time to answer
+        assert balancing.rebalance(T0 + timedelta(seconds=45)).moves == []
+    with write_transaction():
+        result = balancing.rebalance(T0 + timedelta(seconds=61))
+    assert len(result.moves) == 2 and result.touched == {busy.id, idle.id}
+
+
+def test_a_profile_whose_client_its_moderator_approaches_stays(ctx):
+    from app.services import locks
+
+    busy = busy_moderator_with(1, 1, 1, 1)
+    idle = make_user(Role.MODERATOR, online=True)
+    with write_transaction():                       # an approach under way with every client
+        for conversation in db.session.query(Conversation):
+            assert locks.lock_client(conversation.client_id, conversation.profile_id, busy.id, T0, 30) is not None
+    with write_transaction():
+        assert balancing.rebalance(T0 + timedelta(seconds=10)).moves == []
+    with write_transaction():                       # the approaches ended (the locks expired)
+        result = balancing.rebalance(T0 + timedelta(seconds=31))
+    assert len(result.moves) == 2 and result.touched == {busy.id, idle.id}
+
+
+def test_a_manual_move_takes_the_approach_along(ctx):
+    from app.models import ClientLock
+
+    first = make_user(Role.MODERATOR, online=True)
+    client = make_user()
+    with write_transaction():
+        conversations = [sending.post_client_message(client, make_profile(name=n).id, "hi", token(), T0)
+                         .message.conversation for n in ("P0", "P1")]
+    other = make_user(Role.MODERATOR, online=True)
+    with write_transaction():  # the admin moves one of them: the client's other one goes too, and the lock
+        assert assignment.reassign(conversations[0].id, other.id, T0 + timedelta(seconds=5), ChangeReason.MANUAL)
+    db.session.expire_all()
+    assert {db.session.get(Conversation, c.id).assigned_moderator_id for c in conversations} == {other.id}
+    assert db.session.query(ClientLock).filter_by(client_id=client.id).one().moderator_id == other.id
+
+
+def test_a_new_conversation_does_not_take_a_fresh_approach_away(ctx):
+    """A holds P0 (one quiet conversation with X) and P1 (X's conversation, just approached). Y's
+    first message to P0 goes to A: moving P0 to the less busy B would take X's fresh approach
+    along."""
+    from app.models import ClientLock
+
+    a = make_user(Role.MODERATOR, online=True)
+    x, y = make_user(), make_user()
+    p0, p1 = make_profile(name="P0"), make_profile(name="P1")
+    with write_transaction():
+        quiet = sending.post_client_message(x, p0.id, "hello", token(), T0 - timedelta(hours=2)).message.conversation
+    with write_transaction():
+        chat.post_profile_reply(db.session.get(User, a.id), quiet.id, "hi", token(), T0 - timedelta(hours=2))
+    with write_transaction():
+        fresh = sending.post_client_message(x, p1.id, "me again", token(), T0).message.conversation
+    assert fresh.assigned_moderator_id == a.id
+    b = make_user(Role.MODERATOR, online=True)
+    with write_transaction():
+        new = sending.post_client_message(y, p0.id, "hello", token(), T0 + timedelta(seconds=5)).message.conversation
+    db.session.expire_all()
+    assert db.session.get(Conversation, new.id).assigned_moderator_id == a.id
+    assert db.session.get(Conversation, fresh.id).assigned_moderator_id == a.id
+    assert db.session.query(ClientLock).filter_by(client_id=x.id).one().moderator_id == a.id
+    assert b.id not in {c.assigned_moderator_id for c in db.session.query(Conversation)}

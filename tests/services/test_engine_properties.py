@@ -1,6 +1,8 @@
 """Property-based test of the assignment engine (hypothesis state machine): random sequences
-of moderators connecting, leaving, going idle, clients writing, moderators replying, time
-passing and the periodic passes running. After every step the invariants hold."""
+of moderators connecting, leaving, going idle, clients writing (to one profile or two at once),
+moderators replying, time passing, the periodic passes running together or one at a time, an
+admin moving a conversation by hand and an account being disabled. After every step the
+invariants hold."""
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -11,7 +13,7 @@ from sqlalchemy import delete, func, select
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import AssignmentChange, ClientLock, Conversation, Message, QueueEntry, Role, User
+from app.models import AssignmentChange, ChangeReason, ClientLock, Conversation, Message, QueueEntry, Role, User
 from app.services import activity, assignment, balancing, chat, inactivity, moderator_queue, monitoring, sending
 from app.services import users as user_service
 from tests.support import context
@@ -83,7 +85,15 @@ class AssignmentMachine(RuleBasedStateMachine):
         with write_transaction():
             chat.post_profile_reply(db.session.get(User, moderator_id), conversation_id, "hello", token(), self.now)
 
-    @rule(seconds=st.sampled_from([5, 15, 61, 301, 1900]))
+    @rule(c=st.integers(0, 4), first=st.integers(0, 2), second=st.integers(0, 2))
+    def client_writes_to_two_profiles(self, c, first, second):
+        """One client writes to two profiles in the same instant (two tabs)."""
+        self.just_balanced = False
+        self.now += TICK
+        for p in sorted({first, second}):
+            sending.send_client_message(self.clients[c].id, self.profiles[p].id, "hi", token(), self.now)
+
+    @rule(seconds=st.sampled_from([1, 5, 15, 61, 301, 1900]))
     def time_passes(self, seconds):
         self.just_balanced = False
         self.now += TICK  # every step takes a moment: what happened before is strictly earlier
@@ -99,6 +109,47 @@ class AssignmentMachine(RuleBasedStateMachine):
         with write_transaction():
             balancing.rebalance(self.now, 2, 300)
         self.just_balanced = True
+
+    @rule(which=st.sampled_from(["monitoring", "inactivity", "balancing"]))
+    def one_pass_runs(self, which):
+        """A periodic pass on its own (they run on their own schedules, not always together)."""
+        self.just_balanced = False
+        self.now += TICK
+        with write_transaction():
+            if which == "monitoring":
+                monitoring.run_checks(self.now)
+            elif which == "inactivity":
+                inactivity.reassign_from_idle_moderators(self.now, 60)
+            else:
+                balancing.rebalance(self.now, 2, 300)
+
+    @rule(data=st.data(), i=st.integers(0, 3))
+    def admin_moves_a_conversation(self, data, i):
+        self.just_balanced = False
+        self.now += TICK
+        conversations = list(db.session.scalars(select(Conversation.id).order_by(Conversation.id)))
+        if not conversations:
+            return
+        conversation_id = data.draw(st.sampled_from(conversations))
+        with write_transaction():
+            assignment.reassign(conversation_id, self.moderators[i].id, self.now, ChangeReason.MANUAL)
+
+    @rule(i=st.integers(0, 3))
+    def moderator_goes_quiet(self, i):
+        """A moderator stays online but stops typing (their last sign of activity is old)."""
+        self.just_balanced = False
+        self.now += TICK
+        with write_transaction():
+            db.session.get(User, self.moderators[i].id).last_activity_at = self.now - timedelta(minutes=10)
+
+    @rule(i=st.integers(0, 3))
+    def account_disabled(self, i):
+        self.just_balanced = False
+        self.now += TICK
+        with write_transaction():
+            user_service.set_active(self.moderators[i].id, False, self.now)
+        with write_transaction():  # enabled again at once: the machine keeps four moderators
+            db.session.get(User, self.moderators[i].id).active = True
 
     # -- invariants -------------------------------------------------------------------
     @invariant()
@@ -148,6 +199,24 @@ class AssignmentMachine(RuleBasedStateMachine):
             assert set(firsts) <= {lock.moderator_id}
 
     @invariant()
+    def an_approached_client_stays_with_the_approaching_moderator(self):
+        """While a client lock runs, every conversation of that client that its moderator held at
+        some moment since the lock was taken is still theirs (or waits for a moderator): no move
+        split the client between two moderators, and the lock follows the work it covers."""
+        for lock in db.session.scalars(select(ClientLock).where(ClientLock.expires_at >= self.now)):
+            for conversation_id, holder in db.session.execute(select(
+                    Conversation.id, Conversation.assigned_moderator_id).where(Conversation.client_id == lock.client_id)):
+                changes = db.session.execute(select(AssignmentChange.changed_at, AssignmentChange.to_moderator_id)
+                                             .where(AssignmentChange.conversation_id == conversation_id)
+                                             .order_by(AssignmentChange.id)).all()
+                before = [to for at, to in changes if at < lock.locked_at]
+                held_since = (before[-1:] == [lock.moderator_id]
+                              or any(at >= lock.locked_at and to == lock.moderator_id for at, to in changes))
+                if held_since:
+                    assert holder in (lock.moderator_id, None), (lock.client_id, lock.moderator_id, conversation_id,
+                                                                 holder, changes)
+
+    @invariant()
     def loads_within_threshold_after_a_balance_pass(self):
         if not self.just_balanced:
             return
@@ -178,6 +247,6 @@ class AssignmentMachine(RuleBasedStateMachine):
         assert all(n == 1 for n in tokens.values())
 
 
-AssignmentMachine.TestCase.settings = settings(max_examples=20, stateful_step_count=20, deadline=None,
+AssignmentMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=25, deadline=None,
                                                suppress_health_check=list(HealthCheck))
 TestAssignmentEngine = AssignmentMachine.TestCase

@@ -73,3 +73,44 @@ def test_answered_conversations_are_never_moved(ctx):
     with write_transaction():
         assert inactivity.reassign_from_idle_moderators(T0 + timedelta(minutes=5)).taken == {}
     assert db.session.get(Conversation, conversation.id).assigned_moderator_id == moderator.id
+
+
+def approached_through_two_profiles(now):
+    """An idle moderator holding two profiles, each with a conversation waiting since ``T0``;
+    at ``now`` a client writes to both (two tabs): both go to that moderator, under one client
+    lock. Two active moderators are online. Returns (idle, client, the client's two conversations)."""
+    from app.services import moderator_queue
+
+    idle = online_moderator(T0 - timedelta(minutes=10))
+    first, second = make_profile(name="P0"), make_profile(name="P1")
+    for profile in (first, second):
+        waiting_conversation_with(profile, T0)
+    for _ in range(2):
+        online_moderator(now)
+    client = make_user()
+    with write_transaction():
+        conversations = [sending.post_client_message(client, p.id, "coucou", token(), now).message.conversation
+                         for p in (first, second)]
+    assert {c.assigned_moderator_id for c in conversations} == {idle.id}
+    return idle, client, conversations
+
+
+def waiting_conversation_with(profile, now):
+    with write_transaction():
+        return sending.post_client_message(make_user(), profile.id, "allô ?", token(), now).message.conversation
+
+
+def test_an_approached_client_moves_whole_with_its_lock(ctx):
+    from app.models import ClientLock
+
+    idle, client, conversations = approached_through_two_profiles(T0 + timedelta(seconds=55))
+    now = T0 + timedelta(seconds=61)  # the old waiting work is a minute old; the client's is 6 s old
+    with write_transaction():
+        moves = inactivity.reassign_from_idle_moderators(now)
+    assert set(moves.taken) == {idle.id} and len(moves.taken[idle.id]) == 4  # both profiles, 2 each
+    db.session.expire_all()
+    holders = {db.session.get(Conversation, c.id).assigned_moderator_id for c in conversations}
+    assert len(holders) == 1 and holders != {idle.id}
+    lock = db.session.query(ClientLock).filter_by(client_id=client.id).one()
+    assert {lock.moderator_id} == holders                       # the approach went with the work,
+    assert (lock.locked_at, lock.expires_at) == (now, now + timedelta(seconds=30))  # restarted

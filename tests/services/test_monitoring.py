@@ -53,3 +53,24 @@ def test_admin_resolves_an_open_conflict_once(ctx):
     from app.services.errors import ValidationError
     with pytest.raises(ValidationError), write_transaction():
         conflicts.resolve(conflict.id, admin, "again", T0)
+
+
+def test_an_approached_client_leaves_an_offline_moderator_whole(ctx):
+    from app.models import ClientLock
+
+    gone = make_user(Role.MODERATOR, online=True)
+    client = make_user()
+    with write_transaction():  # two tabs: both conversations go to the one moderator online, one lock
+        conversations = [sending.post_client_message(client, make_profile(name=n).id, "hi", token(), T0)
+                         .message.conversation for n in ("P0", "P1")]
+    others = [make_user(Role.MODERATOR, online=True) for _ in range(2)]
+    with write_transaction():
+        db.session.merge(gone).is_online = False
+    now = T0 + timedelta(seconds=10)
+    with write_transaction():
+        report = monitoring.run_checks(now)
+    assert report.moved_from_unavailable == 1  # one move took both profiles
+    db.session.expire_all()
+    holders = {db.session.get(Conversation, c.id).assigned_moderator_id for c in conversations}
+    assert len(holders) == 1 and holders <= {m.id for m in others}
+    assert {db.session.query(ClientLock).filter_by(client_id=client.id).one().moderator_id} == holders

@@ -76,3 +76,30 @@ def test_load_counter_follows_assignments_and_is_resynced(ctx):
     with write_transaction():
         assert activity.resync_loads(later) == 1
     assert counter() == 1 == activity.load_of(moderator.id, later)
+
+
+def test_clients_writing_to_two_profiles_do_not_pull_every_free_profile_to_one_moderator(ctx):
+    """Eight moderators online, 24 clients each writing to two of eight profiles at once: a free
+    profile follows a client's approach only while that keeps its moderator within the balancing
+    threshold of the next in line; otherwise it waits for the approach to end and goes by load."""
+    import random
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from app.models import Conversation
+    from app.services import sending
+    from tests.support.factories import make_profile, token
+
+    rng = random.Random(5)
+    moderators = [make_user(Role.MODERATOR, online=True) for _ in range(8)]
+    profiles = [make_profile(name=f"P{i}") for i in range(8)]
+    now = datetime(2026, 12, 5, 12, 0)
+    for _ in range(24):
+        client = make_user()
+        for profile in rng.sample(profiles, 2):
+            sending.send_client_message(client.id, profile.id, "hello", token(), now)
+    held = Counter(db.session.scalars(select(Conversation.assigned_moderator_id)
+                                      .where(Conversation.assigned_moderator_id.is_not(None))))
+    assert set(held) <= {m.id for m in moderators}
+    assert len(held) >= 5 and max(held.values()) <= 12, held
