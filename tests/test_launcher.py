@@ -34,7 +34,7 @@ def test_make_run_serves_the_demo_and_stops_on_ctrl_c(tmp_path):
     def read() -> None:
         for line in proc.stdout:
             lines.append(line)
-            if "Switchboard is running on" in line:
+            if "admin@switchboard.local" in line:  # printed after the "running on" line
                 running.set()
 
     reader = threading.Thread(target=read, daemon=True)
