@@ -28,6 +28,8 @@ def post_worker_init(worker):
     threshold_ms = float(os.environ.get("GC_PAUSE_LOG_MS") or 0)
     if threshold_ms:
         _log_gc_pauses(threshold_ms)
+    if os.environ.get("MEMORY_REPORT_DIR"):
+        _report_memory_on_sigusr2(os.environ["MEMORY_REPORT_DIR"], int(os.environ.get("MEMORY_TRACE_FRAMES") or 30))
 
 
 def gc_thresholds(environ) -> tuple[int, int, int]:
@@ -72,3 +74,42 @@ def _log_gc_pauses(threshold_ms: float) -> None:
                                  f"(generation {info['generation']}, {info['collected']} collected)\n")
 
     gc.callbacks.append(callback)
+
+
+def _report_memory_on_sigusr2(directory: str, frames: int) -> None:
+    """Diagnosis: trace this worker's allocations from now on; on SIGUSR2 write to ``directory``
+    ``worker-<pid>-<n>.tracemalloc`` (a snapshot, for ``Snapshot.compare_to``) and
+    ``worker-<pid>-<n>.json`` (live objects by type; greenlets by type with the C stack each kind
+    keeps saved on the heap), ``<n>`` counting the reports from 0. Tracing makes every allocation
+    slower and bigger: never read figures of time or RSS from a worker that traces."""
+    import itertools
+    import json
+    import signal
+    import tracemalloc
+    from collections import Counter
+
+    import greenlet
+
+    tracemalloc.start(frames)
+    numbers = itertools.count()
+
+    def name(obj) -> str:
+        return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+    def report(_signum, _frame):
+        gc.collect()
+        base = os.path.join(directory, f"worker-{os.getpid()}-{next(numbers)}")
+        tracemalloc.take_snapshot().dump(base + ".tracemalloc")
+        objects = gc.get_objects()
+        greenlets, stacks = Counter(), Counter()
+        for g in objects:
+            if isinstance(g, greenlet.greenlet):
+                greenlets[name(g)] += 1
+                stacks[name(g)] += g._stack_saved
+        with open(base + ".json.part", "w") as f:
+            json.dump({"objects": len(objects), "by_type": dict(Counter(map(name, objects)).most_common(80)),
+                       "greenlets": dict(greenlets), "greenlet_stack_saved_bytes": dict(stacks),
+                       "traced_bytes": tracemalloc.get_traced_memory()[0]}, f, indent=1)
+        os.replace(base + ".json.part", base + ".json")  # complete once it has its name
+
+    signal.signal(signal.SIGUSR2, report)

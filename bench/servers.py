@@ -26,6 +26,20 @@ def raise_nofile() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def smaps_rollup(pid: int) -> dict:
+    """A process's resident memory in bytes: ``rss``, ``pss`` (shared pages divided among their
+    users) and ``uss`` (private pages only: what the process would give back by exiting)."""
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            name, _, rest = line.partition(":")
+            parts = rest.split()
+            if len(parts) == 2 and parts[1] == "kB":
+                fields[name] = int(parts[0]) * 1024
+    return {"rss": fields["Rss"], "pss": fields["Pss"],
+            "uss": fields["Private_Clean"] + fields["Private_Dirty"]}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -119,6 +133,14 @@ class Server:
 
     def worker_rss(self) -> int:
         return sum(psutil.Process(pid).memory_info().rss for pid in self.worker_pids())
+
+    def worker_memory(self) -> dict:
+        """RSS, PSS and USS (bytes) of the web worker processes, summed, from /proc/<pid>/smaps_rollup."""
+        total = {"rss": 0, "pss": 0, "uss": 0}
+        for pid in self.worker_pids():
+            for key, value in smaps_rollup(pid).items():
+                total[key] += value
+        return total
 
     def report(self) -> dict:
         """What the server's log says of a run: tracebacks (the first ones in full), counted errors,
