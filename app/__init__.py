@@ -21,12 +21,12 @@ def create_app(config_class: type = Config) -> Flask:
     app.jinja_environment = TemplateEnvironment  # before anything creates app.jinja_env
 
     from . import database, redis_client
-    from .extensions import babel, csrf, db, htmx, limiter, login, mail, migrate, sock
+    from .extensions import babel, csrf, db, htmx, limiter, login, mail, sock
     from .web.i18n import select_locale
 
     database.configure_sqlite(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
+    _init_migrations(app, db)
     login.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -75,3 +75,16 @@ def create_app(config_class: type = Config) -> Flask:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app
+
+
+def _init_migrations(app: Flask, db) -> None:
+    """``flask db`` and the tests migrate; a web worker never does, and Flask-Migrate brings alembic
+    and mako into every process that imports it (``bench/idle_sockets.py``: the worker's memory
+    with no socket)."""
+    from .runtime import under_gevent
+
+    if under_gevent():
+        return
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)

@@ -1,10 +1,9 @@
-"""Extensions, created unbound and bound in create_app()."""
+"""Extensions, created unbound and bound in create_app() (Flask-Migrate there too, outside web workers)."""
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
-from flask_migrate import Migrate
 from flask_sock import Sock
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
@@ -20,7 +19,6 @@ NAMING_CONVENTION = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
-migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
