@@ -216,8 +216,7 @@ def pg_sessions(database_url: str, database: str | None):
         return None
     import psycopg
 
-    conn = psycopg.connect(database_url.split("?")[0].replace("postgresql+psycopg://", "postgresql://"),
-                           autocommit=True)
+    conn = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
     query = ("SELECT coalesce(sum(sessions) FILTER (WHERE datname = %s), 0), coalesce(sum(sessions), 0) "
              "FROM pg_stat_database")
 

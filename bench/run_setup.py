@@ -103,8 +103,10 @@ class Setup:
     @property
     def database_name(self) -> str | None:
         """The PostgreSQL database name (for attributing its backends' CPU), None for SQLite."""
+        from urllib.parse import urlsplit
+
         url = self.env["DATABASE_URL"]
-        return None if url.startswith("sqlite") else url.rsplit("/", 1)[-1].split("?")[0]
+        return None if url.startswith("sqlite") else urlsplit(url).path.lstrip("/")  # also with ?host=/a/socket/dir
 
     def redis_port(self) -> int | None:
         """The TCP port of REDIS_URL (None for the embedded Redis on its unix socket)."""
