@@ -135,6 +135,11 @@ class Config:
     SQLITE_WRITE_WAIT_SECONDS = float(os.environ.get("SQLITE_WRITE_WAIT_SECONDS", "15"))
     # PostgreSQL: runs of a statement before psycopg prepares it server-side ("none": never).
     PG_PREPARE_THRESHOLD = os.environ.get("PG_PREPARE_THRESHOLD", "5").strip().lower()
+    # PostgreSQL: connections a process keeps open, and how many more it may open in a burst (closed
+    # again when returned). A connection closed and opened again costs a new backend, its catalog
+    # caches and its prepared statements: the kept ones cover the concurrency of a busy process.
+    PG_POOL_SIZE = int(os.environ.get("PG_POOL_SIZE", "20"))
+    PG_MAX_OVERFLOW = int(os.environ.get("PG_MAX_OVERFLOW", "10"))
     # Web processes: WAL checkpoints on a native thread this often (0: in the commits, SQLite's default).
     SQLITE_CHECKPOINT_SECONDS = float(os.environ.get("SQLITE_CHECKPOINT_SECONDS", "1"))
 

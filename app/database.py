@@ -75,6 +75,10 @@ def _configure_postgresql(app) -> None:
         raise RuntimeError(f"PG_PREPARE_THRESHOLD must be a number of runs or 'none', not {threshold!r}")
     options.setdefault("connect_args", {}).setdefault("prepare_threshold",
                                                       None if threshold in ("", "none", "off") else int(threshold))
+    # Connections kept open across bursts (``PG_POOL_SIZE``): one returned beyond the pool is closed,
+    # and opening it again costs a backend and its prepared statements.
+    options.setdefault("pool_size", int(app.config.get("PG_POOL_SIZE", 20)))
+    options.setdefault("max_overflow", int(app.config.get("PG_MAX_OVERFLOW", 10)))
 
 
 def _on_connect(dbapi_conn, _record):
