@@ -13,7 +13,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Role, User
 from app.realtime import push
-from app.realtime.hub import USER_CHANNEL, fragment_of
+from app.realtime.hub import ORIGIN_END, USER_CHANNEL, fragment_of, get_hub
 from app.redis_client import get_redis
 from app.services import moderator_queue, sending
 from app.services.moderator_queue import Status
@@ -37,16 +37,20 @@ def panel_renders(monkeypatch):
     return renders
 
 
-def _published(pubsub) -> dict[int, list[str]]:
-    """Every queue panel published so far, by moderator."""
+def _published(pubsub, origin: str) -> dict[int, list[str]]:
+    """Every queue panel this process published so far, by moderator (Redis channels are shared
+    by every database of the server: other processes' fragments are left out by their origin)."""
     panels: dict[int, list[str]] = {}
     quiet_until = time.monotonic() + 0.5
     while time.monotonic() < quiet_until:
         message = pubsub.get_message(timeout=0.1)  # None also for the ignored subscription notice
         if message is None or message["type"] != "pmessage":
             continue
+        data = message["data"].decode() if isinstance(message["data"], bytes) else message["data"]
+        if data.partition(ORIGIN_END)[0] != origin:
+            continue
         quiet_until = time.monotonic() + 0.5
-        fragment = fragment_of(message["data"])
+        fragment = fragment_of(data)
         if 'id="queue-status"' in fragment:
             channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
             panels.setdefault(int(channel.rsplit(":", 1)[1]), []).append(fragment)
@@ -68,7 +72,9 @@ def test_a_decision_renders_the_queue_panel_per_language_not_per_queued_moderato
                 sending.post_client_message(sender, profile.id, "bonjour", token(), utcnow())
             db.session.remove()
         renders = panel_renders[PANEL]
-        panels = _published(pubsub)
+        with app.app_context():
+            origin = get_hub().origin
+        panels = _published(pubsub, origin)
     finally:
         pubsub.close()
     # Every queued moderator got one panel: their own, as rendering it for them alone gives.
