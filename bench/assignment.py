@@ -49,8 +49,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cpu_accounting import (machine_busy_seconds, own_cpu, services_cpu_delta,  # noqa: E402
-                            services_cpu_snapshot, wait_for_quiet)
+from cpu_accounting import machine_busy_seconds, own_cpu, wait_for_quiet  # noqa: E402
 from percentiles import latency_summary  # noqa: E402
 from project import ROOT, app_version  # noqa: E402
 from result_files import machine, now_iso, write_result  # noqa: E402
@@ -344,22 +343,24 @@ class Cpu:
     """CPU used during a phase: this process, the PostgreSQL backends of our database (and
     Redis), and everything else on the machine (other people's programs)."""
 
-    def __init__(self, database: str | None):
-        self.database = database
+    def __init__(self, setup: Setup):
+        self.setup = setup
 
     def __enter__(self):
+        self.services = self.setup.services_meter().start()
         self.t0 = time.perf_counter()
         self.own0, self.busy0 = own_cpu(), machine_busy_seconds()
-        self.services0 = services_cpu_snapshot(self.database)
         return self
 
     def __exit__(self, *exc):
         elapsed = time.perf_counter() - self.t0
         own = own_cpu() - self.own0
-        services = services_cpu_delta(self.services0, self.database)
         busy = machine_busy_seconds() - self.busy0
+        ours = self.services.stop()
+        services = ours["cpu_s"]
         self.result = {"elapsed_s": round(elapsed, 3), "bench_process_cpu_s": round(own, 3),
-                       "postgres_backends_cpu_s": round(services, 3),
+                       "postgres_backends_cpu_s": ours["postgres_backends_cpu_s"],
+                       "database_and_redis": ours,
                        "other_programs_cpu_cores": round(max(0.0, busy - own - services) / max(elapsed, 1e-9), 2)}
 
 
@@ -394,7 +395,7 @@ def phase_decisions(args, setup, data: Data, log: StatementLog, first: bool) -> 
     log.reset()
     gc.collect()
     analyses, analyze_s = 0, 0.0
-    with Cpu(setup.database_name) as cpu:
+    with Cpu(setup) as cpu:
         start = time.perf_counter()
         for k, cid in enumerate(data.conversations):
             if args.upkeep_every and k and k % args.upkeep_every == 0:
@@ -462,7 +463,7 @@ def phase_orphans(args, setup, data: Data, log: StatementLog) -> dict:
     q = quiet(args)
     log.reset()
     gc.collect()
-    with Cpu(setup.database_name) as cpu:
+    with Cpu(setup) as cpu:
         t0 = time.perf_counter()
         with write_transaction():
             assigned = assignment.assign_orphans(utcnow(), args.orphan_limit)
@@ -489,7 +490,7 @@ def phase_rebalance(args, setup, data: Data, log: StatementLog, first: bool) -> 
     log.reset()
     log.capturing = first
     gc.collect()
-    with Cpu(setup.database_name) as cpu:
+    with Cpu(setup) as cpu:
         t0 = time.perf_counter()
         with write_transaction():
             t1 = time.perf_counter()
@@ -532,7 +533,7 @@ def phase_inactivity(args, setup, data: Data, log: StatementLog, first: bool) ->
     scans, found = [], 0
     log.reset()
     gc.collect()
-    with Cpu(setup.database_name) as scan_cpu:
+    with Cpu(setup) as scan_cpu:
         for i in range(args.scans):
             log.capturing = first and i == args.scans - 1
             t0 = time.perf_counter()
@@ -547,7 +548,7 @@ def phase_inactivity(args, setup, data: Data, log: StatementLog, first: bool) ->
     q2 = quiet(args)
     log.reset()
     gc.collect()
-    with Cpu(setup.database_name) as cpu:
+    with Cpu(setup) as cpu:
         t0 = time.perf_counter()
         with write_transaction():
             moves = inactivity.reassign_from_idle_moderators(now, args.idle_seconds)

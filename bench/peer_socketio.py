@@ -12,8 +12,10 @@ posted at R msg/s, open loop, round-robin over the shuffled conversations. Each 
 unique marker; the latency of a message is from just before its POST is written to the arrival
 of the fragment containing its marker at its moderator's socket client. HTTP and the sockets run
 in one asyncio loop (no threads). The measured phase is repeated (bounded) when other programs
-loaded the CPUs during it. Server CPU per message = CPU time of the gunicorn worker process
-during the measured phase / messages sent; the load generator shares the machine's CPUs.
+loaded the CPUs during it (the CPU of the PostgreSQL backends serving its database, those that
+came and went too, and of its Redis server is the run's own). Server CPU per message = CPU time of
+the gunicorn worker process during the measured phase / messages sent; the load generator shares
+the machine's CPUs.
 
     python bench/peer_socketio.py --moderators 200 --rate 50 --duration 20 --setup embedded
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/switchboard_bench REDIS_URL=redis://127.0.0.1:6379/12 \\
@@ -215,7 +217,7 @@ def main(argv=None) -> int:
     print(f"  POST round trip ms: p50 {http['p50_ms']}  p99 {http['p99_ms']}  max {http['max_ms']}; "
           f"other programs used {result['other_programs_cpu_cores']} cores during the run")
     print(f"  server CPU {result['server_cpu_ms_per_msg']} ms/msg (worker {result['server_cpu_util'] * 100:.0f}% "
-          f"of a core); database+Redis {result['db_and_redis_cpu_ms_per_msg']} ms/msg; "
+          f"of a core); database+Redis {result['db_and_redis_cpu_ms_per_msg']} ms/msg ({result['database_and_redis']}); "
           f"client {result['client_cpu_ms_per_msg']} ms/msg; sockets disconnected {result['sockets_disconnected']}; "
           f"server errors {result['server_errors']}; rows {result['rows_inserted']}")
     if result["failures"]:
@@ -224,7 +226,9 @@ def main(argv=None) -> int:
                if result["foreign_load_during_run"] else "")
     print(f"SUMMARY push_latency_peer {key}: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms, "
           f"max {lat['max_ms']} ms, delivered {result['delivered']}/{result['sent']}, "
-          f"server CPU {result['server_cpu_ms_per_msg']} ms/msg{foreign} -> {path.relative_to(ROOT)}")
+          f"server CPU {result['server_cpu_ms_per_msg']} ms/msg, database+Redis {result['db_and_redis_cpu_ms_per_msg']} "
+          f"ms/msg, new backends {result['database_and_redis'].get('postgres_new_sessions')}{foreign} "
+          f"-> {path.relative_to(ROOT)}")
     return 0 if result["delivered"] == result["sent"] else 1
 
 

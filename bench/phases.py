@@ -18,8 +18,7 @@ import time
 import uuid
 from collections import Counter
 
-from cpu_accounting import (machine_busy_seconds, own_cpu, process_cpu, services_cpu_delta, services_cpu_snapshot,
-                            wait_for_quiet)
+from cpu_accounting import machine_busy_seconds, own_cpu, wait_for_quiet
 from http_clients import HTTPPool
 from percentiles import latency_summary
 
@@ -69,7 +68,7 @@ class Stamps:
 
     def __init__(self):
         self.tag = uuid.uuid4().hex[:6]
-        self.marker_re = re.compile(rf"mk{self.tag}([wm])(\d{{7}})z")
+        self.marker_re = re.compile(rf"mk{self.tag}([wmf])(\d{{7}})z")
         self.sent_at: dict[tuple[str, int], float] = {}
         self.answered_at: dict[tuple[str, int], float] = {}
         self.scheduled_at: dict[tuple[str, int], float] = {}
@@ -79,6 +78,7 @@ class Stamps:
         self.fragments = 0
         self.fragment_bytes = 0
         self.fragments_without_id = 0
+        self.queue_panels = 0  # Switchboard's moderator queue panels received (the peer has none)
 
     def marker(self, phase: str, seq: int) -> str:
         return f"mk{self.tag}{phase}{seq:07d}z"
@@ -88,6 +88,7 @@ class Stamps:
         now = time.perf_counter()
         self.fragments += 1
         self.fragment_bytes += len(fragment)
+        self.queue_panels += fragment.count('id="queue-status"')
         found = False
         for m in self.marker_re.finditer(fragment):
             key = (m.group(1), int(m.group(2)))
@@ -129,6 +130,7 @@ async def warm_up(run, pool, n_conv: int, concurrency: int) -> str:
     """One message per conversation, ``concurrency`` at a time; a line describing it. Raises when
     a message failed."""
     sem = asyncio.Semaphore(concurrency)
+    run.status.clear()
 
     async def warm(i):
         async with sem:
@@ -168,36 +170,43 @@ async def measured(args, setup, server, run, pool, n_conv: int, extra=None) -> d
     return result
 
 
-async def measure(args, setup, server, run, pool, order, seq0: int, extra=None) -> dict:
-    """One measured phase: open loop at args.rate, round-robin over shuffled conversations.
-    ``extra(run, ok_keys)`` adds what only one of the benchmarks records."""
+async def measure(args, setup, server, run, pool, order, seq0: int, extra=None, rate: float | None = None,
+                  duration: float | None = None, phase: str = "m", post=None) -> dict:
+    """One measured phase: open loop at ``rate`` (default args.rate) for ``duration`` (args.duration),
+    round-robin over shuffled conversations. ``extra(run, ok_keys)`` adds what only one of the
+    benchmarks records. ``post(pool, phase, seq, i)`` (default ``run.post``) posts message i of
+    the phase to ``order[i % len(order)]``."""
     loop = asyncio.get_running_loop()
     n_conv = len(order)
+    rate = args.rate if rate is None else rate
+    duration = args.duration if duration is None else duration
+    post = post or (lambda pool_, phase_, seq, i: run.post(pool_, phase_, seq, order[i % n_conv]))
     run.status.clear()
     run.failures.clear()
-    total = int(round(args.rate * args.duration))
+    total = int(round(rate * duration))
     gc.collect()
     gc.freeze()
     gc.disable()  # the load generator must not pause in the middle of the phase (its stamps would)
-    cpu0, own0, redis0 = server.cpu_seconds(), own_cpu(), process_cpu(setup.redis_pid())
-    busy0, services0 = machine_busy_seconds(), services_cpu_snapshot(setup.database_name)
-    frag0, retried0 = run.fragments, pool.retried
+    services = setup.services_meter().start()
+    cpu0, own0, busy0 = server.cpu_seconds(), own_cpu(), machine_busy_seconds()
+    frag0, retried0, panels0 = run.fragments, pool.retried, run.queue_panels
     start = time.perf_counter()
     tasks = []
     lag_max = 0.0
     for i in range(total):
-        target = start + i / args.rate
+        target = start + i / rate
         delay = target - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         lag_max = max(lag_max, time.perf_counter() - target)
-        run.scheduled_at[("m", seq0 + i)] = target
-        tasks.append(loop.create_task(run.post(pool, "m", seq0 + i, order[i % n_conv])))
+        run.scheduled_at[(phase, seq0 + i)] = target
+        tasks.append(loop.create_task(post(pool, phase, seq0 + i, i)))
     await asyncio.gather(*tasks)
-    ok_keys = [("m", seq0 + i) for i in range(total) if ("m", seq0 + i) in run.answered_at]
+    ok_keys = [(phase, seq0 + i) for i in range(total) if (phase, seq0 + i) in run.answered_at]
     await run.wait_arrivals(ok_keys, args.drain)
-    cpu1, own1, redis1 = server.cpu_seconds(), own_cpu(), process_cpu(setup.redis_pid())
-    busy1, services_s = machine_busy_seconds(), services_cpu_delta(services0, setup.database_name)
+    cpu1, own1, busy1 = server.cpu_seconds(), own_cpu(), machine_busy_seconds()
+    ours = services.stop()
+    services_s = ours["cpu_s"]
     elapsed = time.perf_counter() - start
     gc.enable()
     gc.unfreeze()
@@ -214,7 +223,8 @@ async def measure(args, setup, server, run, pool, order, seq0: int, extra=None) 
             sec = int(run.sent_at[k] - start)
             by_second[sec] = max(by_second.get(sec, 0.0), (run.arrived[k][0] - run.sent_at[k]) * 1000)
     worst_seconds = sorted(by_second.items(), key=lambda kv: -kv[1])[:5]
-    # Everything else on the machine: other people's programs (the database and Redis are ours).
+    # Everything else on the machine: other people's programs. Our database's backends (those that
+    # came and went during the phase too) and our Redis server are ours.
     other_cores = ((busy1 - busy0) - (cpu1 - cpu0) - (own1 - own0) - services_s) / elapsed
     reached = len({run.arrived[k][1] for k in ok_keys if k in run.arrived})
     sent_ok = run.status.get(200, 0)
@@ -234,10 +244,12 @@ async def measure(args, setup, server, run, pool, order, seq0: int, extra=None) 
         "max_send_lag_ms": round(lag_max * 1000, 2),
         "server_cpu_ms_per_msg": round((cpu1 - cpu0) * 1000 / max(1, total), 3),
         "server_cpu_util": round((cpu1 - cpu0) / elapsed, 3),
-        "redis_cpu_ms_per_msg": round((redis1 - redis0) * 1000 / max(1, total), 3) if setup.redis_pid() else None,
+        "redis_cpu_ms_per_msg": round(ours["redis_cpu_s"] * 1000 / max(1, total), 3),
         "db_and_redis_cpu_ms_per_msg": round(services_s * 1000 / max(1, total), 3),
+        "database_and_redis": ours,
         "client_cpu_ms_per_msg": round((own1 - own0) * 1000 / max(1, total), 3),
         "fragments_received": run.fragments - frag0,
+        "queue_panels_received": run.queue_panels - panels0,
         "mean_fragment_bytes": round(run.fragment_bytes / max(1, run.fragments)),
         "fragments_with_marker_but_no_msg_id": run.fragments_without_id,
         "http_connections_opened": pool.opened,

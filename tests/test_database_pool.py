@@ -7,7 +7,9 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+
+from app.extensions import db
 
 from tests.support.factories import make_user
 from tests.support.http import LiveSession, login
@@ -71,3 +73,32 @@ def test_concurrent_requests_wait_for_the_pools_connections_and_never_open_more(
     assert statuses == [200] * POOL + [503] * (3 * POOL), statuses
     refused = [(retry, html) for status, retry, html in answers if status == 503]
     assert all(retry == "5" and "Switchboard ist gerade sehr ausgelastet" in html for retry, html in refused)
+
+
+def test_a_second_burst_as_large_as_the_pool_opens_no_connection(app):
+    """A connection returned beyond the pool would be closed, and the next burst would open it
+    again: a new backend, with its catalog caches and prepared statements to build again."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite opens no server backend")
+        size = app.config["DB_POOL_SIZE"]
+        assert size > 5  # more than SQLAlchemy's default, which a busy web process outgrows
+        opened = []
+
+        def counted(*_):
+            opened.append(1)
+
+        event.listen(engine, "connect", counted)
+        try:
+            for burst in (1, 2):
+                connections = [engine.connect() for _ in range(size)]
+                for connection in connections:
+                    connection.exec_driver_sql("SELECT 1")
+                for connection in connections:
+                    connection.close()
+                if burst == 1:
+                    first = len(opened)
+            assert len(opened) == first  # the second burst found them all kept
+        finally:
+            event.remove(engine, "connect", counted)

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -130,7 +131,8 @@ def _admin_alert(report) -> None:
 def queue_changed() -> None:
     """Positions moved: every queued moderator's queue panel, re-rendered for them.
 
-    Every change moves everyone's position, so each one costs a panel per queued moderator. In
+    Every change moves everyone's position, so each one costs a panel per queued moderator (a
+    string filled in from a render per language: ``QueuePanels``) and its push. In
     the web server a burst of changes (many moderators connecting, a wave of new conversations)
     is coalesced per process: the first change refreshes the panels at once, in the background;
     changes meanwhile make one more refresh ``QUEUE_PUSH_INTERVAL_SECONDS`` later, from the state
@@ -176,7 +178,8 @@ def _refresh_queue_panels(app, url_root: str, interval: float) -> None:
 
 
 def _push_queue_panels() -> None:
-    """One read of the queue and of its moderators for all panels; publishes in pipelined batches."""
+    """One read of the queue and of its moderators for all panels; publishes in pipelined batches.
+    Panels are rendered once per language and shape (``QueuePanels``), not once per moderator."""
     from sqlalchemy import select
 
     from ..clock import utcnow
@@ -187,15 +190,59 @@ def _push_queue_panels() -> None:
     everyone = moderator_queue.statuses(now, current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
     moderators = {user.id: user for user in db.session.scalars(
         select(User).join(QueueEntry, QueueEntry.moderator_id == User.id))}
+    panels = QueuePanels()
     pipe = r.pipeline(transaction=False)
     for moderator_id in moderator_queue.queued_moderator_ids():
         moderator = moderators.get(moderator_id) or db.session.get(User, moderator_id)
-        status = everyone.get(moderator_id, everyone[None])
-        publish(pipe, moderator_id, _render_for(moderator, "moderator/_queue.html", status=status, oob=True))
+        publish(pipe, moderator_id, panels.panel(moderator, everyone.get(moderator_id, everyone[None])))
         if len(pipe) >= 100:
             pipe.execute()
             time.sleep(0)  # under gevent: let requests and sockets run between batches
     pipe.execute()
+
+
+class QueuePanels:
+    """Queue panels (``moderator/_queue.html``, out of band) for many moderators at once.
+
+    Every panel of one refresh differs from the others only by the moderator's position and
+    estimated wait; the rest (the queue's length, waiting conversations, free profiles, the
+    buttons) is the same for everyone who reads the same language. So the template is rendered
+    once per language and shape, with stand-in numbers where the position and the wait in
+    minutes go, and each moderator's panel is that text with their numbers put in: a refresh
+    costs a few renders, not one per queued moderator. The panel names nobody: it must stay so
+    (a template that shows its viewer would need a render each)."""
+
+    POSITION = 987_654_301  # stand-ins: digits nothing else in a panel can contain
+    MINUTES = 987_654_302
+
+    def __init__(self):
+        self.shapes: dict[tuple, tuple[str, ...] | None] = {}
+
+    def panel(self, moderator: User, status) -> str:
+        if not status.in_queue:
+            return self._render(moderator, status)
+        soon = status.estimated_wait_seconds == 0
+        key = (moderator.locale, soon, status.queued, status.waiting_unassigned, status.profiles_available)
+        if key not in self.shapes:
+            stand_in = dataclasses.replace(status, position=self.POSITION,
+                                           estimated_wait_seconds=0 if soon else self.MINUTES * 60)
+            text = self._render(moderator, stand_in)
+            parts = text.split(str(self.POSITION))
+            if len(parts) == 2 and (soon or parts[1].count(str(self.MINUTES)) == 1) and str(self.MINUTES) not in parts[0]:
+                self.shapes[key] = (parts[0], *parts[1].split(str(self.MINUTES)))
+            else:  # a translation that moves or repeats a number: render each such panel
+                self.shapes[key] = None
+        shape = self.shapes[key]
+        if shape is None:
+            return self._render(moderator, status)
+        if soon:
+            return shape[0] + str(status.position) + shape[1]
+        minutes = (status.estimated_wait_seconds + 59) // 60
+        return shape[0] + str(status.position) + shape[1] + str(minutes) + shape[2]
+
+    @staticmethod
+    def _render(moderator: User, status) -> str:
+        return _render_for(moderator, "moderator/_queue.html", status=status, oob=True)
 
 
 def lock_status_changed(moderator_id: int, profile_id: int) -> None:
