@@ -200,6 +200,7 @@ def test_a_manual_move_takes_the_approach_along(ctx):
     with write_transaction():
         conversations = [sending.post_client_message(client, make_profile(name=n).id, "hi", token(), T0)
                          .message.conversation for n in ("P0", "P1")]
+    assert {c.assigned_moderator_id for c in conversations} == {first.id}
     other = make_user(Role.MODERATOR, online=True)
     with write_transaction():  # the admin moves one of them: the client's other one goes too, and the lock
         assert assignment.reassign(conversations[0].id, other.id, T0 + timedelta(seconds=5), ChangeReason.MANUAL)

@@ -79,8 +79,6 @@ def approached_through_two_profiles(now):
     """An idle moderator holding two profiles, each with a conversation waiting since ``T0``;
     at ``now`` a client writes to both (two tabs): both go to that moderator, under one client
     lock. Two active moderators are online. Returns (idle, client, the client's two conversations)."""
-    from app.services import moderator_queue
-
     idle = online_moderator(T0 - timedelta(minutes=10))
     first, second = make_profile(name="P0"), make_profile(name="P1")
     for profile in (first, second):
