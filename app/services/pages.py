@@ -4,7 +4,7 @@ be pushed follows the commit (``events``)."""
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 from flask import current_app
@@ -29,9 +29,10 @@ def opened(r: redis.Redis, user_id: int, socket_id: str, now: datetime) -> bool:
         came = user is not None and presence.socket_opened(r, user, socket_id, now, hand_out=False)
         waiting = came and user.is_moderator and presence.work_waits()
     if waiting:
-        time.sleep(current_app.config["ARRIVAL_GATHER_SECONDS"])  # cooperative under gevent
+        gather = current_app.config["ARRIVAL_GATHER_SECONDS"]
+        time.sleep(gather)  # cooperative under gevent
         with write_transaction():
-            presence.hand_out_waiting(now)
+            presence.hand_out_waiting(now + timedelta(seconds=gather))
     return came
 
 
