@@ -11,23 +11,9 @@ import pytest
 import redis
 from rq.job import Job
 
-from tests.support.processes import ROOT, child_env, dies_with_the_tests, free_port, stop
+from tests.support.processes import ROOT, child_env, dies_with_the_tests, free_port, redis_server, stop
 from tests.support.waiting import wait_until
 
-
-def _redis_server(port: int, folder: str) -> subprocess.Popen:
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "yes", "--dir", folder], stdout=subprocess.DEVNULL,
-                            start_new_session=True, preexec_fn=dies_with_the_tests)
-    wait_until(lambda: _answers(port), timeout=10)
-    return proc
-
-
-def _answers(port: int) -> bool:
-    try:
-        return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
-    except redis.RedisError:
-        return False
 
 
 def _ran_since(connection, job_id: str, since: datetime) -> bool:
@@ -42,7 +28,7 @@ def _ran_since(connection, job_id: str, since: datetime) -> bool:
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_the_worker_and_the_scheduler_outlive_a_redis_restart_and_the_periodic_jobs_run_again(app):
     folder, port = tempfile.mkdtemp(prefix="switchboard-redis-"), free_port()
-    server = _redis_server(port, folder)
+    server = redis_server(port, folder, appendonly=True)
     connection = redis.Redis(port=port)
     env = child_env(REDIS_URL=f"redis://127.0.0.1:{port}/0", INACTIVITY_CHECK_SECONDS=1)
     log = Path(folder) / "processes.log"
@@ -54,7 +40,7 @@ def test_the_worker_and_the_scheduler_outlive_a_redis_restart_and_the_periodic_j
         wait_until(lambda: _ran_since(connection, "switchboard-inactivity", started), timeout=30)
 
         stop(server)
-        server = _redis_server(port, folder)
+        server = redis_server(port, folder, appendonly=True)
         restarted = datetime.now(timezone.utc)
         wait_until(lambda: _ran_since(connection, "switchboard-inactivity", restarted), timeout=40)
         assert [p.poll() for p in processes] == [None, None], log.read_text()[-3000:]

@@ -4,37 +4,22 @@ here while other processes' fragments were lost would hide them), and once the s
 back every socket is told to reconnect and catch up."""
 import queue
 import shutil
-import subprocess
 import tempfile
 
 import pytest
 import redis
 
 from app.realtime.hub import RECONNECT, Hub
-from tests.support.processes import dies_with_the_tests, free_port, stop
+from tests.support.processes import free_port, redis_server, stop
 from tests.support.waiting import wait_until
 
-
-def _redis_server(port: int, folder: str) -> subprocess.Popen:
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--dir", folder], stdout=subprocess.DEVNULL, start_new_session=True,
-                            preexec_fn=dies_with_the_tests)
-    wait_until(lambda: _answers(port), timeout=10)
-    return proc
-
-
-def _answers(port: int) -> bool:
-    try:
-        return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
-    except redis.RedisError:
-        return False
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_nothing_is_delivered_while_the_subscription_is_down_and_every_page_catches_up_once_it_is_back():
     folder, port = tempfile.mkdtemp(prefix="switchboard-redis-"), free_port()
-    server = _redis_server(port, folder)
+    server = redis_server(port, folder)
     url = f"redis://127.0.0.1:{port}/0"
     r = redis.Redis.from_url(url)
     hub = Hub(url)
@@ -51,7 +36,7 @@ def test_nothing_is_delivered_while_the_subscription_is_down_and_every_page_catc
             page.queue.get_nowait()
         assert page.close_code is None
 
-        server = _redis_server(port, folder)
+        server = redis_server(port, folder)
         wait_until(lambda: page.close_code == RECONNECT, timeout=15)  # the page reconnects and catches up
         wait_until(lambda: hub.listening, timeout=5)
         fresh = hub.register(7101)  # the page's new socket: live again

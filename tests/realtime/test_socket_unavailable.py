@@ -2,34 +2,18 @@
 ("try again later": the page reconnects after a backoff and catches up) instead of failing in
 the middle of the WebSocket stream; once Redis is back it opens as usual."""
 import shutil
-import subprocess
 import tempfile
 
 import pytest
-import redis
 from websockets.exceptions import ConnectionClosed
 
 from app.models import Role
 from tests.support.factories import make_user
 from tests.support.http import LiveSession, login
-from tests.support.processes import WebServer, dies_with_the_tests, free_port, stop
+from tests.support.processes import WebServer, free_port, redis_server, stop
 from tests.support.sockets import open_socket
 from tests.support.waiting import wait_until
 
-
-def _redis_server(port: int, folder: str) -> subprocess.Popen:
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--dir", folder], stdout=subprocess.DEVNULL, start_new_session=True,
-                            preexec_fn=dies_with_the_tests)
-    wait_until(lambda: _answers(port), timeout=10)
-    return proc
-
-
-def _answers(port: int) -> bool:
-    try:
-        return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
-    except redis.RedisError:
-        return False
 
 
 def _stays_open(session) -> bool:
@@ -50,24 +34,24 @@ def _stays_open(session) -> bool:
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_a_socket_opened_while_redis_is_down_is_told_to_try_again_later(app):
     folder, port = tempfile.mkdtemp(prefix="switchboard-redis-"), free_port()
-    redis_server = _redis_server(port, folder)
+    private_redis = redis_server(port, folder)
     web = WebServer(REDIS_URL=f"redis://127.0.0.1:{port}/0").start()
     try:
         moderator = make_user(Role.MODERATOR)
         session = LiveSession(web.url)
         login(session, moderator.email)
 
-        stop(redis_server)
+        stop(private_redis)
         ws = open_socket(session)
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
 
-        redis_server = _redis_server(port, folder)
+        private_redis = redis_server(port, folder)
         wait_until(lambda: _stays_open(session), timeout=20)  # (the hub's resubscription closes older sockets)
         log = web.log.read_text(errors="replace")
         assert "refused for now, Redis down" in log and "Error handling request" not in log
     finally:
         web.stop()
-        stop(redis_server)
+        stop(private_redis)
         shutil.rmtree(folder, ignore_errors=True)

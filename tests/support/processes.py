@@ -182,3 +182,23 @@ def flask_cli_on_sqlite_file(instance, *args) -> None:
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def redis_server(port: int, folder: str, appendonly: bool = False) -> subprocess.Popen:
+    """A private redis-server on ``port`` (one a test may stop and start again), answering when
+    this returns; with its append-only file in ``folder`` when ``appendonly``."""
+    persistence = ["--appendonly", "yes"] if appendonly else []
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             *persistence, "--dir", folder], stdout=subprocess.DEVNULL,
+                            start_new_session=True, preexec_fn=dies_with_the_tests)
+    wait_until(lambda: redis_answers(port), timeout=10)
+    return proc
+
+
+def redis_answers(port: int) -> bool:
+    import redis
+
+    try:
+        return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
+    except redis.RedisError:
+        return False
