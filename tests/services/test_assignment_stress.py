@@ -83,7 +83,10 @@ def test_moderators_connecting_while_clients_write_never_double_assign(ctx):
         for p in range(PROCESSES):
             plans[p].append({"index": index, "now": now, "actions": actions[p::PROCESSES]})
     db.session.remove()
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=dict(os.environ), text=True,
+    # A page connecting hands waiting work out at once here: the arrival gather (a pause for pages
+    # connecting together, tested in test_assignment_race) would only stretch the rounds.
+    env = dict(os.environ, ARRIVAL_GATHER_SECONDS="0")
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=env, text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                for _ in range(PROCESSES)]
     for worker, plan in zip(workers, plans):
