@@ -190,13 +190,22 @@ class AssignmentMachine(RuleBasedStateMachine):
     @invariant()
     def no_client_is_approached_by_two_moderators(self):
         """While a client lock runs, every first assignment of that client's conversations went
-        to the lock's moderator."""
+        to the lock's moderator, or the work it gave has since moved to them (a move takes the
+        lock along, at the same instant when the first holder left at once)."""
         for lock in db.session.scalars(select(ClientLock).where(ClientLock.expires_at >= self.now)):
-            firsts = db.session.scalars(select(AssignmentChange.to_moderator_id).join(
+            firsts = db.session.execute(select(AssignmentChange.id, AssignmentChange.conversation_id,
+                                               AssignmentChange.to_moderator_id).join(
                 Conversation, Conversation.id == AssignmentChange.conversation_id).where(
                 Conversation.client_id == lock.client_id, AssignmentChange.from_moderator_id.is_(None),
-                AssignmentChange.to_moderator_id.is_not(None), AssignmentChange.changed_at >= lock.locked_at))
-            assert set(firsts) <= {lock.moderator_id}
+                AssignmentChange.to_moderator_id.is_not(None), AssignmentChange.changed_at >= lock.locked_at)).all()
+            for change_id, conversation_id, to_id in firsts:
+                if to_id == lock.moderator_id:
+                    continue
+                moved_on = db.session.scalar(select(AssignmentChange.id).where(
+                    AssignmentChange.conversation_id == conversation_id, AssignmentChange.id > change_id,
+                    AssignmentChange.from_moderator_id == to_id,
+                    AssignmentChange.to_moderator_id == lock.moderator_id).limit(1))
+                assert moved_on is not None, (conversation_id, to_id, lock.moderator_id)
 
     @invariant()
     def an_approached_client_stays_with_the_approaching_moderator(self):
