@@ -34,7 +34,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, bindparam, case, cast, delete, func, insert, null, select, update
+from sqlalchemy import DateTime, Integer, bindparam, case, cast, delete, func, insert, literal, null, select, update
 from sqlalchemy.orm import aliased
 
 from ..database import cached_statement, dialect_insert
@@ -324,6 +324,10 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
     approached by another moderator (it waits; see the module docstring), or another process
     assigned it first (the compare-and-set lost).
     """
+    if db.session.get_bind().dialect.name == "postgresql":
+        decided = _first_decision(conversation_id, now, reason)
+        if decided is not _UNDECIDED:
+            return decided
     activity.take_decision_turn()
     situation = _situation(conversation_id, now)
     if situation is None or situation.assigned_moderator_id is not None:
@@ -368,6 +372,84 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
                          resolution="kept by the first claimer (compare-and-set)")
         return None
     return target
+
+
+_UNDECIDED = object()
+
+
+def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason):
+    """The usual decision on PostgreSQL, with the decisions' turn held as briefly as possible: a
+    conversation whose profile nobody holds, of a client nobody approaches (a new client's first
+    message, or a profile that went free). Decisions take turns until their commit, and each round
+    trip made while holding the turn makes every other decision wait; under a busy server each
+    waits its turn in the event loop too. So the situation is read before taking the turn (to
+    choose this path only), and after it one statement does the rest with its guards: the next in
+    line picked in it (read after taking the turn), the profile given only if still free, the
+    client locked only if nobody approaches them, the conversation claimed only if still without a
+    moderator, its history and the load counter. The turn is then held over that statement and
+    the commit.
+
+    Returns the moderator, None when the conversation needs no decision, or ``_UNDECIDED`` when
+    the situation is another one or moved on meanwhile: then the whole decision is made by
+    ``assign_if_unassigned`` after taking the turn (what the statement did by then is what that
+    decision would have done first: a profile given, a client locked)."""
+    situation = _situation(conversation_id, now)
+    if situation is None or situation.assigned_moderator_id is not None:
+        return _UNDECIDED
+    if situation.holder is not None or situation.approaching is not None or situation.next_in_line is None:
+        return _UNDECIDED
+    activity.take_decision_turn()
+    seconds = current_app.config["CLIENT_LOCK_SECONDS"]
+    target = db.session.execute(cached_statement(("first_decision",), _first_decision_statement), {
+        "cid": conversation_id, "pid": situation.profile_id, "client": situation.client_id, "now": now,
+        "expires": now + timedelta(seconds=seconds), "token": secrets.token_hex(16), "reason": reason,
+    }).scalar()
+    if target is None:
+        return _UNDECIDED
+    events.record(events.WorkAssigned(conversation_id, target))
+    return target
+
+
+def _first_decision_statement():
+    """``_first_decision``'s statement: data-modifying CTEs, each acting only on what the one
+    before it returned (pick -> profile -> client lock -> claim -> history and load)."""
+    c, changes, q = Conversation.__table__.c, AssignmentChange.__table__, QueueEntry.__table__.c
+    pa, lock = ProfileAssignment.__table__, ClientLock.__table__
+    now = bindparam("now", type_=DateTime())
+    pick = moderator_queue.next_in_line().cte("pick")
+    taken = (dialect_insert(pa)
+             .from_select(["profile_id", "moderator_id", "assigned_at"],
+                          select(bindparam("pid", type_=Integer), pick.c.moderator_id, now))
+             .on_conflict_do_nothing(index_elements=["profile_id"])
+             .returning(pa.c.moderator_id)
+             .cte("taken"))
+    names = ["client_id", "profile_id", "moderator_id", "token", "locked_at", "expires_at", "lock_reason"]
+    locking = dialect_insert(lock).from_select(names, select(
+        bindparam("client", type_=Integer), bindparam("pid", type_=Integer), taken.c.moderator_id,
+        bindparam("token", type_=lock.c.token.type), now, bindparam("expires", type_=DateTime()),
+        literal("approach", type_=lock.c.lock_reason.type)))
+    locked = (locking.on_conflict_do_update(index_elements=[lock.c.client_id],
+                                            set_={name: locking.excluded[name] for name in names if name != "client_id"},
+                                            where=lock.c.expires_at < now)
+              .returning(lock.c.moderator_id)
+              .cte("locked"))
+    target = select(locked.c.moderator_id).scalar_subquery()
+    claimed = (update(Conversation.__table__)
+               .where(c.id == bindparam("cid", type_=Integer), c.assigned_moderator_id.is_(None),
+                      select(locked.c.moderator_id).exists())
+               .values(assigned_moderator_id=target, assigned_at=now)
+               .returning(c.id, c.assigned_moderator_id)
+               .cte("claimed"))
+    history = (insert(changes)
+               .from_select(["conversation_id", "from_moderator_id", "to_moderator_id", "reason", "changed_at"],
+                            select(claimed.c.id, cast(null(), Integer), claimed.c.assigned_moderator_id,
+                                   bindparam("reason", type_=changes.c.reason.type), now))
+               .cte("history"))
+    counted = (update(QueueEntry.__table__)
+               .where(q.moderator_id == select(claimed.c.assigned_moderator_id).scalar_subquery())
+               .values(load=q.load + 1)
+               .cte("counted"))
+    return select(claimed.c.assigned_moderator_id).add_cte(history, counted)
 
 
 def _overloads(approaching: int, next_in_line: int | None) -> bool:

@@ -18,12 +18,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...database import cached_statement, single_statement_write, write_transaction
+from ...database import cached_statement, dialect_insert, single_statement_write, write_transaction
 from ...extensions import db
 from ...models import Conversation, Message, Profile, User
 from ...models.chat import Sender
@@ -86,16 +85,18 @@ def post_client_message(client: User, profile_id: int, body: str | None, token: 
 
 
 def get_or_create_conversation(client: User, profile: Profile, now: datetime) -> Conversation:
-    """The unique conversation of this client with this profile (unique index settles races)."""
-    conversation = _find(client.id, profile.id)
-    if conversation is not None:
-        return conversation
-    try:
-        with db.session.begin_nested():
-            conversation = Conversation(client_id=client.id, profile_id=profile.id, created_at=now)
-            db.session.add(conversation)
-    except IntegrityError:
+    """The unique conversation of this client with this profile: one ``INSERT … ON CONFLICT DO
+    NOTHING`` (the unique index settles races), read only when it was there already. The profile
+    comes linked to it, for the pushes."""
+    conversation = db.session.scalars(cached_statement(("sending.new_conversation",), lambda: orm_rows(
+        Conversation,
+        dialect_insert(Conversation.__table__)
+        .values(client_id=bindparam("client_id_"), profile_id=bindparam("profile_id_"), created_at=bindparam("now_"))
+        .on_conflict_do_nothing(index_elements=["client_id", "profile_id"]))),
+        {"client_id_": client.id, "profile_id_": profile.id, "now_": now}).first()
+    if conversation is None:
         conversation = _find(client.id, profile.id)
+    set_committed_value(conversation, "profile", profile)
     return conversation
 
 

@@ -1,0 +1,123 @@
+"""PostgreSQL: decisions take turns, and the usual one (a profile nobody holds, a client nobody
+approaches) holds the turn over one statement and the commit; when the situation changed between
+its first read and the turn, the whole decision is made under the turn, as before."""
+import os
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import event, select, text
+
+from app.database import write_transaction
+from app.extensions import db
+from app.models import AssignmentChange, ClientLock, Conversation, ProfileAssignment, QueueEntry, Role
+from app.services import activity, locks, moderator_queue, sending
+from tests.support.factories import make_profile, make_user, token
+from tests.support.sql import recorded_statements
+
+pytestmark = pytest.mark.skipif(not os.environ["DATABASE_URL"].startswith("postgresql"),
+                                reason="PostgreSQL decisions take turns by an advisory lock")
+
+T0 = datetime(2026, 12, 5, 12, 0, 0)
+
+
+def online(at):
+    moderator = make_user(Role.MODERATOR)
+    with write_transaction():
+        db.session.merge(moderator).is_online = True
+        moderator_queue.join(moderator.id, at)
+    return moderator
+
+
+def post(client, profile, now):
+    with write_transaction():
+        return sending.post_client_message(client, profile.id, "hi", token(), now).message.conversation.id
+
+
+def test_a_first_decision_holds_the_turn_over_one_statement(ctx):
+    busy, idle = online(T0), online(T0 + timedelta(seconds=1))
+    with write_transaction():
+        db.session.execute(QueueEntry.__table__.update().where(QueueEntry.moderator_id == busy.id).values(load=3))
+    client, profile = make_user(), make_profile()
+    with recorded_statements(db.engine) as statements, _commits_marked(db.engine, statements):
+        conversation_id = post(client, profile, T0 + timedelta(seconds=2))
+    turn = next(i for i, statement in enumerate(statements) if "pg_advisory_xact_lock" in statement)
+    held = statements[turn + 1:statements.index(COMMIT, turn)]
+    assert len(held) == 1, held
+    assert "INSERT INTO profile_assignments" in held[0] and "INSERT INTO client_locks" in held[0]
+    # what it did: the least loaded got the conversation, the profile, the client's lock, a history
+    # line and one more in their load
+    conversation = db.session.get(Conversation, conversation_id)
+    assert conversation.assigned_moderator_id == idle.id
+    assert db.session.get(ProfileAssignment, profile.id).moderator_id == idle.id
+    lock = db.session.scalar(select(ClientLock).where(ClientLock.client_id == client.id))
+    assert lock.moderator_id == idle.id and lock.profile_id == profile.id and lock.lock_reason == "approach"
+    assert lock.expires_at > T0 + timedelta(seconds=2)
+    change = db.session.scalar(select(AssignmentChange).where(AssignmentChange.conversation_id == conversation_id))
+    assert (change.from_moderator_id, change.to_moderator_id) == (None, idle.id)
+    assert db.session.scalar(select(QueueEntry.load).where(QueueEntry.moderator_id == idle.id)) == 1
+
+
+def test_a_client_approached_while_the_decision_waited_for_its_turn_goes_to_who_approaches_them(ctx, app):
+    """The first read saw a client nobody approached; before the decision had its turn, another
+    decision gave the client to a moderator. The short path's guard sees the lock and the decision
+    is made again under the turn: the conversation goes to who approaches the client."""
+    first, second = online(T0), online(T0 + timedelta(seconds=1))   # first is next in line
+    client, profile = make_user(), make_profile()
+    now = T0 + timedelta(seconds=2)
+
+    holder = db.engine.connect()
+    holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": activity.ASSIGNMENT_LOCK_KEY})
+    outcome = {}
+
+    def decide():
+        with app.app_context():
+            try:
+                outcome["conversation"] = post(client, profile, now)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                outcome["error"] = exc
+
+    worker = threading.Thread(target=decide)
+    worker.start()
+    waited = _waits_for_the_turn(holder)
+    holder.execute(ClientLock.__table__.insert().values(
+        client_id=client.id, profile_id=make_profile(name="Other").id, moderator_id=second.id, token="t" * 32,
+        locked_at=now, expires_at=now + timedelta(seconds=30), lock_reason="approach"))
+    holder.commit()
+    holder.close()
+    worker.join(30)
+    assert waited and "error" not in outcome, outcome
+    conversation = db.session.get(Conversation, outcome["conversation"])
+    assert conversation.assigned_moderator_id == second.id          # not the next in line (first)
+    assert db.session.get(ProfileAssignment, profile.id).moderator_id == second.id
+
+
+COMMIT = "-- COMMIT"
+
+
+@contextmanager
+def _commits_marked(engine, statements):
+    """Marks each commit in ``statements`` (psycopg commits without a cursor statement)."""
+    def mark(_conn):
+        statements.append(COMMIT)
+
+    event.listen(engine, "commit", mark)
+    try:
+        yield
+    finally:
+        event.remove(engine, "commit", mark)
+
+
+def _waits_for_the_turn(connection, seconds=10.0) -> bool:
+    """True once another backend waits for the decisions' advisory lock."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        waiting = connection.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar()
+        if waiting:
+            return True
+        time.sleep(0.02)
+    return False
