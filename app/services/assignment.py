@@ -36,11 +36,15 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import DateTime, Integer, bindparam, case, cast, delete, func, insert, literal, null, select, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from ..database import cached_statement, dialect_insert
+from ..database import cached_statement, dialect_insert, loaded
 from ..extensions import db
-from ..models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, QueueEntry, User
+from ..models import (AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, ProfileLock,
+                      QueueEntry, User)
 from . import activity, events, locks, moderator_queue
+from .snapshots import PUSHED, Selected
 
 
 def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None) -> int | None:
@@ -400,14 +404,24 @@ def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason):
         return _UNDECIDED
     activity.take_decision_turn()
     seconds = current_app.config["CLIENT_LOCK_SECONDS"]
-    target = db.session.execute(cached_statement(("first_decision",), _first_decision_statement), {
+    row = db.session.execute(cached_statement(("first_decision",), _first_decision_statement), {
         "cid": conversation_id, "pid": situation.profile_id, "client": situation.client_id, "now": now,
         "expires": now + timedelta(seconds=seconds), "token": secrets.token_hex(16), "reason": reason,
-    }).scalar()
-    if target is None:
+    }).first()
+    if row is None:
         return _UNDECIDED
-    events.record(events.WorkAssigned(conversation_id, target))
-    return target
+    row = row._mapping
+    conversation = db.session.identity_map.get(identity_key(Conversation, conversation_id))
+    if conversation is not None:  # its pushes render the holder and the profile's lock: no reload
+        set_committed_value(conversation, "moderator", loaded(User, _HOLDER.values(row)))
+        lock = _LOCK.snapshot(row)
+        set_committed_value(conversation, "profile_lock", None if lock is None else loaded(ProfileLock, vars(lock)))
+    events.record(events.WorkAssigned(conversation_id, row["target"]))
+    return row["target"]
+
+
+_HOLDER = Selected(User, "u", PUSHED[User])
+_LOCK = Selected(ProfileLock, "l", PUSHED[ProfileLock])
 
 
 def _first_decision_statement():
@@ -449,7 +463,12 @@ def _first_decision_statement():
                .where(q.moderator_id == select(claimed.c.assigned_moderator_id).scalar_subquery())
                .values(load=q.load + 1)
                .cte("counted"))
-    return select(claimed.c.assigned_moderator_id).add_cte(history, counted)
+    users, profile_locks = User.__table__, ProfileLock.__table__
+    return (select(claimed.c.assigned_moderator_id.label("target"), *_HOLDER.labelled(users),
+                   *_LOCK.labelled(profile_locks))
+            .select_from(claimed.join(users, users.c.id == claimed.c.assigned_moderator_id)
+                         .outerjoin(profile_locks, profile_locks.c.profile_id == bindparam("pid", type_=Integer)))
+            .add_cte(history, counted))
 
 
 def _overloads(approaching: int, next_in_line: int | None) -> bool:

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ..models import Conversation
+from ..models import Conversation, Profile, ProfileLock, User
+
+# The columns of each row the pushes of a message render (the templates read nothing else: a test
+# renders every push template from snapshots and from ORM rows and compares the HTML).
+PUSHED = {
+    Profile: [Profile.__table__.c[name] for name in ("id", "name", "avatar_filename", "active")],
+    User: [User.__table__.c[name] for name in ("id", "role", "display_name", "locale", "active")],
+    ProfileLock: [ProfileLock.__table__.c[name] for name in ("id", "profile_id", "moderator_id", "expires_at",
+                                                             "lock_type")],
+}
 
 
 class Snapshot(SimpleNamespace):

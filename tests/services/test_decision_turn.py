@@ -46,6 +46,10 @@ def test_a_first_decision_holds_the_turn_over_one_statement(ctx):
     held = statements[turn + 1:statements.index(COMMIT, turn)]
     assert len(held) == 1, held
     assert "INSERT INTO profile_assignments" in held[0] and "INSERT INTO client_locks" in held[0]
+    # the message's pushes render the holder and the profile's lock the statement returned: after
+    # the commit only the queue panels read (the queue, not one row of a user, profile or lock)
+    after = statements[statements.index(COMMIT, turn) + 1:]
+    assert not [s for s in after if "profile_locks" in s or "%(pk_1)s" in s], after
     # what it did: the least loaded got the conversation, the profile, the client's lock, a history
     # line and one more in their load
     conversation = db.session.get(Conversation, conversation_id)

@@ -139,7 +139,9 @@ def _settle(conversation, posted: Posted, was_active: bool, now: datetime) -> Po
         if moderator_id is not None:  # the row as it is now, for the pushes (no extra UPDATE)
             set_committed_value(conversation, "assigned_moderator_id", moderator_id)
             set_committed_value(conversation, "assigned_at", now)
-            db.session.expire(conversation, ["moderator", "profile_lock"])
+            holder = conversation.__dict__.get("moderator")
+            if holder is None or holder.id != moderator_id:  # not linked by the decision
+                db.session.expire(conversation, ["moderator", "profile_lock"])
     elif not was_active:
         activity.adjust_load(conversation.assigned_moderator_id, 1)  # it counts again
     events.record(events.MessagePosted(posted.message))

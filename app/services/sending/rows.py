@@ -12,14 +12,7 @@ from sqlalchemy import DateTime, bindparam, case, update
 from ...database import loaded
 from ...models import Conversation, Message, Profile, ProfileLock, User
 from ..messages import Posted
-from ..snapshots import ConversationSnapshot, Selected, Snapshot
-
-PUSHED = {
-    Profile: [Profile.__table__.c[name] for name in ("id", "name", "avatar_filename", "active")],
-    User: [User.__table__.c[name] for name in ("id", "role", "display_name", "locale", "active")],
-    ProfileLock: [ProfileLock.__table__.c[name] for name in ("id", "profile_id", "moderator_id", "expires_at",
-                                                             "lock_type")],
-}
+from ..snapshots import PUSHED, ConversationSnapshot, Selected, Snapshot
 
 SENDER = User.__table__.alias("sender")  # the client who writes, checked and returned by the statement
 
