@@ -49,6 +49,11 @@ class Config:
     DB_POOL_PRE_PING = _bool("DB_POOL_PRE_PING", False)
     DB_RETRY_AFTER_SECONDS = int(os.environ.get("DB_RETRY_AFTER_SECONDS", "5"))
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # Every Redis channel and key of this deployment starts with it (pub/sub ignores the database
+    # number: two deployments on one Redis server would hear each other). Empty: "sb:" and a short
+    # hash of the database URL, so deployments with different databases never share one.
+    REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "")
+    # RQ's queues and keys are per Redis database: each deployment needs a database number of its own.
     RQ_QUEUES = ("high", "default", "low")
     REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "64"))
     # RQ workers look for jobs whose worker died mid-run this often (RQ's default: 10 minutes); such a
