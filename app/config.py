@@ -73,6 +73,11 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
     AVATAR_SIZE = int(os.environ.get("AVATAR_SIZE", "512"))  # pixels, the longer side of a stored avatar
     AVATAR_MAX_BYTES = int(os.environ.get("AVATAR_MAX_BYTES", str(5 * 1024 * 1024)))  # an upload, before decoding
+    # An uploaded image larger than this (read from its header, before any decoding) is refused:
+    # a 20 KB PNG may declare 13,000 x 13,000 pixels, 1.5 GB once decoded. Also Pillow's own limit
+    # (Image.MAX_IMAGE_PIXELS) in every process, so no decode anywhere takes a bomb.
+    IMAGE_MAX_PIXELS = int(os.environ.get("IMAGE_MAX_PIXELS", str(16_000_000)))
+    IMAGE_MAX_SIDE = int(os.environ.get("IMAGE_MAX_SIDE", "8000"))  # pixels, either side
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Europe/Paris")

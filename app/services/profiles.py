@@ -6,12 +6,12 @@ import secrets
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Profile
-from .errors import NotFound, ValidationError
+from .errors import FileRefused, NotFound, ValidationError
 
 
 def get_profile(profile_id: int, *, active_only: bool = True) -> Profile:
@@ -62,20 +62,47 @@ def update_profile(profile_id: int, *, name: str, age, city: str, bio: str, acti
     return profile
 
 
-def store_avatar(profile: Profile, data: bytes, upload_dir: str, size: int = 512,
-                 max_bytes: int = 5 * 1024 * 1024) -> str:
-    """Re-encode an uploaded image as a square JPEG; the original bytes are never served."""
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP"}  # MPO: a camera's JPEG with a preview inside
+
+
+def check_image(data: bytes, max_bytes: int, max_pixels: int, max_side: int) -> None:
+    """Refuse what must not be decoded, from the file's header alone: not an image we take, too
+    many bytes, too many pixels (a small file may declare a huge image), animated."""
     if not data:
-        raise ValidationError(_l("The file is empty."))
+        raise FileRefused(_l("The file is empty."))
     if len(data) > max_bytes:
-        raise ValidationError(_l("The image must be at most %(n)d MB.", n=max_bytes // (1024 * 1024)))
+        raise FileRefused(_l("The image must be at most %(n)d MB.", n=max_bytes // (1024 * 1024)))
+    unreadable = _l("This file is not an image we can read (JPEG, PNG, GIF or WebP).")
+    too_large = _l("The image is too large: at most %(mp)d megapixels and %(side)d pixels on a side.",
+                   mp=max_pixels // 1_000_000, side=max_side)
     try:
+        with Image.open(io.BytesIO(data)) as header:  # reads the header only
+            if header.format not in ACCEPTED_FORMATS:
+                raise FileRefused(unreadable)
+            width, height = header.size
+            if width * height > max_pixels or max(width, height) > max_side:
+                raise FileRefused(too_large)
+            if header.format != "MPO" and getattr(header, "is_animated", False):
+                raise FileRefused(_l("Animated images are not accepted: upload a still picture."))
         with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
+            probe.verify()  # the file's structure, without decoding its pixels
+    except FileRefused:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own limit, at open
+        raise FileRefused(too_large)
+    except Exception:  # noqa: BLE001 - a malformed file fails in many ways inside Pillow (IndexError too)
+        raise FileRefused(unreadable)
+
+
+def store_avatar(profile: Profile, data: bytes, upload_dir: str, size: int = 512,
+                 max_bytes: int = 5 * 1024 * 1024, max_pixels: int = 16_000_000, max_side: int = 8000) -> str:
+    """Re-encode an uploaded image as a square JPEG; the original bytes are never served."""
+    check_image(data, max_bytes, max_pixels, max_side)
+    try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError(_l("This file is not an image we can read (JPEG, PNG, GIF or WebP)."))
+    except Exception:  # noqa: BLE001 - a header without its pixels fails with IndexError, among others
+        raise FileRefused(_l("This file is not an image we can read (JPEG, PNG, GIF or WebP)."))
     image = image.convert("RGB")
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
