@@ -110,3 +110,48 @@ def test_an_image_with_a_header_and_no_pixels_is_refused_as_unreadable_not_a_500
     assert response.status_code == 400
     assert "not an image we can read" in response.get_data(as_text=True)
     _nothing_stored(app, profile_id, before)
+
+
+def _rgb_png(color) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_an_accepted_upload_shows_the_placeholder_until_its_job_swaps_the_avatar_in(app):
+    """The job run here, in the test process (the worker test runs it in the real worker): the
+    upload is stored undecoded, the placeholder shows, the job swaps the avatar in; a job whose
+    upload was replaced meanwhile swaps nothing and leaves no file behind."""
+    from app.jobs.avatars import process_avatar
+    from app.jobs import get_queue
+
+    client = app.test_client()
+    csrf = login(client, make_user(Role.ADMIN).email)
+    profile = make_profile("Ana", 30)
+
+    def upload(color):
+        response = client.post(f"/admin/profiles/{profile.id}", content_type="multipart/form-data", data={
+            "csrf_token": csrf, "name": "Ana", "age": "30", "city": "", "bio": "", "active": "1",
+            "avatar": (io.BytesIO(_rgb_png(color)), "photo.png")})
+        assert response.status_code == 302
+        with app.app_context():
+            job = get_queue("default").jobs[-1]
+            return db.session.get(Profile, profile.id).avatar_pending, job.args
+
+    first, first_args = upload((255, 0, 0))
+    second, second_args = upload((0, 0, 255))
+    assert first != second and first_args == (profile.id, first, None)
+    page = client.get(f"/admin/profiles/{profile.id}").get_data(as_text=True)
+    assert "img/avatar.svg" in page  # the placeholder until the job has run
+    with app.app_context():
+        assert "not swapped in" in process_avatar(*first_args)  # replaced since: nothing swapped
+        assert db.session.get(Profile, profile.id).avatar_filename is None
+        assert "avatar" in process_avatar(*second_args)
+        db.session.expire_all()
+        stored = db.session.get(Profile, profile.id)
+        assert stored.avatar_pending is None and stored.avatar_filename.endswith(".jpg")
+        avatar = Image.open(Path(app.config["UPLOAD_DIR"]) / "avatars" / stored.avatar_filename)
+        assert avatar.size == (512, 512) and avatar.getpixel((256, 256))[2] > 200  # the second one: blue
+    leftovers = [p.name for p in (Path(app.config["UPLOAD_DIR"]) / "avatar-originals").glob(f"{profile.id}-*")]
+    assert leftovers == []
+    assert [p.name for p in (Path(app.config["UPLOAD_DIR"]) / "avatars").glob(f"{profile.id}-*")] == [stored.avatar_filename]
