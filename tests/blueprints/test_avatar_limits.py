@@ -1,7 +1,6 @@
 """Avatar uploads: what must not be decoded is refused from the image's header, before any
 decoding, with a clear 400 and nothing stored."""
 import io
-import os
 import struct
 import zlib
 from pathlib import Path
