@@ -24,6 +24,9 @@ def create_app(config_class: type = Config) -> Flask:
     from .extensions import babel, csrf, db, htmx, limiter, login, mail, sock
     from .web.i18n import select_locale
 
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = app.config["IMAGE_MAX_PIXELS"]  # any decode in this process refuses bombs
     database.configure_sqlite(app)
     db.init_app(app)
     _init_migrations(app, db)

@@ -49,6 +49,11 @@ class Config:
     DB_POOL_PRE_PING = _bool("DB_POOL_PRE_PING", False)
     DB_RETRY_AFTER_SECONDS = int(os.environ.get("DB_RETRY_AFTER_SECONDS", "5"))
     REDIS_URL = os.environ.get("REDIS_URL", "")
+    # Every Redis channel and key of this deployment starts with it (pub/sub ignores the database
+    # number: two deployments on one Redis server would hear each other). Empty: "sb:" and a short
+    # hash of the database URL, so deployments with different databases never share one.
+    REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "")
+    # RQ's queues and keys are per Redis database: each deployment needs a database number of its own.
     RQ_QUEUES = ("high", "default", "low")
     REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "64"))
     # RQ workers look for jobs whose worker died mid-run this often (RQ's default: 10 minutes); such a
@@ -68,6 +73,11 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
     AVATAR_SIZE = int(os.environ.get("AVATAR_SIZE", "512"))  # pixels, the longer side of a stored avatar
     AVATAR_MAX_BYTES = int(os.environ.get("AVATAR_MAX_BYTES", str(5 * 1024 * 1024)))  # an upload, before decoding
+    # An uploaded image larger than this (read from its header, before any decoding) is refused:
+    # a 20 KB PNG may declare 13,000 x 13,000 pixels, 1.5 GB once decoded. Also Pillow's own limit
+    # (Image.MAX_IMAGE_PIXELS) in every process, so no decode anywhere takes a bomb.
+    IMAGE_MAX_PIXELS = int(os.environ.get("IMAGE_MAX_PIXELS", str(16_000_000)))
+    IMAGE_MAX_SIDE = int(os.environ.get("IMAGE_MAX_SIDE", "8000"))  # pixels, either side
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Europe/Paris")

@@ -200,6 +200,7 @@ def reset_activity(data: dict, r) -> tuple[int, int]:
     from app.database import write_transaction
     from app.extensions import db
     from app.clock import utcnow
+    from app.redis_client import names
     from app.services import presence
 
     now, mods = utcnow(), data["moderators"]
@@ -215,7 +216,7 @@ def reset_activity(data: dict, r) -> tuple[int, int]:
         db.session.execute(text(
             "INSERT INTO moderator_queue (moderator_id, queued_at, priority) "
             "SELECT id, :quiet, 0 FROM users WHERE role = 'moderator'"), {"quiet": quiet})
-    for key in r.scan_iter("sb:sockets:*", count=1000):
+    for key in r.scan_iter(names().sockets("*"), count=1000):
         r.delete(key)
     for moderator_id in thirds[0]:
         presence.socket_alive(r, moderator_id, f"bench-{moderator_id}", now)
@@ -256,7 +257,7 @@ def run_phases(setup: Setup, args, data: dict) -> dict:
     from app.jobs.presence import calculate_moderator_activity
     from app.jobs.rounds import check_notification_round, mark_round_messages_notified, process_pending_messages
     from app.clock import utcnow
-    from app.redis_client import get_redis
+    from app.redis_client import get_redis, names
 
     phases: dict[str, dict] = {}
 
@@ -308,7 +309,7 @@ def run_phases(setup: Setup, args, data: dict) -> dict:
             if i == 0:
                 reset_activity(data, r)
                 phases["activity"]["plans"] = explain_main(db.engine, stm, ACTIVITY_NEEDLES)
-        for key in r.scan_iter("sb:sockets:*", count=1000):
+        for key in r.scan_iter(names().sockets("*"), count=1000):
             r.delete(key)
         db.session.remove()
     for phase in phases.values():

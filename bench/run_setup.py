@@ -83,7 +83,7 @@ class Setup:
 
         from app import create_app
         from app.extensions import db
-        from app.redis_client import get_redis
+        from app.redis_client import get_redis, names
 
         self.app = create_app()
         with self.app.app_context():
@@ -93,7 +93,7 @@ class Setup:
                     conn.execute(text("CREATE SCHEMA public"))
             upgrade()
             r = get_redis()
-            for pattern in ("sb:*", "LIMITS:*", "LIMITER*", "rq:*"):  # rq: jobs the app queued (no worker here)
+            for pattern in (names().everything, "LIMITS:*", "LIMITER*", "rq:*"):  # rq: jobs the app queued (no worker here)
                 keys = list(r.scan_iter(pattern, count=1000))
                 if keys:
                     r.delete(*keys)

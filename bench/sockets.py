@@ -207,7 +207,9 @@ class Bench:
     async def pushes(self, r, active_ids, seconds: float, seq0: int, stalled_ids=(), stall_payload=""):
         """Publish at args.rate to the active users (round-robin) and, if any, stall_rate large
         fragments to each stalled user; returns the sequence numbers sent to the active ones."""
-        from app.realtime.hub import USER_CHANNEL, envelope
+        from app.realtime.hub import envelope
+
+        channels = self.setup.app.extensions["redis_names"]  # the server's: the same database URL and REDIS_PREFIX
 
         seqs = []
         start = time.perf_counter()
@@ -218,7 +220,7 @@ class Bench:
             target = start + i / self.args.rate
             while stall_every is not None and next_stall <= target:
                 for uid in stalled_ids:
-                    await r.publish(USER_CHANNEL.format(uid), envelope("", f"<div id='stall-{stall_seq}'>{stall_payload}</div>"))
+                    await r.publish(channels.user_channel(uid), envelope("", f"<div id='stall-{stall_seq}'>{stall_payload}</div>"))
                 stall_seq += 1
                 next_stall += stall_every
             delay = target - time.perf_counter()
@@ -228,7 +230,7 @@ class Bench:
             uid = active_ids[i % len(active_ids)]
             fragment = f'<div id="push-{seq}" hx-swap-oob="beforeend">pk{self.tag}{seq:08d}z payload</div>'
             self.sent_at[seq] = time.perf_counter()
-            await r.publish(USER_CHANNEL.format(uid), envelope("", fragment))
+            await r.publish(channels.user_channel(uid), envelope("", fragment))
             seqs.append(seq)
         return seqs, stall_seq
 

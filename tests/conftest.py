@@ -51,7 +51,7 @@ from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
 from app.database import write_transaction  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.redis_client import get_redis  # noqa: E402
+from app.redis_client import get_redis, names  # noqa: E402
 
 pytest_plugins = ["tests.support"]
 
@@ -119,7 +119,7 @@ def clean_state(app):
                 db.session.execute(table.delete())
         db.session.remove()
         r = get_redis()
-        for pattern in ("sb:*", "LIMITS:*", "LIMITER*"):
+        for pattern in (names().everything, "LIMITS:*", "LIMITER*"):
             keys = list(r.scan_iter(pattern, count=1000))
             if keys:
                 r.delete(*keys)

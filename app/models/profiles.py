@@ -19,6 +19,9 @@ class Profile(db.Model):
     city: Mapped[str] = mapped_column(String(80), nullable=False, default="")
     bio: Mapped[str] = mapped_column(Text, nullable=False, default="")
     avatar_filename: Mapped[str | None] = mapped_column(String(120))
+    # An accepted upload waiting for its job (``jobs.avatars``) to make the avatar; the placeholder
+    # shows until then. The original is kept outside the served folder and never served.
+    avatar_pending: Mapped[str | None] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 

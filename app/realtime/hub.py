@@ -1,6 +1,7 @@
 """The process's fan-out hub.
 
-One Redis pub/sub subscription per process (pattern ``sb:u:*`` plus a control channel); a
+One Redis pub/sub subscription per process (the pattern of every user's channel plus a control
+channel, both under the deployment's prefix: ``redis_client.Names``); a
 dispatcher maps each published fragment to the sockets this process holds for that user and
 only ``put_nowait``s it into the socket's bounded queue. The socket's own handler is its only
 writer, so one stuck client cannot stall the others: when its queue overflows it is closed
@@ -30,10 +31,10 @@ from collections import defaultdict
 import redis
 from flask import Flask, current_app
 
+from ..redis_client import Names, names
+
 log = logging.getLogger(__name__)
 
-USER_CHANNEL = "sb:u:{}"
-CONTROL_CHANNEL = "sb:ctl"
 ORIGIN_END = "\n"  # a published fragment is "<origin>\n<fragment>"
 RECONNECT = 1012  # "service restart": the htmx ws extension reconnects on it
 WAKE = ""  # queued to wake a socket's handler with nothing to send
@@ -84,8 +85,9 @@ class Connection:
 
 
 class Hub:
-    def __init__(self, redis_url: str, queue_size: int = 256, retry_at_most: float = 1.0):
+    def __init__(self, redis_url: str, names: Names, queue_size: int = 256, retry_at_most: float = 1.0):
         self.redis_url = redis_url
+        self.names = names  # the deployment's channels: another deployment's pushes are not heard
         self.queue_size = queue_size
         self.retry_at_most = retry_at_most  # seconds between attempts to subscribe again, at most
         self._sockets: dict[int, set[Connection]] = defaultdict(set)
@@ -133,7 +135,7 @@ class Hub:
         elif user_id in self._sockets:
             self._held_back = True
         try:
-            r.publish(USER_CHANNEL.format(user_id), envelope(self.origin, fragment))
+            r.publish(self.names.user_channel(user_id), envelope(self.origin, fragment))
         except redis.RedisError:
             self.listening = False  # Redis is gone: its subscription too, whether it noticed yet or not
             raise
@@ -158,7 +160,7 @@ class Hub:
     def stop(self, r: redis.Redis, timeout: float = 5.0) -> None:
         """End this hub's subscription (a process that goes on without it: tests)."""
         if self._thread is not None:
-            r.publish(CONTROL_CHANNEL, json.dumps({"stop": self.origin}))
+            r.publish(self.names.control_channel, json.dumps({"stop": self.origin}))
             self._thread.join(timeout)
 
     def _ensure_listening(self) -> None:
@@ -177,8 +179,8 @@ class Hub:
             try:
                 client = redis.Redis.from_url(self.redis_url, health_check_interval=30)
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.psubscribe(USER_CHANNEL.format("*"))
-                pubsub.subscribe(CONTROL_CHANNEL)
+                pubsub.psubscribe(self.names.user_channels)
+                pubsub.subscribe(self.names.control_channel)
                 self.listening = True
                 if not first or self._held_back:
                     self._held_back = False
@@ -204,7 +206,7 @@ class Hub:
         """Handle one message from the subscription; False once this hub is told to stop."""
         channel = message["channel"]
         channel = channel.decode() if isinstance(channel, bytes) else channel
-        if channel == CONTROL_CHANNEL:
+        if channel == self.names.control_channel:
             return self._command(json.loads(message["data"]))
         self._fan_out(channel, message["data"])
         return True
@@ -229,7 +231,7 @@ class Hub:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["hub"] = Hub(app.config["REDIS_URL"], app.config["SOCKET_QUEUE_SIZE"],
+    app.extensions["hub"] = Hub(app.config["REDIS_URL"], app.extensions["redis_names"], app.config["SOCKET_QUEUE_SIZE"],
                                 app.config["HUB_RESUBSCRIBE_MAX_SECONDS"])
 
 
@@ -257,4 +259,4 @@ def fragment_of(published: bytes | str) -> str:
 
 def publish_kick(r: redis.Redis, user_id: int | None) -> None:
     """Close (with a reconnect code) every socket of a user, or of everyone, in every process."""
-    r.publish(CONTROL_CHANNEL, json.dumps({"kick": user_id}))
+    r.publish(names().control_channel, json.dumps({"kick": user_id}))

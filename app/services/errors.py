@@ -13,6 +13,11 @@ class ValidationError(ServiceError):
     status_code = 422
 
 
+class FileRefused(ServiceError):
+    """An uploaded file refused as a whole (not an image we take, too large): a bad request."""
+    status_code = 400
+
+
 class NotFound(ServiceError):
     status_code = 404
 

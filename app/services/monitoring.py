@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import AssignmentConflict, ChangeReason, Conversation, Role, User
+from ..redis_client import names
 from . import activity, assignment, conflicts, events, locks
 
 
@@ -89,19 +90,16 @@ def run_checks(now: datetime) -> Report:
     return report
 
 
-LAST_REPORT_KEY = "sb:monitoring:last"
-
-
 def save_report(r, report: Report) -> dict:
     """Keep the pass's report for the admin overview (an hour); returns it as stored."""
     data = report.as_dict()
-    r.set(LAST_REPORT_KEY, json.dumps(data), ex=3600)
+    r.set(names().monitoring_report, json.dumps(data), ex=3600)
     return data
 
 
 def last_report(r) -> dict | None:
     """The last pass's report, its ``checked_at`` a (UTC) datetime again, for the overview's time filter."""
-    raw = r.get(LAST_REPORT_KEY)
+    raw = r.get(names().monitoring_report)
     if not raw:
         return None
     report = json.loads(raw)

@@ -25,6 +25,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from ..clock import epoch
 from ..extensions import db
 from ..models import QueueEntry, Role, User
+from ..redis_client import names
 
 
 def _stale_seconds() -> int:
@@ -32,7 +33,7 @@ def _stale_seconds() -> int:
 
 
 def _key(user_id: int) -> str:
-    return f"sb:sockets:{user_id}"
+    return names().sockets(user_id)
 
 
 def socket_alive(r: redis.Redis, user_id: int, socket_id: str, now: datetime) -> None:

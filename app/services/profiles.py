@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import io
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Profile
-from .errors import NotFound, ValidationError
+from .errors import FileRefused, NotFound, ValidationError
 
 
 def get_profile(profile_id: int, *, active_only: bool = True) -> Profile:
@@ -62,30 +63,105 @@ def update_profile(profile_id: int, *, name: str, age, city: str, bio: str, acti
     return profile
 
 
-def store_avatar(profile: Profile, data: bytes, upload_dir: str, size: int = 512,
-                 max_bytes: int = 5 * 1024 * 1024) -> str:
-    """Re-encode an uploaded image as a square JPEG; the original bytes are never served."""
+ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP"}  # MPO: a camera's JPEG with a preview inside
+
+
+def check_image(data: bytes, max_bytes: int, max_pixels: int, max_side: int) -> None:
+    """Refuse what must not be decoded, from the file's header alone: not an image we take, too
+    many bytes, too many pixels (a small file may declare a huge image), animated."""
     if not data:
-        raise ValidationError(_l("The file is empty."))
+        raise FileRefused(_l("The file is empty."))
     if len(data) > max_bytes:
-        raise ValidationError(_l("The image must be at most %(n)d MB.", n=max_bytes // (1024 * 1024)))
+        raise FileRefused(_l("The image must be at most %(n)d MB.", n=max_bytes // (1024 * 1024)))
+    unreadable = _l("This file is not an image we can read (JPEG, PNG, GIF or WebP).")
+    too_large = _l("The image is too large: at most %(mp)d megapixels and %(side)d pixels on a side.",
+                   mp=max_pixels // 1_000_000, side=max_side)
     try:
+        with Image.open(io.BytesIO(data)) as header:  # reads the header only
+            if header.format not in ACCEPTED_FORMATS:
+                raise FileRefused(unreadable)
+            width, height = header.size
+            if width * height > max_pixels or max(width, height) > max_side:
+                raise FileRefused(too_large)
+            if header.format != "MPO" and getattr(header, "is_animated", False):
+                raise FileRefused(_l("Animated images are not accepted: upload a still picture."))
         with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
+            probe.verify()  # the file's structure, without decoding its pixels
+    except FileRefused:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own limit, at open
+        raise FileRefused(too_large)
+    except Exception:  # noqa: BLE001 - a malformed file fails in many ways inside Pillow (IndexError too)
+        raise FileRefused(unreadable)
+
+
+ORIGINALS = "avatar-originals"  # beside, not inside, the served avatars folder
+
+
+@dataclass(frozen=True)
+class PendingAvatar:
+    """An accepted upload, stored, waiting for ``jobs.avatars.process_avatar``."""
+    profile_id: int
+    original: str
+    replaced: str | None  # the profile's avatar before it (its file goes once the job has run)
+
+
+def store_avatar(profile: Profile, data: bytes, upload_dir: str, max_bytes: int = 5 * 1024 * 1024,
+                 max_pixels: int = 16_000_000, max_side: int = 8000) -> PendingAvatar:
+    """Check an upload from its header and store it as it came, outside the served folder; the
+    profile shows the placeholder until the job has made the avatar (decoding is the job's: a
+    large image costs the web process nothing). Enqueue the job after the commit."""
+    check_image(data, max_bytes, max_pixels, max_side)
+    folder = Path(upload_dir) / ORIGINALS
+    folder.mkdir(parents=True, exist_ok=True)
+    original = f"{profile.id}-{secrets.token_hex(8)}.upload"
+    (folder / original).write_bytes(data)
+    pending = PendingAvatar(profile.id, original, profile.avatar_filename)
+    profile.avatar_filename, profile.avatar_pending = None, original
+    return pending
+
+
+def render_avatar(upload_dir: str, original: str, size: int, max_pixels: int, max_side: int) -> str:
+    """Decode a stored upload and write it as a square JPEG of ``size`` pixels; its file name."""
+    source = Path(upload_dir) / ORIGINALS / original
+    try:
+        data = source.read_bytes()
+    except OSError:
+        raise FileRefused(_l("This file is not an image we can read (JPEG, PNG, GIF or WebP)."))
+    check_image(data, len(data), max_pixels, max_side)  # the limits may have changed since
+    try:
         image = Image.open(io.BytesIO(data))
+        image.draft("RGB", (size * 2, size * 2))  # a JPEG decodes at a reduced scale: less work
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError(_l("This file is not an image we can read (JPEG, PNG, GIF or WebP)."))
+    except Exception:  # noqa: BLE001 - a header without its pixels fails with IndexError, among others
+        raise FileRefused(_l("This file is not an image we can read (JPEG, PNG, GIF or WebP)."))
     image = image.convert("RGB")
     side = min(image.size)
     left, top = (image.width - side) // 2, (image.height - side) // 2
     image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.LANCZOS)
     folder = Path(upload_dir) / "avatars"
     folder.mkdir(parents=True, exist_ok=True)
-    filename = f"{profile.id}-{secrets.token_hex(8)}.jpg"
+    filename = f"{original.split('-', 1)[0]}-{secrets.token_hex(8)}.jpg"
     image.save(folder / filename, "JPEG", quality=85, optimize=True)
-    old = profile.avatar_filename
-    profile.avatar_filename = filename
-    if old and old != filename:
-        (folder / old).unlink(missing_ok=True)
     return filename
+
+
+def swap_in_avatar(profile_id: int, original: str, avatar: str | None) -> bool:
+    """The avatar made from ``original`` becomes the profile's, unless a later upload replaced
+    it meanwhile (or it could not be made: ``avatar`` None, the placeholder stays). True if swapped."""
+    profile = db.session.get(Profile, profile_id)
+    if profile is None or profile.avatar_pending != original:
+        return False
+    profile.avatar_pending = None
+    if avatar is None:
+        return False
+    profile.avatar_filename = avatar
+    return True
+
+
+def remove_avatar_files(upload_dir: str, *, original: str, avatars: tuple) -> None:
+    """After the swap's commit: the processed original, and avatars no profile shows any more."""
+    (Path(upload_dir) / ORIGINALS / original).unlink(missing_ok=True)
+    for name in avatars:
+        if name:
+            (Path(upload_dir) / "avatars" / name).unlink(missing_ok=True)

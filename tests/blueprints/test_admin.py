@@ -1,5 +1,6 @@
 """Admin pages: users, profiles with avatar upload, overview."""
 import io
+from pathlib import Path
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from tests.support.context import app_context
 from tests.support.factories import count, make_profile, make_user
 from tests.support.http import csrf_from, login
 from tests.support.processes import run_job
+from tests.support.waiting import wait_until
 
 
 def admin_client(app):
@@ -87,21 +89,34 @@ def test_disabling_a_moderator_releases_their_conversations(app):
         assert conversation.assigned_moderator_id is None and conversation.is_waiting
 
 
-def test_profile_create_with_avatar_reencoded_square_jpeg(app):
+def test_profile_create_with_avatar_reencoded_square_jpeg_by_the_worker(app, rq_worker):
+    """The web process stores the upload as it came (not served) and shows the placeholder; the
+    real worker's job decodes it, swaps the square JPEG in and removes the original."""
     client, csrf, _ = admin_client(app)
     response = client.post("/admin/profiles/new", content_type="multipart/form-data", data={
         "csrf_token": csrf, "name": "Zoé", "age": "27", "city": "Lyon", "bio": "Hello",
         "avatar": (io.BytesIO(png_bytes()), "photo.png"),
     })
     assert response.status_code == 302
-    with app_context():
-        profile = Profile.query.filter_by(name="Zoé").one()
-        assert profile.avatar_filename.endswith(".jpg")
-        filename = profile.avatar_filename
+    originals = Path(app.config["UPLOAD_DIR"]) / "avatar-originals"
+
+    def profile_now():
+        with app_context():
+            db.session.expire_all()
+            stored = Profile.query.filter_by(name="Zoé").one()
+            return stored.id, stored.avatar_filename, stored.avatar_pending
+
+    profile_id, filename, pending = profile_now()
+    if filename is None:  # the worker may already have been quicker than this read
+        assert (originals / pending).read_bytes() == png_bytes()
+        assert client.get(f"/avatars/../avatar-originals/{pending}").status_code == 404
+    filename = wait_until(lambda: profile_now()[1], timeout=20)
+    assert filename.endswith(".jpg") and profile_now()[2] is None
     served = client.get(f"/avatars/{filename}")
     assert served.status_code == 200
     image = Image.open(io.BytesIO(served.data))
     assert image.format == "JPEG" and image.size == (512, 512)
+    assert not list(originals.glob(f"{profile_id}-*"))  # the original is gone once processed
 
 
 def test_profile_bad_input_is_a_clear_422_and_nothing_changes(app):
@@ -113,7 +128,7 @@ def test_profile_bad_input_is_a_clear_422_and_nothing_changes(app):
     response = client.post(f"/admin/profiles/{profile.id}", content_type="multipart/form-data", data={
         "csrf_token": csrf, "name": "Ana B", "age": "30", "city": "", "bio": "", "active": "1",
         "avatar": (io.BytesIO(b"not an image at all"), "evil.png")})
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "not an image" in response.get_data(as_text=True)
     with app_context():
         stored = db.session.get(Profile, profile.id)

@@ -4,8 +4,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Conversation, ProfileLock, Role
 from app.clock import utcnow
-from app.realtime.hub import USER_CHANNEL
-from app.redis_client import get_redis
+from app.redis_client import get_redis, names
 from app.services import locks
 from tests.support.context import app_context
 from tests.support.factories import count, make_profile, make_user, token
@@ -24,8 +23,9 @@ def test_an_answer_that_ends_the_lock_pushes_no_flag_and_reads_no_lock(app, clie
         with write_transaction():  # the moderator started typing their answer
             assert locks.start_answering(conversation_id, moderator.id, utcnow()) == profile.id
         engine, r = db.engine, get_redis()
+        channel = names().user_channel(moderator.id)
     pubsub = r.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(USER_CHANNEL.format(moderator.id))
+    pubsub.subscribe(channel)
     try:
         moderator_client = app.test_client()
         csrf = login(moderator_client, moderator.email)

@@ -50,7 +50,7 @@ def own_redis(app):
     connection = redis.Redis.from_url(url)
 
     def empty():
-        for pattern in ("rq:*", "sb:*"):
+        for pattern in ("rq:*", app.extensions["redis_names"].everything):
             keys = list(connection.scan_iter(pattern, count=1000))
             if keys:
                 connection.delete(*keys)

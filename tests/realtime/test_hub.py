@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from app.realtime.hub import USER_CHANNEL, Hub, envelope, fragment_of
-from app.redis_client import get_redis
+from app.realtime.hub import Hub, envelope, fragment_of
+from app.redis_client import get_redis, names
 
 
 def _received(conn, timeout: float = 0.5) -> list[str]:
@@ -25,7 +25,7 @@ def _listening(r, user_id: int, *conns) -> None:
     heard = set()
     deadline = time.monotonic() + 10
     while len(heard) < len(conns) and time.monotonic() < deadline:
-        r.publish(USER_CHANNEL.format(user_id), envelope("", "ping"))
+        r.publish(names().user_channel(user_id), envelope("", "ping"))
         heard |= {i for i, conn in enumerate(conns) if "ping" in _received(conn, timeout=0.2)}
     assert len(heard) == len(conns), "a hub never subscribed"
     for conn in conns:
@@ -35,7 +35,7 @@ def _listening(r, user_id: int, *conns) -> None:
 def test_a_fragment_published_here_reaches_a_local_socket_once_and_others_through_redis(app):
     with app.app_context():
         r = get_redis()
-        here, elsewhere = Hub(app.config["REDIS_URL"]), Hub(app.config["REDIS_URL"])
+        here, elsewhere = Hub(app.config["REDIS_URL"], names()), Hub(app.config["REDIS_URL"], names())
         mine, theirs = here.register(7001), elsewhere.register(7001)
         try:
             _listening(r, 7001, mine, theirs)
@@ -72,7 +72,7 @@ def test_a_forked_process_publishes_under_its_own_origin(app):
 
     with app.app_context():
         r = get_redis()
-        hub = Hub(app.config["REDIS_URL"])
+        hub = Hub(app.config["REDIS_URL"], names())
         mine = hub.register(7003)
         try:
             _listening(r, 7003, mine)

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from app.realtime.hub import RECONNECT, Hub
+from app.redis_client import Names
 from tests.support.processes import free_port, redis_server, stop
 from tests.support.waiting import wait_until
 
@@ -22,7 +23,7 @@ def test_nothing_is_delivered_while_the_subscription_is_down_and_every_page_catc
     server = redis_server(port, folder)
     url = f"redis://127.0.0.1:{port}/0"
     r = redis.Redis.from_url(url)
-    hub = Hub(url)
+    hub = Hub(url, Names("sb-test-restart"))
     page = hub.register(7101)
     try:
         wait_until(lambda: hub.listening, timeout=10)

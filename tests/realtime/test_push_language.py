@@ -8,8 +8,7 @@ from app.extensions import db
 from app.models import Role, User
 from app.clock import utcnow
 from app.realtime import push
-from app.realtime.hub import USER_CHANNEL
-from app.redis_client import get_redis
+from app.redis_client import get_redis, names
 from app.services import sending
 from tests.support.factories import make_profile, make_user, token
 from tests.support.waiting import first_published
@@ -21,7 +20,7 @@ def _pushed_to(moderator_id: int, sender: User, profile_id: int, app) -> str:
     """What a client's message pushes to the moderator, sent from the client's own request."""
     with app.app_context():
         pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(USER_CHANNEL.format(moderator_id))
+        pubsub.subscribe(names().user_channel(moderator_id))
     try:
         with app.test_request_context("/"):
             client = db.session.get(User, sender.id)

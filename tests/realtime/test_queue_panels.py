@@ -13,8 +13,8 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Role, User
 from app.realtime import push
-from app.realtime.hub import ORIGIN_END, USER_CHANNEL, fragment_of, get_hub
-from app.redis_client import get_redis
+from app.realtime.hub import ORIGIN_END, fragment_of, get_hub
+from app.redis_client import get_redis, names
 from app.services import moderator_queue, sending
 from app.services.moderator_queue import Status
 from tests.support.factories import make_profile, make_user, token
@@ -62,7 +62,7 @@ def test_a_decision_renders_the_queue_panel_per_language_not_per_queued_moderato
     client, profile = make_user(), make_profile("Iris")
     with app.app_context():
         pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
-    pubsub.psubscribe(USER_CHANNEL.format("*"))
+        pubsub.psubscribe(names().user_channels)
     panel_renders.clear()
     try:
         with app.test_request_context("/"):

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select, update
 from app.database import write_transaction
 from app.extensions import db
 from app.models import AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, Role, User
-from app.redis_client import get_redis
+from app.redis_client import get_redis, names
 from app.services import assignment, moderator_queue
 from tests.support.factories import make_profile, make_user
 from tests.support.processes import ROOT
@@ -39,7 +39,7 @@ from app.config import TestConfig
 from app.database import write_transaction
 from app.extensions import db
 from app.models import User
-from app.redis_client import get_redis
+from app.redis_client import get_redis, names
 from app.services import pages, sending
 app = create_app(TestConfig)
 plan = json.loads(sys.stdin.read())
@@ -47,7 +47,7 @@ with app.app_context():
     r = get_redis()
     for round_ in plan:
         now = datetime.fromisoformat(round_["now"])
-        while (start_at := r.get(f"sb:stress:go:{round_['index']}")) is None:  # the parent's go
+        while (start_at := r.get(names().key("stress", "go", round_['index']))) is None:  # the parent's go
             time.sleep(0.005)
         time.sleep(max(0, float(start_at) - time.time()))   # then all start at the same instant
         for kind, a, b in round_["actions"]:
@@ -55,7 +55,7 @@ with app.app_context():
                 pages.opened(r, a, uuid.uuid4().hex, now)
             else:                           # a client posts to a profile, as the send route does
                 sending.send_client_message(a, b, "hello", uuid.uuid4().hex, now)
-        r.incr(f"sb:stress:done:{round_['index']}")
+        r.incr(names().key("stress", "done", round_['index']))
         db.session.remove()
 """
 
@@ -95,14 +95,14 @@ def test_moderators_connecting_while_clients_write_never_double_assign(ctx):
     hands, seen = {}, [0]
     try:
         for index in range(rounds):
-            r.set(f"sb:stress:go:{index}", time.time() + (8 if index == 0 else 0.3))  # round 0: imports
+            r.set(names().key("stress", "go", index), time.time() + (8 if index == 0 else 0.3))  # round 0: imports
             deadline = time.time() + 120
-            while int(r.get(f"sb:stress:done:{index}") or 0) < PROCESSES:
+            while int(r.get(names().key("stress", "done", index)) or 0) < PROCESSES:
                 crashed = [w for w in workers if w.poll() not in (None, 0)]
                 assert not crashed, crashed[0].stderr.read()[-3000:]
                 assert time.time() < deadline, f"round {index} did not finish"
                 time.sleep(0.05)
-            took = time.time() - float(r.get(f"sb:stress:go:{index}"))
+            took = time.time() - float(r.get(names().key("stress", "go", index)))
             checked = time.time()
             _check_round(index, moderators, hands, seen)
             print(f"round {index}: {took:.2f} s of races, {time.time() - checked:.2f} s of checks")
@@ -162,7 +162,7 @@ def _check_round(index: int, moderators, hands: dict, seen: list) -> None:
     r = get_redis()
     with write_transaction():
         for moderator in moderators:
-            r.delete(f"sb:sockets:{moderator.id}")
+            r.delete(names().sockets(moderator.id))
             db.session.get(User, moderator.id).is_online = False
             moderator_queue.leave(moderator.id)
     assert db.session.scalar(select(func.count()).select_from(AssignmentChange)

@@ -9,8 +9,8 @@ from app.clock import utcnow
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Message, Role, User
-from app.realtime.hub import USER_CHANNEL, fragment_of
-from app.redis_client import get_redis
+from app.realtime.hub import fragment_of
+from app.redis_client import get_redis, names
 from app.services import events, sending
 from tests.support.factories import count, make_profile, make_user, token
 
@@ -30,7 +30,7 @@ def client_channel(ctx):
     make_user(Role.MODERATOR, online=True)
     client, profile = make_user(), make_profile("Iris")
     pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(USER_CHANNEL.format(client.id))
+    pubsub.subscribe(names().user_channel(client.id))
     try:
         yield pubsub, client, profile
     finally:

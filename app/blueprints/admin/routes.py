@@ -6,11 +6,12 @@ from flask_login import current_user
 from ...clock import utcnow
 from ...database import write_transaction
 from ...extensions import db
+from ...jobs.avatars import enqueue_avatar
 from ...models import ChangeReason, Conversation, Role, User
 from ...redis_client import get_redis
 from ...services import assignment, conflicts, history, locks, monitoring, profiles, unlock_requests, users
 from ...services import overview as overview_service
-from ...services.errors import ValidationError
+from ...services.errors import FileRefused, ValidationError
 from ...web.auth import role_required
 from ..params import optional_id
 from . import bp
@@ -90,6 +91,7 @@ def profile_edit(profile_id: int):
 def _save_profile(profile_id):
     form = request.form
     upload = request.files.get("avatar")
+    pending = None
     try:
         with write_transaction():
             if profile_id is None:
@@ -100,12 +102,15 @@ def _save_profile(profile_id):
                                                   city=form.get("city"), bio=form.get("bio"),
                                                   active=form.get("active") == "1")
             if upload and upload.filename:
-                profiles.store_avatar(profile, upload.read(), current_app.config["UPLOAD_DIR"],
-                                      current_app.config["AVATAR_SIZE"], current_app.config["AVATAR_MAX_BYTES"])
-    except ValidationError as exc:
+                config = current_app.config
+                pending = profiles.store_avatar(profile, upload.read(), config["UPLOAD_DIR"], config["AVATAR_MAX_BYTES"],
+                                                config["IMAGE_MAX_PIXELS"], config["IMAGE_MAX_SIDE"])
+    except (ValidationError, FileRefused) as exc:
         flash(str(exc.message), "error")
         existing = profiles.get_profile(profile_id, active_only=False) if profile_id else None
-        return render_template("admin/profile_form.html", profile=existing, values=form), 422
+        return render_template("admin/profile_form.html", profile=existing, values=form), exc.status_code
+    if pending is not None:
+        enqueue_avatar(pending)  # after the commit: the job finds the upload and the profile
     flash(_("Profile %(name)s saved.", name=profile.name), "success")
     return redirect(url_for("admin.profile_list"))
 
