@@ -8,6 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Role, User
@@ -43,8 +44,15 @@ def create_user(*, email: str, password: str, role: Role, display_name: str, loc
         raise ValidationError(_l("An account already uses this e-mail address."))
     user = User(email=email, role=Role(role), display_name=display_name, locale=locale, active=True)
     user.set_password(password)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a savepoint: the caller's transaction goes on
+            db.session.add(user)
+    except IntegrityError:
+        # Two sign-ups with one e-mail at the same instant: both found it free, the unique index
+        # let one in. The other gets the answer it would have got a moment later.
+        if find_by_email(email) is not None:
+            raise ValidationError(_l("An account already uses this e-mail address."))
+        raise
     return user
 
 

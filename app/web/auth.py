@@ -1,6 +1,7 @@
 """Flask-Login wiring and role guards."""
 from __future__ import annotations
 
+import re
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -41,8 +42,7 @@ def init_app(app) -> None:
             return redirect(login_url(login.login_view, next_url=request.url))
         from .errors import error_response
 
-        page = urlsplit(request.htmx.current_url or "")
-        back = page.path + (f"?{page.query}" if page.query else "") if page.path else request.path
+        back = safe_next(_path_of(request.htmx.current_url)) or request.path
         return htmx_response(error_response(str(login.login_message), 401),
                              redirect=login_url(login.login_view, next_url=back))
 
@@ -60,6 +60,40 @@ def init_app(app) -> None:
             return None
         # Every request starts here: a statement built once is cheaper than session.get's.
         return db.session.scalar(_LOAD_USER, {"user_id_": user_id})
+
+
+def _path_of(url: str | None) -> str | None:
+    """The path and query of a page's address (htmx's ``HX-Current-URL``), None when it is not one."""
+    try:
+        page = urlsplit(url or "")
+    except ValueError:  # e.g. an unclosed IPv6 host, "http://[::1"
+        return None
+    return page.path + (f"?{page.query}" if page.query else "") if page.path else None
+
+
+# Browsers drop tabs and line breaks anywhere in an address, and read a backslash as a slash.
+_DROPPED_BY_BROWSERS = re.compile(r"[\t\r\n]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_next(target) -> str | None:
+    """Where to go back after logging in or switching language: a path on this site, read the way
+    a browser reads it, or None (the caller's default page). Refused: anything with a scheme or a
+    host once tabs and line breaks are dropped and backslashes read as slashes (``https://x``,
+    ``//x``, a slash, a backslash and ``x``, a slash, a tab, a slash and ``x``), control characters,
+    text not starting with a slash."""
+    if not isinstance(target, str) or not target:
+        return None
+    path = _DROPPED_BY_BROWSERS.sub("", target).replace("\\", "/")
+    if not path.startswith("/") or path.startswith("//") or _CONTROL.search(path):
+        return None
+    try:
+        parts = urlsplit(path)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc:
+        return None
+    return path
 
 
 def home_for(user) -> str:

@@ -8,16 +8,10 @@ from ...jobs import enqueue_welcome_email
 from ...models import Role
 from ...services import users
 from ...services.errors import ValidationError
-from ...web.auth import home_for
+from ...web.auth import home_for, safe_next
 from ...web.i18n import LANG_COOKIE, SESSION_LOCALE_KEY
 from . import bp
 from .forms import LoginForm, SignupForm
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -31,7 +25,7 @@ def login():
         user = users.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+            return redirect(safe_next(request.args.get("next")) or home_for(user))
         flash(_("Wrong e-mail or password."), "error")
         status = 401
     elif request.method == "POST":
@@ -78,6 +72,6 @@ def set_language(code: str):
         with write_transaction():
             current_user.locale = code
         session[SESSION_LOCALE_KEY] = code
-    response = redirect(_safe_next(request.form.get("next")) or url_for("auth.login"))
+    response = redirect(safe_next(request.form.get("next")) or url_for("auth.login"))
     response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
     return response
