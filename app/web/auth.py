@@ -42,7 +42,7 @@ def init_app(app) -> None:
             return redirect(login_url(login.login_view, next_url=request.url))
         from .errors import error_response
 
-        back = safe_next(_path_of(request.htmx.current_url)) or request.path
+        back = safe_next(path_of(request.htmx.current_url)) or request.path
         return htmx_response(error_response(str(login.login_message), 401),
                              redirect=login_url(login.login_view, next_url=back))
 
@@ -62,7 +62,7 @@ def init_app(app) -> None:
         return db.session.scalar(_LOAD_USER, {"user_id_": user_id})
 
 
-def _path_of(url: str | None) -> str | None:
+def path_of(url: str | None) -> str | None:
     """The path and query of a page's address (htmx's ``HX-Current-URL``), None when it is not one."""
     try:
         page = urlsplit(url or "")

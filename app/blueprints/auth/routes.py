@@ -8,7 +8,7 @@ from ...jobs import enqueue_welcome_email
 from ...models import Role
 from ...services import users
 from ...services.errors import ValidationError
-from ...web.auth import home_for, safe_next
+from ...web.auth import home_for, path_of, safe_next
 from ...web.i18n import LANG_COOKIE, SESSION_LOCALE_KEY
 from . import bp
 from .forms import LoginForm, SignupForm
@@ -67,7 +67,7 @@ def logout():
 @bp.route("/lang/<code>", methods=["POST"])
 def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
-        return redirect(request.referrer or url_for("auth.login"))
+        return redirect(safe_next(path_of(request.referrer)) or url_for("auth.login"))
     if current_user.is_authenticated:
         with write_transaction():
             current_user.locale = code
