@@ -74,11 +74,17 @@ class Config:
     LANGUAGES = ("fr", "en", "es", "de")
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
 
+    # Production behind HTTPS: every cookie (session, remember, language) is sent over HTTPS only
+    # and responses carry Strict-Transport-Security (HSTS_MAX_AGE_SECONDS, subdomains included).
+    # Off by default: the embedded default serves plain HTTP.
+    SECURE_TRANSPORT = _bool("SECURE_TRANSPORT", False)
+    HSTS_MAX_AGE_SECONDS = int(os.environ.get("HSTS_MAX_AGE_SECONDS", str(365 * 24 * 3600)))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", SECURE_TRANSPORT)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None
 
     PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", "8"))

@@ -6,6 +6,8 @@ import io
 
 import pytest
 
+from app import create_app
+from app.config import TestConfig
 from app.models import User
 from tests.support.factories import PASSWORD, count, make_user
 from tests.support.http import csrf_from
@@ -141,3 +143,55 @@ def test_signup_with_a_taken_email_is_the_form_error(client):
                            headers={"Accept-Language": "en"})
     assert response.status_code == 422
     assert "An account already uses this e-mail address." in response.get_data(as_text=True)
+
+
+class SecureConfig(TestConfig):
+    SECURE_TRANSPORT = True
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS_MAX_AGE_SECONDS = 1234
+
+
+def _cookies_of_login_and_language(app):
+    user = make_user()
+    client = app.test_client()
+    csrf = csrf_from(client.get("/login").get_data(as_text=True))
+    logged = client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf})
+    switched = client.post("/lang/en", data={"next": "/profiles", "csrf_token": csrf_from(
+        client.get("/profiles").get_data(as_text=True))})
+    return logged, switched
+
+
+def test_production_cookies_are_secure_and_hsts_is_sent(app):
+    secure = create_app(SecureConfig)
+    logged, switched = _cookies_of_login_and_language(secure)
+    session_cookie = next(c for c in logged.headers.getlist("Set-Cookie") if c.startswith("session="))
+    lang_cookie = next(c for c in switched.headers.getlist("Set-Cookie") if c.startswith("sb_lang="))
+    assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+    assert "Secure" in lang_cookie and "HttpOnly" in lang_cookie
+    assert logged.headers["Strict-Transport-Security"] == "max-age=1234; includeSubDomains"
+    assert secure.config["REMEMBER_COOKIE_SECURE"] is True
+
+
+def test_the_embedded_default_stays_plain_http(app):
+    logged, switched = _cookies_of_login_and_language(app)
+    cookies = logged.headers.getlist("Set-Cookie") + switched.headers.getlist("Set-Cookie")
+    assert cookies and not any("Secure" in c for c in cookies)
+    assert "Strict-Transport-Security" not in logged.headers
+
+
+def test_secure_transport_setting_turns_every_cookie_secure(monkeypatch):
+    """The production setting itself (read from the environment when the settings load)."""
+    import importlib
+
+    import app.config as config
+
+    monkeypatch.setenv("SECURE_TRANSPORT", "1")
+    monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    try:
+        reloaded = importlib.reload(config)
+        assert reloaded.Config.SECURE_TRANSPORT is True
+        assert reloaded.Config.SESSION_COOKIE_SECURE is True and reloaded.Config.REMEMBER_COOKIE_SECURE is True
+    finally:
+        monkeypatch.delenv("SECURE_TRANSPORT")
+        importlib.reload(config)

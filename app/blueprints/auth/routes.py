@@ -73,5 +73,6 @@ def set_language(code: str):
             current_user.locale = code
         session[SESSION_LOCALE_KEY] = code
     response = redirect(safe_next(request.form.get("next")) or url_for("auth.login"))
-    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax")
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
