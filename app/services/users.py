@@ -1,6 +1,7 @@
 """Accounts: create, authenticate, disable."""
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 import email_validator
@@ -9,6 +10,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import Role, User
@@ -60,10 +62,28 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+_dummy_hashes: dict[str, str] = {}  # hash method -> a hash of nothing anyone types, made once per process
+dummy_verifications = 0  # how many log-ins named no account (read by the tests)
+
+
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(os.urandom(16).hex(), method)
+    return _dummy_hashes[method]
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None (same answer for every failure)."""
+    """The active user with these credentials, or None (same answer for every failure). A password
+    is verified in every case, against a dummy hash of the same method when no account has this
+    e-mail: an unknown address answers as slowly as a known one (bench/login_timing.py)."""
+    global dummy_verifications
     user = find_by_email(email or "")
-    if user is None or not user.active or not user.check_password(password or ""):
+    if user is None:
+        dummy_verifications += 1
+        check_password_hash(_dummy_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not user.active:
         return None
     return user
 

@@ -195,3 +195,21 @@ def test_secure_transport_setting_turns_every_cookie_secure(monkeypatch):
     finally:
         monkeypatch.delenv("SECURE_TRANSPORT")
         importlib.reload(config)
+
+
+def test_an_unknown_email_is_verified_against_a_dummy_hash_of_the_same_method(app):
+    """Same work for a known and an unknown address (the time itself: bench/login_timing.py)."""
+    from app.services import users
+
+    make_user(email="known@example.test")
+    client = app.test_client()
+    csrf = csrf_from(client.get("/login").get_data(as_text=True))
+    before = users.dummy_verifications
+    response = client.post("/login", data={"email": "nobody@example.test", "password": "whatever-1",
+                                           "csrf_token": csrf})
+    assert response.status_code == 401
+    assert users.dummy_verifications == before + 1
+    method = app.config["PASSWORD_HASH_METHOD"]
+    assert users._dummy_hashes[method].startswith(method.split(":")[0] + ":" + method.split(":")[1])
+    client.post("/login", data={"email": "known@example.test", "password": "whatever-1", "csrf_token": csrf})
+    assert users.dummy_verifications == before + 1  # a known address checks its own hash
