@@ -1,6 +1,7 @@
 """Accounts: create, authenticate, disable."""
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 
@@ -15,6 +16,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import Role, User
 from .errors import NotFound, ValidationError
+
+log = logging.getLogger(__name__)
 
 # Staff and demo accounts live on internal domains (switchboard.local, example.test):
 # accept those special-use names, as email_validator documents.
@@ -94,6 +97,7 @@ def set_active(user_id: int, active: bool, now: datetime) -> User:
         raise NotFound(_l("No such user."))
     user.active = active
     if not active:
+        user.session_version += 1  # its sessions end, they would not come back on re-enabling
         user.is_online = False
         from .assignment import release_moderator_conversations  # avoid an import cycle
 
@@ -104,6 +108,23 @@ def set_active(user_id: int, active: bool, now: datetime) -> User:
         from . import events
 
         events.record(events.AccountDisabled(user.id))
+    return user
+
+
+def end_sessions(user_id: int, actor_id: int | None, now: datetime) -> User:
+    """End every session of ``user_id``, wherever its cookie was copied to: the session version
+    each one holds is now stale (checked when the user is loaded), and their open pages' sockets
+    are closed after the commit. ``actor_id``: the admin who did it, or the user logging out."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    user.session_version = User.session_version + 1  # in the database: two at once both count
+    db.session.flush()
+    from . import events
+
+    events.record(events.SessionsEnded(user.id))
+    log.info("sessions of user %s ended by %s at %s", user.id,
+             "themselves" if actor_id == user.id else f"user {actor_id}", now.isoformat())
     return user
 
 

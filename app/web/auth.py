@@ -59,7 +59,10 @@ def init_app(app) -> None:
         except (TypeError, ValueError):
             return None
         # Every request starts here: a statement built once is cheaper than session.get's.
-        return db.session.scalar(_LOAD_USER, {"user_id_": user_id})
+        user = db.session.scalar(_LOAD_USER, {"user_id_": user_id})
+        if user is not None and session.get(SESSION_VERSION_KEY, 0) != user.session_version:
+            return None  # a session ended since (log-out elsewhere, disabled, ended by an admin)
+        return user
 
 
 def path_of(url: str | None) -> str | None:
@@ -106,15 +109,18 @@ def home_for(user) -> str:
 
 
 SESSION_USER_KEY = "sb_user"
+SESSION_VERSION_KEY = "sb_sv"  # the account's session_version when this session logged in
 
 
 def _remember_in_session(_app, user) -> None:
     session[SESSION_USER_KEY] = user.id
+    session[SESSION_VERSION_KEY] = user.session_version
     session[SESSION_LOCALE_KEY] = user.locale  # errors shown without the database speak it (i18n)
 
 
 def _forget_in_session(_app, user) -> None:
     session.pop(SESSION_USER_KEY, None)
+    session.pop(SESSION_VERSION_KEY, None)
     session.pop(SESSION_LOCALE_KEY, None)
 
 

@@ -67,6 +67,14 @@ def user_set_active(user_id: int):
     return redirect(url_for("admin.user_list"))
 
 
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+def user_end_sessions(user_id: int):
+    with write_transaction():
+        user = users.end_sessions(user_id, current_user.id, utcnow())
+    flash(_("Every session of %(email)s was ended.", email=user.email), "success")
+    return redirect(url_for("admin.user_list"))
+
+
 @bp.route("/profiles")
 def profile_list():
     return render_template("admin/profiles.html", profiles=profiles.list_profiles(active_only=False))

@@ -2,6 +2,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ...clock import utcnow
 from ...database import write_transaction
 from ...extensions import limiter
 from ...jobs import enqueue_welcome_email
@@ -60,6 +61,9 @@ def signup():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """Ends the account's sessions everywhere (a copy of this cookie too), then this one."""
+    with write_transaction():
+        users.end_sessions(current_user.id, current_user.id, utcnow())
     logout_user()
     return redirect(url_for("auth.login"))
 
