@@ -58,6 +58,8 @@ def init_app(app) -> None:
             user_id = int(user_id)
         except (TypeError, ValueError):
             return None
+        if not 0 < user_id <= _MAX_USER_ID:  # no such row, and past what the database's integer holds
+            return None
         # Every request starts here: a statement built once is cheaper than session.get's.
         user = db.session.scalar(_LOAD_USER, {"user_id_": user_id})
         if user is not None and session.get(SESSION_VERSION_KEY, 0) != user.session_version:
@@ -109,6 +111,7 @@ def home_for(user) -> str:
 
 
 SESSION_USER_KEY = "sb_user"
+_MAX_USER_ID = 2**31 - 1  # PostgreSQL's integer
 SESSION_VERSION_KEY = "sb_sv"  # the account's session_version when this session logged in
 
 
@@ -129,7 +132,7 @@ def session_user_id() -> int | None:
     statement checks the user. Kept beside Flask-Login's session through its public signals (log
     in, log out, a session restored from the remember cookie); None when the session names nobody."""
     user_id = session.get(SESSION_USER_KEY)
-    if isinstance(user_id, int):
+    if isinstance(user_id, int) and 0 < user_id <= _MAX_USER_ID:
         return user_id
     if current_user.is_authenticated:  # a session from before this key: loads the user once
         session[SESSION_USER_KEY] = current_user.id
