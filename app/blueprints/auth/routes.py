@@ -15,8 +15,25 @@ from . import bp
 from .forms import LoginForm, SignupForm
 
 
+def _account_key() -> str:
+    """The account a log-in names, as find_by_email matches it (case and spaces do not count)."""
+    email = request.form.get("email")
+    return "account:" + (email.strip().lower() if isinstance(email, str) else "")
+
+
+def _address_key() -> str:
+    return "address:" + (request.remote_addr or "")
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401  # wrong e-mail or password; not a success, nor a malformed form
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"], key_func=_account_key, methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ADDRESS"], key_func=_address_key, methods=["POST"],
+               deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
@@ -35,6 +52,7 @@ def login():
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_SIGNUP"], key_func=_address_key, methods=["POST"])
 def signup():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
