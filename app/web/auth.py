@@ -140,6 +140,13 @@ def session_user_id() -> int | None:
     return None
 
 
+def session_version() -> int:
+    """The account's session version this session holds (see ``load_user``): -1, older than any,
+    when it holds something else."""
+    version = session.get(SESSION_VERSION_KEY, 0)
+    return version if isinstance(version, int) and not isinstance(version, bool) else -1
+
+
 def session_user_required(view):
     """The session names a user (else the usual log-in redirect), who is not loaded here: the
     service the view calls checks them."""

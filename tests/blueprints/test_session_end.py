@@ -105,3 +105,21 @@ def test_ending_sessions_closes_open_sockets_and_refuses_the_reconnect(web_serve
         open_socket(customer_session)
     page = customer_session.get("/profiles", allow_redirects=False)
     assert page.status_code == 302 and "/login" in page.headers["Location"]
+
+
+def test_a_cookie_copied_before_logout_sends_no_message(app):
+    """The send path does not load the user: its own statements check the session's version."""
+    from app.models import Message
+    from tests.support.factories import count, make_profile
+    from tests.support.http import send
+
+    profile = make_profile()
+    user = make_user()
+    client = app.test_client()
+    csrf = login(client, user.email)
+    copy = _copy(app, client)
+    assert send(copy, csrf, profile.id, "before").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf})
+    refused = send(copy, csrf, profile.id, "after")
+    assert refused.status_code == 401 and refused.headers["HX-Redirect"].startswith("/login")
+    assert count(Message) == 1

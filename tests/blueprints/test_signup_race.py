@@ -46,3 +46,34 @@ def test_simultaneous_signups_with_one_email_make_one_account_and_form_errors(bu
     assert statuses == [302] + [422] * (SIGNUPS - 1), statuses
     assert all("An account already uses this e-mail address." in a.text for a in answers if a.status_code == 422)
     assert count(User, email="twin@example.test") == 1
+
+
+@pytest.mark.slow
+def test_simultaneous_admin_creations_of_one_account_make_one_and_form_errors(busy_web_server):
+    """The admin's "create an account" at the same instant from several pages: one account."""
+    from app.models import Role
+    from tests.support.factories import make_user
+    from tests.support.http import login
+
+    admin = make_user(Role.ADMIN)
+    pages = []
+    for _ in range(SIGNUPS):
+        page = LiveSession(busy_web_server.url)
+        pages.append((page, login(page, admin.email)))
+    start = threading.Barrier(SIGNUPS)
+    answers: list = [None] * SIGNUPS
+
+    def create(n, page, csrf):
+        start.wait()
+        answers[n] = page.post("/admin/users", data={"display_name": f"Twin {n}", "email": "staff@example.test",
+                                                     "password": "long-enough-1", "role": "moderator", "locale": "en",
+                                                     "csrf_token": csrf}, headers={"Accept-Language": "en"})
+
+    threads = [threading.Thread(target=create, args=(n, *p)) for n, p in enumerate(pages)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [302] + [422] * (SIGNUPS - 1), statuses
+    assert count(User, email="staff@example.test") == 1
