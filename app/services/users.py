@@ -128,6 +128,18 @@ def end_sessions(user_id: int, actor_id: int | None, now: datetime) -> User:
     return user
 
 
+def set_password(user_id: int, password: str, actor_id: int | None, now: datetime) -> User:
+    """An admin sets a new password: the account's sessions end everywhere (``end_sessions``)."""
+    shortest = current_app.config["PASSWORD_MIN_LENGTH"]
+    if not isinstance(password, str) or not shortest <= len(password) <= 200:
+        raise ValidationError(_l("The password must be at least %(n)d characters long.", n=shortest))
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    user.set_password(password)
+    return end_sessions(user.id, actor_id, now)
+
+
 def list_users(role: Role | None = None, limit: int = 500) -> list[User]:
     query = select(User).order_by(User.role, User.created_at.desc()).limit(limit)
     if role is not None:

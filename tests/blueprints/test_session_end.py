@@ -123,3 +123,25 @@ def test_a_cookie_copied_before_logout_sends_no_message(app):
     refused = send(copy, csrf, profile.id, "after")
     assert refused.status_code == 401 and refused.headers["HX-Redirect"].startswith("/login")
     assert count(Message) == 1
+
+
+def test_an_admin_setting_a_password_ends_the_sessions(app):
+    from tests.support.factories import PASSWORD
+
+    user = make_user()
+    client = app.test_client()
+    login(client, user.email)
+    admin = app.test_client()
+    csrf = login(admin, make_user(Role.ADMIN).email)
+    too_short = admin.post(f"/admin/users/{user.id}/password", data={"password": "short", "csrf_token": csrf},
+                           headers={"Accept-Language": "en"})
+    assert too_short.status_code == 422 and "at least 8 characters" in too_short.get_data(as_text=True)
+    assert client.get("/profiles").status_code == 200  # nothing changed
+    changed = admin.post(f"/admin/users/{user.id}/password", data={"password": "a-new-password-1", "csrf_token": csrf})
+    assert changed.status_code == 302
+    _refused(client)
+    fresh = app.test_client()
+    page_csrf = csrf_from(fresh.get("/login").get_data(as_text=True))
+    assert fresh.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": page_csrf}).status_code == 401
+    login(fresh, user.email, "a-new-password-1")
+    assert fresh.get("/profiles").status_code == 200
