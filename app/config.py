@@ -84,16 +84,28 @@ class Config:
     LANGUAGES = ("fr", "en", "es", "de")
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "app" / "translations")
 
+    # Production behind HTTPS: every cookie (session, remember, language) is sent over HTTPS only
+    # and responses carry Strict-Transport-Security (HSTS_MAX_AGE_SECONDS, subdomains included).
+    # Off by default: the embedded default serves plain HTTP.
+    SECURE_TRANSPORT = _bool("SECURE_TRANSPORT", False)
+    HSTS_MAX_AGE_SECONDS = int(os.environ.get("HSTS_MAX_AGE_SECONDS", str(365 * 24 * 3600)))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", SECURE_TRANSPORT)
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None
 
     PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", "8"))
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
-    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    # Failed log-ins (wrong e-mail or password) per account (the e-mail as typed, trimmed and
+    # lower-cased): each window adds a longer wait once its count is reached, so guessing slows
+    # down while the account's owner, and everyone else behind the same address, still log in.
+    RATELIMIT_LOGIN_ACCOUNT = os.environ.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute;20 per hour;50 per day")
+    # Failed log-ins per address, all accounts together (an office shares one): higher.
+    RATELIMIT_LOGIN_ADDRESS = os.environ.get("RATELIMIT_LOGIN_ADDRESS", "30 per minute;300 per hour")
+    RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "5 per hour;20 per day")  # sign-up attempts per address
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
     MESSAGE_MAX_LENGTH = 4000

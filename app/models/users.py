@@ -37,6 +37,9 @@ class User(UserMixin, db.Model):
     # The moderator page's last heartbeat (every 2 min, sent even while its socket is down).
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    # Copied into the session at log-in; raised to end every session of the account (log-out,
+    # disabling, the admin's "end sessions"): a session holding an older one is nobody.
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_users_role_online", "role", "is_online"),

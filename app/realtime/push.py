@@ -71,7 +71,7 @@ def _dispatch(happened: list) -> None:
             locks_changed.append((e.moderator_id, e.profile_id))
         elif isinstance(e, events.QueueChanged):
             queue = True
-        elif isinstance(e, events.AccountDisabled):
+        elif isinstance(e, (events.AccountDisabled, events.SessionsEnded)):
             publish_kick(get_redis(), e.user_id)
     for e in posted:
         message_posted(e.message)

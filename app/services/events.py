@@ -67,6 +67,13 @@ class AccountDisabled:
     user_id: int
 
 
+@dataclass(frozen=True)
+class SessionsEnded:
+    """Every session of an account was ended: its open pages must close (they reconnect, and
+    are refused)."""
+    user_id: int
+
+
 def record(happened) -> None:
     """``happened`` follows the commit of the current unit of work (nothing, if it rolls back)."""
     db.session().info.setdefault(_KEY, []).append(happened)

@@ -1,6 +1,7 @@
 """Flask-Login wiring and role guards."""
 from __future__ import annotations
 
+import re
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -41,8 +42,7 @@ def init_app(app) -> None:
             return redirect(login_url(login.login_view, next_url=request.url))
         from .errors import error_response
 
-        page = urlsplit(request.htmx.current_url or "")
-        back = page.path + (f"?{page.query}" if page.query else "") if page.path else request.path
+        back = safe_next(path_of(request.htmx.current_url)) or request.path
         return htmx_response(error_response(str(login.login_message), 401),
                              redirect=login_url(login.login_view, next_url=back))
 
@@ -58,8 +58,47 @@ def init_app(app) -> None:
             user_id = int(user_id)
         except (TypeError, ValueError):
             return None
+        if not 0 < user_id <= _MAX_USER_ID:  # no such row, and past what the database's integer holds
+            return None
         # Every request starts here: a statement built once is cheaper than session.get's.
-        return db.session.scalar(_LOAD_USER, {"user_id_": user_id})
+        user = db.session.scalar(_LOAD_USER, {"user_id_": user_id})
+        if user is not None and session.get(SESSION_VERSION_KEY, 0) != user.session_version:
+            return None  # a session ended since (log-out elsewhere, disabled, ended by an admin)
+        return user
+
+
+def path_of(url: str | None) -> str | None:
+    """The path and query of a page's address (htmx's ``HX-Current-URL``), None when it is not one."""
+    try:
+        page = urlsplit(url or "")
+    except ValueError:  # e.g. an unclosed IPv6 host, "http://[::1"
+        return None
+    return page.path + (f"?{page.query}" if page.query else "") if page.path else None
+
+
+# Browsers drop tabs and line breaks anywhere in an address, and read a backslash as a slash.
+_DROPPED_BY_BROWSERS = re.compile(r"[\t\r\n]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_next(target) -> str | None:
+    """Where to go back after logging in or switching language: a path on this site, read the way
+    a browser reads it, or None (the caller's default page). Refused: anything with a scheme or a
+    host once tabs and line breaks are dropped and backslashes read as slashes (``https://x``,
+    ``//x``, a slash, a backslash and ``x``, a slash, a tab, a slash and ``x``), control characters,
+    text not starting with a slash."""
+    if not isinstance(target, str) or not target:
+        return None
+    path = _DROPPED_BY_BROWSERS.sub("", target).replace("\\", "/")
+    if not path.startswith("/") or path.startswith("//") or _CONTROL.search(path):
+        return None
+    try:
+        parts = urlsplit(path)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc:
+        return None
+    return path
 
 
 def home_for(user) -> str:
@@ -72,15 +111,19 @@ def home_for(user) -> str:
 
 
 SESSION_USER_KEY = "sb_user"
+_MAX_USER_ID = 2**31 - 1  # PostgreSQL's integer
+SESSION_VERSION_KEY = "sb_sv"  # the account's session_version when this session logged in
 
 
 def _remember_in_session(_app, user) -> None:
     session[SESSION_USER_KEY] = user.id
+    session[SESSION_VERSION_KEY] = user.session_version
     session[SESSION_LOCALE_KEY] = user.locale  # errors shown without the database speak it (i18n)
 
 
 def _forget_in_session(_app, user) -> None:
     session.pop(SESSION_USER_KEY, None)
+    session.pop(SESSION_VERSION_KEY, None)
     session.pop(SESSION_LOCALE_KEY, None)
 
 
@@ -89,12 +132,19 @@ def session_user_id() -> int | None:
     statement checks the user. Kept beside Flask-Login's session through its public signals (log
     in, log out, a session restored from the remember cookie); None when the session names nobody."""
     user_id = session.get(SESSION_USER_KEY)
-    if isinstance(user_id, int):
+    if isinstance(user_id, int) and 0 < user_id <= _MAX_USER_ID:
         return user_id
     if current_user.is_authenticated:  # a session from before this key: loads the user once
         session[SESSION_USER_KEY] = current_user.id
         return current_user.id
     return None
+
+
+def session_version() -> int:
+    """The account's session version this session holds (see ``load_user``): -1, older than any,
+    when it holds something else."""
+    version = session.get(SESSION_VERSION_KEY, 0)
+    return version if isinstance(version, int) and not isinstance(version, bool) else -1
 
 
 def session_user_required(view):

@@ -1,4 +1,5 @@
-"""Security headers on every response: a CSP with no inline script, no framing, no sniffing."""
+"""Security headers on every response: a CSP with no inline script, no framing, no sniffing; HSTS
+when Switchboard is served over HTTPS only (SECURE_TRANSPORT)."""
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -13,6 +14,9 @@ def init_app(app) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["SECURE_TRANSPORT"]:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        f"max-age={app.config['HSTS_MAX_AGE_SECONDS']}; includeSubDomains")
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
             response.vary.add("HX-Request")

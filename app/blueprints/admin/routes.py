@@ -68,6 +68,27 @@ def user_set_active(user_id: int):
     return redirect(url_for("admin.user_list"))
 
 
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+def user_end_sessions(user_id: int):
+    with write_transaction():
+        user = users.end_sessions(user_id, current_user.id, utcnow())
+    flash(_("Every session of %(email)s was ended.", email=user.email), "success")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def user_set_password(user_id: int):
+    try:
+        with write_transaction():
+            user = users.set_password(user_id, request.form.get("password", ""), current_user.id, utcnow())
+    except ValidationError as exc:
+        flash(str(exc.message), "error")
+        return render_template("admin/users.html", users=users.list_users(), role=None, roles=list(Role),
+                               form_values={}), 422
+    flash(_("New password for %(email)s; their sessions were ended.", email=user.email), "success")
+    return redirect(url_for("admin.user_list"))
+
+
 @bp.route("/profiles")
 def profile_list():
     return render_template("admin/profiles.html", profiles=profiles.list_profiles(active_only=False))

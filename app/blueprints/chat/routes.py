@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from ...clock import utcnow
 from ...models import Role
 from ...services import chat, profiles, sending
-from ...web.auth import home_for, role_required, session_user_id, session_user_required
+from ...web.auth import home_for, role_required, session_user_id, session_user_required, session_version
 from ...web.fragments import message_html
 from ..params import optional_id
 from . import bp
@@ -58,7 +58,7 @@ def send(profile_id: int):
     """A client's message; the answer is its bubble (the push to the client's pages is the same)."""
     posted = sending.send_client_message(session_user_id(), profile_id, request.form.get("body"),
                                          request.form.get("client_token"), utcnow(),
-                                         current_app.config["MESSAGE_MAX_LENGTH"])
+                                         current_app.config["MESSAGE_MAX_LENGTH"], session_version())
     return message_html(posted.message, "client", posted.message.conversation.client.locale)
 
 

@@ -30,12 +30,14 @@ from .. import activity, assignment, events, pending
 from ..errors import Forbidden, NotFound, NotLoggedIn, ValidationError
 from ..messages import MAX_BODY, Posted, clean_body, clean_token, insert_message, orm_rows, reload_keeping_links
 from . import postgresql, rows, sqlite
+from .rows import UNCHECKED_SESSION
 
 
 def send_client_message(client_id: int, profile_id: int, body: str | None, token: str | None, now: datetime,
-                        max_length: int = MAX_BODY) -> Posted:
+                        max_length: int = MAX_BODY, session_version: int = UNCHECKED_SESSION) -> Posted:
     """Store a client's message once (by its client token), mark the conversation waiting and make
-    sure a moderator holds it; ``client_id`` is who the session says writes, checked here. A unit
+    sure a moderator holds it; ``client_id`` is who the session says writes, checked here, with
+    the ``session_version`` the session holds (an ended session writes nothing). A unit
     of work of its own: it commits, then its pushes follow."""
     try:
         clean = clean_body(body, max_length), clean_token(token)
@@ -43,18 +45,19 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
         clean = None
     if clean is not None:
         with single_statement_write() as alone:
-            stored = postgresql.store(client_id, profile_id, *clean, now, held_and_active=True) if alone else None
+            stored = postgresql.store(client_id, profile_id, *clean, now, session_version,
+                                      held_and_active=True) if alone else None
             if stored is not None:
                 events.record(events.MessagePosted(stored[1].message))
         if stored is not None:
             return stored[1]
     with write_transaction():
-        stored = _store(client_id, profile_id, *clean, now) if clean is not None else None
+        stored = _store(client_id, profile_id, *clean, now, session_version) if clean is not None else None
         if stored is not None:
             posted = _settle_snapshot(*stored, now)
         else:
             client = db.session.get(User, client_id)
-            if client is None or not client.active:
+            if client is None or not client.active or client.session_version > session_version:
                 raise NotLoggedIn(_l("Please log in to see this page."))
             posted = post_client_message(client, profile_id, body, token, now, max_length)
     return posted
@@ -105,10 +108,10 @@ def _find(client_id: int, profile_id: int) -> Conversation | None:
                                                         Conversation.profile_id == profile_id))
 
 
-def _store(client_id: int, profile_id: int, body: str, token: str, now: datetime):
+def _store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
     if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql.store(client_id, profile_id, body, token, now)
-    return sqlite.store(client_id, profile_id, body, token, now)
+        return postgresql.store(client_id, profile_id, body, token, now, session_version)
+    return sqlite.store(client_id, profile_id, body, token, now, session_version)
 
 
 def _client_conversation(client_id: int, profile_id: int) -> Conversation | None:

@@ -21,13 +21,14 @@ from ..snapshots import ConversationSnapshot
 from . import rows
 
 
-def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
+def store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int,
           held_and_active: bool = False):
     """``(conversation, Posted, was_active)`` as snapshots, or None when nothing was stored: not an
     active client, no such conversation, a hidden profile, or the token was stored before; with
     ``held_and_active``, also when no moderator holds the conversation or it had gone quiet."""
     statement = cached_statement(("sending.postgresql", held_and_active), lambda: _statement(held_and_active))
-    row = db.session.connection().execute(statement, _params(client_id, profile_id, body, token, now)).first()
+    row = db.session.connection().execute(statement, _params(client_id, profile_id, body, token, now,
+                                                                           session_version)).first()
     if row is None:
         return None
     row = row._mapping
@@ -35,8 +36,8 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
     return conversation, rows.linked(rows.MESSAGE.snapshot(row), conversation, row), row["was_active"]
 
 
-def _params(client_id: int, profile_id: int, body: str, token: str, now: datetime) -> dict:
-    return {"client_": client_id, "profile_": profile_id, "sender_": Sender.CLIENT, "author_id_": client_id,
+def _params(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int) -> dict:
+    return {"client_": client_id, "session_version_": session_version, "profile_": profile_id, "sender_": Sender.CLIENT, "author_id_": client_id,
             "body_": body, "client_token_": token, "created_at_": now, "now_": now,
             "active_since_": activity.active_since(now)}
 
@@ -62,7 +63,8 @@ def _statement(held_and_active: bool):
               .join_from(Conversation.__table__, Profile.__table__, p.id == c.profile_id)
               .join(rows.SENDER, sender.id == c.client_id)
               .where(c.client_id == bindparam("client_"), c.profile_id == bindparam("profile_"), p.active.is_(True),
-                     sender.role == Role.CLIENT, sender.active.is_(True)))
+                     sender.role == Role.CLIENT, sender.active.is_(True),
+                     sender.session_version <= bindparam("session_version_")))
     if held_and_active:
         target = target.where(c.assigned_moderator_id.is_not(None), was_active)
     target = target.cte("target")

@@ -51,3 +51,8 @@ def linked(message: Snapshot, conversation: ConversationSnapshot, row) -> Posted
     conversation.profile_lock = LOCK.snapshot(row)
     message.conversation = conversation
     return Posted(message, created=True)
+
+
+# A session version no account reaches: the sender's sessions are not checked (a caller that is
+# no request). A session holding an older version than its account's was ended: it sends nothing.
+UNCHECKED_SESSION = 2**31 - 1
