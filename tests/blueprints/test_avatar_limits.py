@@ -118,24 +118,26 @@ def _rgb_png(color) -> bytes:
 
 
 def test_an_accepted_upload_shows_the_placeholder_until_its_job_swaps_the_avatar_in(app):
-    """The job run here, in the test process (the worker test runs it in the real worker): the
-    upload is stored undecoded, the placeholder shows, the job swaps the avatar in; a job whose
-    upload was replaced meanwhile swaps nothing and leaves no file behind."""
+    """The job run here, in the test process (the worker test runs it in the real worker; the
+    uploads are stored by the service, so that worker, running for the rest of the suite once a
+    test started it, has no job to take): the upload is stored undecoded, the placeholder shows,
+    the job swaps the avatar in; a job whose upload was replaced meanwhile swaps nothing and
+    leaves no file behind."""
+    from app.database import write_transaction
     from app.jobs.avatars import process_avatar
-    from app.jobs import get_queue
+    from app.services import profiles
 
     client = app.test_client()
-    csrf = login(client, make_user(Role.ADMIN).email)
+    login(client, make_user(Role.ADMIN).email)
     profile = make_profile("Ana", 30)
 
     def upload(color):
-        response = client.post(f"/admin/profiles/{profile.id}", content_type="multipart/form-data", data={
-            "csrf_token": csrf, "name": "Ana", "age": "30", "city": "", "bio": "", "active": "1",
-            "avatar": (io.BytesIO(_rgb_png(color)), "photo.png")})
-        assert response.status_code == 302
-        with app.app_context():
-            job = get_queue("default").jobs[-1]
-            return db.session.get(Profile, profile.id).avatar_pending, job.args
+        with app_context():
+            with write_transaction():
+                pending = profiles.store_avatar(db.session.get(Profile, profile.id), _rgb_png(color),
+                                                app.config["UPLOAD_DIR"])
+            return db.session.get(Profile, profile.id).avatar_pending, (
+                pending.profile_id, pending.original, pending.replaced)
 
     first, first_args = upload((255, 0, 0))
     second, second_args = upload((0, 0, 255))
