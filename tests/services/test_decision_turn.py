@@ -11,9 +11,9 @@ from sqlalchemy import event, select, text
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import AssignmentChange, ClientLock, Conversation, ProfileAssignment, QueueEntry, Role
-from app.services import activity, locks, moderator_queue, sending
-from tests.support.factories import make_profile, make_user, token
+from app.models import AssignmentChange, ClientLock, Conversation, ProfileAssignment, QueueEntry
+from app.services import activity, sending
+from tests.support.factories import make_profile, make_user, queued_moderator, token
 from tests.support.sql import recorded_statements
 
 pytestmark = pytest.mark.skipif(not os.environ["DATABASE_URL"].startswith("postgresql"),
@@ -22,21 +22,13 @@ pytestmark = pytest.mark.skipif(not os.environ["DATABASE_URL"].startswith("postg
 T0 = datetime(2026, 12, 5, 12, 0, 0)
 
 
-def online(at):
-    moderator = make_user(Role.MODERATOR)
-    with write_transaction():
-        db.session.merge(moderator).is_online = True
-        moderator_queue.join(moderator.id, at)
-    return moderator
-
-
 def post(client, profile, now):
     with write_transaction():
         return sending.post_client_message(client, profile.id, "hi", token(), now).message.conversation.id
 
 
 def test_a_first_decision_holds_the_turn_over_one_statement(ctx):
-    busy, idle = online(T0), online(T0 + timedelta(seconds=1))
+    busy, idle = queued_moderator(T0), queued_moderator(T0 + timedelta(seconds=1))
     with write_transaction():
         db.session.execute(QueueEntry.__table__.update().where(QueueEntry.moderator_id == busy.id).values(load=3))
     client, profile = make_user(), make_profile()
@@ -67,7 +59,7 @@ def test_a_client_approached_while_the_decision_waited_for_its_turn_goes_to_who_
     """The first read saw a client nobody approached; before the decision had its turn, another
     decision gave the client to a moderator. The short path's guard sees the lock and the decision
     is made again under the turn: the conversation goes to who approaches the client."""
-    first, second = online(T0), online(T0 + timedelta(seconds=1))   # first is next in line
+    first, second = queued_moderator(T0), queued_moderator(T0 + timedelta(seconds=1))   # first is next in line
     client, profile = make_user(), make_profile()
     now = T0 + timedelta(seconds=2)
 
@@ -93,7 +85,7 @@ def test_a_client_approached_while_the_decision_waited_for_its_turn_goes_to_who_
     worker.join(30)
     assert waited and "error" not in outcome, outcome
     conversation = db.session.get(Conversation, outcome["conversation"])
-    assert conversation.assigned_moderator_id == second.id          # not the next in line (first)
+    assert conversation.assigned_moderator_id == second.id != first.id   # not the next in line
     assert db.session.get(ProfileAssignment, profile.id).moderator_id == second.id
 
 

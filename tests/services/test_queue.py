@@ -5,17 +5,9 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Role
 from app.services import activity, chat, moderator_queue, sending
-from tests.support.factories import make_profile, make_user, token
+from tests.support.factories import make_profile, make_user, queued_moderator, token
 
 T0 = datetime(2026, 11, 23, 12, 0, 0)
-
-
-def online(at):
-    moderator = make_user(Role.MODERATOR)
-    with write_transaction():
-        db.session.merge(moderator).is_online = True
-        moderator_queue.join(moderator.id, at)
-    return moderator
 
 
 def post(now):
@@ -24,14 +16,14 @@ def post(now):
 
 
 def test_simultaneous_connections_are_ordered_by_time_then_id(ctx):
-    a, b = online(T0), online(T0)                 # the same instant: lower id first
-    c = online(T0 - timedelta(milliseconds=1))   # a millisecond earlier: first of all
+    a, b = queued_moderator(T0), queued_moderator(T0)                 # the same instant: lower id first
+    c = queued_moderator(T0 - timedelta(milliseconds=1))   # a millisecond earlier: first of all
     assert [mid for mid, _ in moderator_queue.order(T0)] == [c.id, a.id, b.id]
     assert [post(T0).assigned_moderator_id for _ in range(3)] == [c.id, a.id, b.id]
 
 
 def test_position_and_estimated_wait(ctx):
-    first, second = online(T0), online(T0 + timedelta(seconds=1))
+    first, second = queued_moderator(T0), queued_moderator(T0 + timedelta(seconds=1))
     assert moderator_queue.status(second.id, T0).position == 2
     assert moderator_queue.status(second.id, T0, default_wait=60).estimated_wait_seconds == 120
     for i in range(6):                           # 6 new conversations in 30 min: one every 5 minutes
@@ -41,7 +33,7 @@ def test_position_and_estimated_wait(ctx):
 
 
 def test_leaving_the_queue_stops_new_work_and_rejoining_goes_to_the_back(ctx):
-    a, b = online(T0), online(T0 + timedelta(seconds=1))
+    a, b = queued_moderator(T0), queued_moderator(T0 + timedelta(seconds=1))
     with write_transaction():
         assert moderator_queue.leave(a.id)
     assert moderator_queue.status(a.id, T0).in_queue is False
@@ -54,7 +46,7 @@ def test_leaving_the_queue_stops_new_work_and_rejoining_goes_to_the_back(ctx):
 
 
 def test_status_counts_the_profiles_nobody_holds(ctx):
-    moderator = online(T0)
+    moderator = queued_moderator(T0)
     make_profile(name="Free")
     assert moderator_queue.status(moderator.id, T0).profiles_available == 1
     post(T0)                                      # a new profile, given to the moderator with its conversation
@@ -65,7 +57,7 @@ def test_status_counts_the_profiles_nobody_holds(ctx):
 def test_load_counter_follows_assignments_and_is_resynced(ctx):
     from app.models import QueueEntry
 
-    moderator = online(T0)
+    moderator = queued_moderator(T0)
     answered, _ = post(T0), post(T0)
     counter = lambda: db.session.query(QueueEntry.load).filter_by(moderator_id=moderator.id).scalar()  # noqa: E731
     assert counter() == 2 == activity.load_of(moderator.id, T0)

@@ -33,6 +33,17 @@ def make_user(role: Role = Role.CLIENT, email: str | None = None, online: bool =
     return user
 
 
+def queued_moderator(at):
+    """An online moderator who joined the queue at ``at`` (queue order follows it)."""
+    from app.services import moderator_queue
+
+    moderator = make_user(Role.MODERATOR)
+    with write_transaction():
+        db.session.merge(moderator).is_online = True
+        moderator_queue.join(moderator.id, at)
+    return moderator
+
+
 def make_profile(name: str = "Camille", age: int = 29):
     """A stored profile."""
     with app_context() as owned:
