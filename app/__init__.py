@@ -48,6 +48,7 @@ def create_app(config_class: type = Config) -> Flask:
     from .services import events
 
     events.subscribe(push.dispatch)  # pushes follow the commits of units of work
+    push.init_app(app)
     app.wsgi_app = NoDeflateMiddleware(app.wsgi_app)
 
     from . import web

@@ -16,6 +16,10 @@ Only while the subscription stands: a page catches up from the newest message it
 fragment delivered here while other processes' fragments could not arrive (Redis down, the
 subscription being re-made) would hide them from its catch-up. While it is down nothing is
 delivered; once it is back every socket is closed with 1012 and its page catches up.
+
+What concerns many users at once and is the same for every process (queue positions moved) is
+one broadcast on the control channel: each process then does its part for its own sockets
+(``on_broadcast``), instead of one message per user through Redis.
 """
 from __future__ import annotations
 
@@ -92,6 +96,7 @@ class Hub:
         self.retry_at_most = retry_at_most  # seconds between attempts to subscribe again, at most
         self._sockets: dict[int, set[Connection]] = defaultdict(set)
         self._lock = threading.Lock()
+        self._handlers: dict = {}  # broadcast name -> handler
         self._thread: threading.Thread | None = None
         self.dropped = 0
         self.listening = False  # the subscription stands: local deliveries cannot overtake others
@@ -119,6 +124,21 @@ class Hub:
                 conns.discard(conn)
                 if not conns:
                     del self._sockets[conn.user_id]
+
+    def local_user_ids(self) -> set[int]:
+        """The users whose sockets this process holds."""
+        with self._lock:
+            return set(self._sockets)
+
+    def on_broadcast(self, name: str, handler) -> None:
+        """Call ``handler()`` (in the subscription's thread: it must return quickly) whenever any
+        process broadcasts ``name`` (``broadcast``)."""
+        self._handlers[name] = handler
+
+    def broadcast(self, r: redis.Redis, name: str) -> None:
+        """Tell every web process (this one included) that ``name`` happened: one message for
+        all, each process acting for its own sockets."""
+        r.publish(self.names.control_channel, json.dumps({"broadcast": name}))
 
     def local_count(self) -> int:
         with self._lock:
@@ -214,6 +234,12 @@ class Hub:
     def _command(self, command: dict) -> bool:
         if "kick" in command:
             self.kick(command["kick"])
+        handler = self._handlers.get(command.get("broadcast"))
+        if handler is not None:
+            try:
+                handler()
+            except Exception:  # noqa: BLE001 - a failed handler must not end the subscription
+                log.exception("broadcast %r failed", command.get("broadcast"))
         return command.get("stop") != self.origin
 
     def _fan_out(self, channel: str, data: bytes | str) -> None:

@@ -19,7 +19,7 @@ from ..runtime import under_gevent
 from ..services import chat, events
 from ..web.fragments import message_html
 from ..web.i18n import in_language
-from .hub import publish, publish_kick
+from .hub import get_hub, publish, publish_kick
 
 log = logging.getLogger(__name__)
 
@@ -132,17 +132,29 @@ def queue_changed() -> None:
     """Positions moved: every queued moderator's queue panel, re-rendered for them.
 
     Every change moves everyone's position, so each one costs a panel per queued moderator (a
-    string filled in from a render per language: ``QueuePanels``) and its push. In
-    the web server a burst of changes (many moderators connecting, a wave of new conversations)
-    is coalesced per process: the first change refreshes the panels at once, in the background;
-    changes meanwhile make one more refresh ``QUEUE_PUSH_INTERVAL_SECONDS`` later, from the state
-    then, so the panels always end on the latest positions. Elsewhere (jobs, CLI) it is done now.
-    """
-    from flask import has_request_context, request
+    string filled in from a render per language: ``QueuePanels``) and its push. So it is one
+    broadcast, not a message per moderator: every web process then refreshes the panels of the
+    sockets it holds, written to them directly (``queue_broadcast_received``)."""
+    get_hub().broadcast(get_redis(), QUEUE_BROADCAST)
 
-    interval = current_app.config["QUEUE_PUSH_INTERVAL_SECONDS"]
-    if not interval or not has_request_context() or not under_gevent():
-        _push_queue_panels()
+
+QUEUE_BROADCAST = "queue"
+
+
+def init_app(app) -> None:
+    """This process refreshes its sockets' queue panels whenever any process says positions moved."""
+    app.extensions["hub"].on_broadcast(QUEUE_BROADCAST, lambda: queue_broadcast_received(app))
+
+
+def queue_broadcast_received(app) -> None:
+    """Called by the hub's subscription (it must return quickly). In the web server a burst of
+    changes (many moderators connecting, a wave of new conversations) is coalesced per process:
+    the first refreshes the panels at once, in the background; changes meanwhile make one more
+    refresh ``QUEUE_PUSH_INTERVAL_SECONDS`` later, from the state then, so the panels always end
+    on the latest positions. Elsewhere (a threaded server) it is done now."""
+    interval = app.config["QUEUE_PUSH_INTERVAL_SECONDS"]
+    if not interval or not under_gevent():
+        _refresh_queue_panels(app, 0)
         return
     if _queue_refresh["scheduled"]:
         _queue_refresh["again"] = True
@@ -150,26 +162,28 @@ def queue_changed() -> None:
     import gevent
 
     _queue_refresh["scheduled"] = True
-    gevent.spawn(_refresh_queue_panels, current_app._get_current_object(), request.url_root, interval)
+    gevent.spawn(_refresh_queue_panels, app, interval)
 
 
 _queue_refresh = {"scheduled": False, "again": False}  # this process's coalesced queue refresh
 
 
-def _refresh_queue_panels(app, url_root: str, interval: float) -> None:
-    import gevent
-
+def _refresh_queue_panels(app, interval: float) -> None:
     try:
         while True:
             _queue_refresh["again"] = False
             try:
-                with app.test_request_context(base_url=url_root):
+                with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
                     try:
                         _push_queue_panels()
                     finally:
                         db.session.remove()
             except Exception:  # noqa: BLE001 - a failed refresh must not stop the next ones
                 log.exception("could not push the queue panels")
+            if not interval:
+                return
+            import gevent
+
             gevent.sleep(interval)
             if not _queue_refresh["again"]:
                 return
@@ -178,27 +192,29 @@ def _refresh_queue_panels(app, url_root: str, interval: float) -> None:
 
 
 def _push_queue_panels() -> None:
-    """One read of the queue and of its moderators for all panels; publishes in pipelined batches.
-    Panels are rendered once per language and shape (``QueuePanels``), not once per moderator."""
+    """The panels of the queued moderators whose sockets this process holds, written to those
+    sockets: one read of the queue and of those moderators, a few renders (``QueuePanels``)."""
     from sqlalchemy import select
 
     from ..clock import utcnow
-    from ..models import QueueEntry
     from ..services import moderator_queue
 
-    r, now = get_redis(), utcnow()
-    everyone = moderator_queue.statuses(now, current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
-    moderators = {user.id: user for user in db.session.scalars(
-        select(User).join(QueueEntry, QueueEntry.moderator_id == User.id))}
+    hub = get_hub()
+    here = hub.local_user_ids()
+    if not here or not hub.listening:  # no socket here, or they are about to reconnect and read anew
+        return
+    queued = [moderator_id for moderator_id in moderator_queue.queued_moderator_ids() if moderator_id in here]
+    if not queued:
+        return
+    everyone = moderator_queue.statuses(utcnow(), current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
+    moderators = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(queued)))}
     panels = QueuePanels()
-    pipe = r.pipeline(transaction=False)
-    for moderator_id in moderator_queue.queued_moderator_ids():
-        moderator = moderators.get(moderator_id) or db.session.get(User, moderator_id)
-        publish(pipe, moderator_id, panels.panel(moderator, everyone.get(moderator_id, everyone[None])))
-        if len(pipe) >= 100:
-            pipe.execute()
+    for count, moderator_id in enumerate(queued, 1):
+        moderator = moderators.get(moderator_id)
+        if moderator is not None:
+            hub.deliver(moderator_id, panels.panel(moderator, everyone.get(moderator_id, everyone[None])))
+        if count % 100 == 0:
             time.sleep(0)  # under gevent: let requests and sockets run between batches
-    pipe.execute()
 
 
 class QueuePanels:

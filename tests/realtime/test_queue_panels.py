@@ -1,6 +1,7 @@
 """Every decision moves queue positions, so it refreshes every queued moderator's queue panel: that
 refresh renders the panel a few times (per language and shape), not once per queued moderator,
 and each moderator still gets exactly their own panel."""
+import queue
 import time
 from collections import Counter
 
@@ -13,8 +14,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Role, User
 from app.realtime import push
-from app.realtime.hub import ORIGIN_END, fragment_of, get_hub
-from app.redis_client import get_redis, names
+from app.realtime.hub import get_hub
 from app.services import moderator_queue, sending
 from app.services.moderator_queue import Status
 from tests.support.factories import make_profile, make_user, token
@@ -37,55 +37,63 @@ def panel_renders(monkeypatch):
     return renders
 
 
-def _published(pubsub, origin: str) -> dict[int, list[str]]:
-    """Every queue panel this process published so far, by moderator (Redis channels are shared
-    by every database of the server: other processes' fragments are left out by their origin)."""
+def _panels(connections) -> dict[int, list[str]]:
+    """The queue panels written to each socket's mailbox so far (waits until none came for 0.5 s)."""
     panels: dict[int, list[str]] = {}
     quiet_until = time.monotonic() + 0.5
     while time.monotonic() < quiet_until:
-        message = pubsub.get_message(timeout=0.1)  # None also for the ignored subscription notice
-        if message is None or message["type"] != "pmessage":
-            continue
-        data = message["data"].decode() if isinstance(message["data"], bytes) else message["data"]
-        if data.partition(ORIGIN_END)[0] != origin:
-            continue
-        quiet_until = time.monotonic() + 0.5
-        fragment = fragment_of(data)
-        if 'id="queue-status"' in fragment:
-            channel = message["channel"].decode() if isinstance(message["channel"], bytes) else message["channel"]
-            panels.setdefault(int(channel.rsplit(":", 1)[1]), []).append(fragment)
+        got = False
+        for conn in connections:
+            try:
+                fragment = conn.queue.get_nowait()
+            except queue.Empty:
+                continue
+            got = True
+            if fragment and 'id="queue-status"' in fragment:
+                panels.setdefault(conn.user_id, []).append(fragment)
+        if got:
+            quiet_until = time.monotonic() + 0.5
+        else:
+            time.sleep(0.02)
     return panels
 
 
 def test_a_decision_renders_the_queue_panel_per_language_not_per_queued_moderator(app, panel_renders):
+    """One broadcast, and each process writes the panels of the sockets it holds: here 20 of the
+    30 queued moderators have a socket in this process."""
     moderators = [make_user(Role.MODERATOR, online=True, locale=LOCALES[i % len(LOCALES)]) for i in range(30)]
+    here = moderators[:20]
     client, profile = make_user(), make_profile("Iris")
     with app.app_context():
-        pubsub = get_redis().pubsub(ignore_subscribe_messages=True)
-        pubsub.psubscribe(names().user_channels)
-    panel_renders.clear()
+        hub = get_hub()
+    connections = [hub.register(moderator.id) for moderator in here]
     try:
+        deadline = time.monotonic() + 10
+        while not hub.listening and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _panels(connections)  # what came before the decision
+        panel_renders.clear()
         with app.test_request_context("/"):
             sender = db.session.get(User, client.id)
             login_user(sender)
             with write_transaction():  # the decision: a new conversation for the first in line
                 sending.post_client_message(sender, profile.id, "bonjour", token(), utcnow())
             db.session.remove()
+        panels = _panels(connections)
         renders = panel_renders[PANEL]
-        with app.app_context():
-            origin = get_hub().origin
-        panels = _published(pubsub, origin)
     finally:
-        pubsub.close()
-    # Every queued moderator got one panel: their own, as rendering it for them alone gives.
-    assert sorted(panels) == sorted(m.id for m in moderators)
+        for conn in connections:
+            hub.unregister(conn)
+    # Every queued moderator with a socket here got one panel: their own, as rendering it for them
+    # alone gives; the others none from this process.
+    assert sorted(panels) == sorted(m.id for m in here)
     with app.test_request_context("/"):
         statuses = moderator_queue.statuses(utcnow(), app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
-        for moderator in moderators:
+        for moderator in here:
             user = db.session.get(User, moderator.id)
             assert panels[moderator.id] == [push._render_for(user, PANEL, status=statuses[moderator.id], oob=True)]
         db.session.remove()
-    assert 0 < renders <= 2 * len(LOCALES) < len(moderators)
+    assert 0 < renders <= 2 * len(LOCALES) < len(here)
 
 
 STATUSES = [
