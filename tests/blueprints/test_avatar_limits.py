@@ -130,6 +130,7 @@ def test_an_accepted_upload_shows_the_placeholder_until_its_job_swaps_the_avatar
     client = app.test_client()
     login(client, make_user(Role.ADMIN).email)
     profile = make_profile("Ana", 30)
+    originals_before, avatars_before = _files(app, "avatar-originals", profile.id), _files(app, "avatars", profile.id)
 
     def upload(color):
         with app_context():
@@ -153,6 +154,10 @@ def test_an_accepted_upload_shows_the_placeholder_until_its_job_swaps_the_avatar
         assert stored.avatar_pending is None and stored.avatar_filename.endswith(".jpg")
         avatar = Image.open(Path(app.config["UPLOAD_DIR"]) / "avatars" / stored.avatar_filename)
         assert avatar.size == (512, 512) and avatar.getpixel((256, 256))[2] > 200  # the second one: blue
-    leftovers = [p.name for p in (Path(app.config["UPLOAD_DIR"]) / "avatar-originals").glob(f"{profile.id}-*")]
-    assert leftovers == []
-    assert [p.name for p in (Path(app.config["UPLOAD_DIR"]) / "avatars").glob(f"{profile.id}-*")] == [stored.avatar_filename]
+    # the upload folder outlives each test's database, and ids start again: other tests' files stay
+    assert _files(app, "avatar-originals", profile.id) - originals_before == set()
+    assert _files(app, "avatars", profile.id) - avatars_before == {stored.avatar_filename}
+
+
+def _files(app, folder: str, profile_id: int) -> set[str]:
+    return {p.name for p in (Path(app.config["UPLOAD_DIR"]) / folder).glob(f"{profile_id}-*")}
