@@ -49,7 +49,7 @@ def idle_waiting_conversations(now: datetime, idle_seconds: int) -> list[tuple[i
             or_(Conversation.assigned_at.is_(None), Conversation.assigned_at < cutoff),
             last_sign < cutoff,
         )
-        .order_by(Conversation.awaiting_reply_since)
+        .order_by(Conversation.awaiting_reply_since, Conversation.id)
     )
     return [(cid, mid) for cid, mid in rows]
 

@@ -46,7 +46,7 @@ def held_by_unavailable(limit: int = 500) -> list[tuple[int, int, int, bool]]:
         .join(User, User.id == Conversation.assigned_moderator_id)
         .where(Conversation.awaiting_reply_since.is_not(None),
                (User.is_online.is_(False)) | (User.active.is_(False)))
-        .order_by(Conversation.awaiting_reply_since)
+        .order_by(Conversation.awaiting_reply_since, Conversation.id)
         .limit(limit)
     )
     return [(cid, pid, mid, not active) for cid, pid, mid, active in rows]

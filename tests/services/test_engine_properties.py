@@ -78,7 +78,8 @@ class AssignmentMachine(RuleBasedStateMachine):
         self.just_balanced = False
         self.now += TICK  # every step takes a moment: what happened before is strictly earlier
         waiting = db.session.execute(select(Conversation.id, Conversation.assigned_moderator_id).where(
-            Conversation.awaiting_reply_since.is_not(None), Conversation.assigned_moderator_id.is_not(None))).all()
+            Conversation.awaiting_reply_since.is_not(None), Conversation.assigned_moderator_id.is_not(None))
+            .order_by(Conversation.id)).all()  # a fixed order: a replay draws the same conversation
         if not waiting:
             return
         conversation_id, moderator_id = data.draw(st.sampled_from(waiting))
