@@ -21,7 +21,7 @@ from app.redis_client import Names, default_prefix, get_redis, names
 from tests.support.factories import make_user
 from tests.support.http import LiveSession, csrf_from, login
 from tests.support.processes import ROOT, WebServer
-from tests.support.sockets import open_socket, receive_until
+from tests.support.sockets import open_socket, queued, receive_until
 
 OTHER_PREFIX = "sb-other-deployment"
 
@@ -32,24 +32,13 @@ class OtherDatabase(TestConfig):
     REDIS_PREFIX = ""
 
 
-def _drain(conn, timeout: float) -> list:
-    import queue
-
-    got = []
-    while True:
-        try:
-            got.append(conn.queue.get(timeout=timeout))
-        except queue.Empty:
-            return got
-
-
 def _heard(r, channel: str, conn) -> None:
     """Wait until a hub hears its own channel (it subscribes in the background), then drop the pings."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         r.publish(channel, envelope("", "ping"))
-        if "ping" in _drain(conn, 0.2):
-            _drain(conn, 0.3)
+        if "ping" in queued(conn, 0.2):
+            queued(conn, 0.3)
             return
     raise AssertionError("the hub never subscribed")
 
@@ -86,8 +75,8 @@ def test_a_push_or_kick_of_one_deployment_does_not_reach_the_other_deployments_u
             publish(r, 7201, "<div id='a'>for our user</div>")  # this app's publish, through Redis
             with other.app_context():
                 publish(r, 7201, "<div id='b'>for their user</div>")
-            assert _drain(mine, 0.5) == ["<div id='a'>for our user</div>"]
-            assert _drain(not_mine, 0.5) == ["<div id='b'>for their user</div>"]
+            assert queued(mine, 0.5) == ["<div id='a'>for our user</div>"]
+            assert queued(not_mine, 0.5) == ["<div id='b'>for their user</div>"]
 
             publish_kick(r, 7201)  # ours only
             time.sleep(0.5)

@@ -7,16 +7,7 @@ import pytest
 
 from app.realtime.hub import Hub, envelope, fragment_of
 from app.redis_client import get_redis, names
-
-
-def _received(conn, timeout: float = 0.5) -> list[str]:
-    """Everything queued for the connection until nothing more comes for ``timeout`` seconds."""
-    got = []
-    while True:
-        try:
-            got.append(conn.queue.get(timeout=timeout))
-        except queue.Empty:
-            return got
+from tests.support.sockets import queued
 
 
 def _listening(r, user_id: int, *conns) -> None:
@@ -26,10 +17,10 @@ def _listening(r, user_id: int, *conns) -> None:
     deadline = time.monotonic() + 10
     while len(heard) < len(conns) and time.monotonic() < deadline:
         r.publish(names().user_channel(user_id), envelope("", "ping"))
-        heard |= {i for i, conn in enumerate(conns) if "ping" in _received(conn, timeout=0.2)}
+        heard |= {i for i, conn in enumerate(conns) if "ping" in queued(conn, timeout=0.2)}
     assert len(heard) == len(conns), "a hub never subscribed"
     for conn in conns:
-        _received(conn, timeout=0.3)
+        queued(conn, timeout=0.3)
 
 
 def test_a_fragment_published_here_reaches_a_local_socket_once_and_others_through_redis(app):
@@ -42,14 +33,14 @@ def test_a_fragment_published_here_reaches_a_local_socket_once_and_others_throug
 
             here.publish(r, 7001, "<div id='a'>one</div>")
             assert mine.queue.get_nowait() == "<div id='a'>one</div>"  # queued before any round trip
-            assert _received(mine) == []                                # its echo from Redis is skipped
-            assert _received(theirs) == ["<div id='a'>one</div>"]       # the other process: through Redis
+            assert queued(mine) == []                                # its echo from Redis is skipped
+            assert queued(theirs) == ["<div id='a'>one</div>"]       # the other process: through Redis
 
             pipe = r.pipeline(transaction=False)  # batched publishes behave the same
             here.publish(pipe, 7001, "two")
             here.publish(pipe, 7002, "nobody here")
             pipe.execute()
-            assert _received(mine) == ["two"] and _received(theirs) == ["two"]
+            assert queued(mine) == ["two"] and queued(theirs) == ["two"]
         finally:
             here.stop(r)
             elsewhere.stop(r)
@@ -86,6 +77,6 @@ def test_a_forked_process_publishes_under_its_own_origin(app):
                     os._exit(code)
             _, status = os.waitpid(pid, 0)
             assert os.waitstatus_to_exitcode(status) == 0
-            assert _received(mine) == ["from the child"]
+            assert queued(mine) == ["from the child"]
         finally:
             hub.stop(r)

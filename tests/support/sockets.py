@@ -28,3 +28,16 @@ def receive_until(ws, needle: str, timeout: float = 10.0) -> str:
         if needle in data:
             return data
     raise AssertionError(f"{needle!r} not pushed; got {seen!r}")
+
+
+def queued(conn, timeout: float = 0.5) -> list[str]:
+    """Everything queued for a hub connection (a socket's mailbox) until nothing more comes for
+    ``timeout`` seconds."""
+    import queue
+
+    got = []
+    while True:
+        try:
+            got.append(conn.queue.get(timeout=timeout))
+        except queue.Empty:
+            return got
