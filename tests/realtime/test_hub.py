@@ -1,6 +1,5 @@
 """The hub's fan-out through a real Redis: fragments published by this process reach its own
 sockets once, directly; fragments published elsewhere arrive through the subscription."""
-import queue
 import time
 
 import pytest
