@@ -41,11 +41,15 @@ def test_disabling_an_account_ends_its_sessions_for_good(app):
     user = make_user()
     client = app.test_client()
     login(client, user.email)
+    assert client.get("/profiles").status_code == 200  # the session works until the account is disabled
     admin = app.test_client()
     csrf = login(admin, make_user(Role.ADMIN).email)
-    admin.post(f"/admin/users/{user.id}/active", data={"active": "0", "csrf_token": csrf})
-    admin.post(f"/admin/users/{user.id}/active", data={"active": "1", "csrf_token": csrf})
-    _refused(client)  # enabled again, the old session stays ended
+    assert admin.post(f"/admin/users/{user.id}/active", data={"active": "0", "csrf_token": csrf}).status_code == 302
+    assert admin.post(f"/admin/users/{user.id}/active", data={"active": "1", "csrf_token": csrf}).status_code == 302
+    _refused(client)  # enabled again, the old session stays ended (asserts inside)
+    again = app.test_client()
+    login(again, user.email)  # the account itself works again
+    assert again.get("/profiles").status_code == 200
 
 
 def test_admin_ends_every_session_of_a_user(app, caplog):
