@@ -1,11 +1,11 @@
 """The process's fan-out hub.
 
 One Redis pub/sub subscription per process (the pattern of every user's channel plus a control
-channel, both under the deployment's prefix: ``redis_client.Names``); a
-dispatcher maps each published fragment to the sockets this process holds for that user and
-only ``put_nowait``s it into the socket's bounded queue. The socket's own handler is its only
-writer, so one stuck client cannot stall the others: when its queue overflows it is closed
-with 1012 and the page reconnects and catches up from the database.
+channel, both under the deployment's prefix: ``redis_client.Names``); a dispatcher maps each
+published fragment to the sockets this process holds for that user and only appends it to the
+socket's bounded mailbox and rings its bell. The socket's own handler is its only writer, so one
+stuck client cannot stall the others: when its mailbox overflows it is closed with 1012 and the
+page reconnects and catches up from the database.
 
 A fragment for a user whose socket this process holds is queued for it directly by the
 publisher, without the round trip through Redis: it leaves at the request's next pause (its
@@ -26,11 +26,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import redis
 from flask import Flask, current_app
@@ -41,51 +40,64 @@ log = logging.getLogger(__name__)
 
 ORIGIN_END = "\n"  # a published fragment is "<origin>\n<fragment>"
 RECONNECT = 1012  # "service restart": the htmx ws extension reconnects on it
-WAKE = ""  # queued to wake a socket's handler with nothing to send
 
 
 class Connection:
-    """One socket's mailbox."""
+    """One socket's mailbox: the fragments waiting for the socket's handler, and the bell that
+    wakes it. The bell may be one the socket already has (simple-websocket's event, which its
+    reader rings when the page sends something or the connection ends): one wake-up for both,
+    and nothing more per socket than a deque."""
 
-    def __init__(self, user_id: int, size: int):
+    __slots__ = ("id", "user_id", "size", "close_code", "bell", "_fragments")
+
+    def __init__(self, user_id: int, size: int, bell: threading.Event | None = None):
         self.id = uuid.uuid4().hex
         self.user_id = user_id
-        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.size = size
         self.close_code: int | None = None
+        self.bell = bell if bell is not None else threading.Event()
+        self._fragments: deque[str] = deque()
 
     def offer(self, fragment: str) -> bool:
         """Queue a fragment; False once the socket is being closed (it will catch up later)."""
         if self.close_code is not None:
             return False
-        try:
-            self.queue.put_nowait(fragment)
-            return True
-        except queue.Full:
+        if len(self._fragments) >= self.size:
             self.request_close(RECONNECT)
             return False
-
-    def wake(self) -> None:
-        """Wake the handler without a fragment (the page sent something to read)."""
-        try:
-            self.queue.put_nowait(WAKE)
-        except queue.Full:
-            pass  # the handler is busy with pushes and reads the page after each one
+        self._fragments.append(fragment)
+        self.bell.set()
+        return True
 
     def request_close(self, code: int) -> None:
         if self.close_code is None:
             self.close_code = code
-            self._drain()  # what it missed is in the database: free the memory now
-            try:
-                self.queue.put_nowait(None)
-            except queue.Full:
-                pass  # the handler sees close_code on its next wake-up
+            self._fragments.clear()  # what it missed is in the database: free the memory now
+            self.bell.set()
 
-    def _drain(self) -> None:
+    def pending(self) -> bool:
+        return bool(self._fragments)
+
+    def take(self) -> str | None:
+        """The oldest waiting fragment, or None."""
         try:
-            while True:
-                self.queue.get_nowait()
-        except queue.Empty:
-            pass
+            return self._fragments.popleft()
+        except IndexError:
+            return None
+
+    def next(self, timeout: float) -> str | None:
+        """The oldest waiting fragment, waiting up to ``timeout`` seconds for one (None: nothing
+        came, or the socket is being closed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            fragment = self.take()
+            if fragment is not None or self.close_code is not None:
+                return fragment
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.bell.wait(left)
+            self.bell.clear()
 
 
 class Hub:
@@ -110,9 +122,9 @@ class Hub:
         self._own_prefix = (self.origin + ORIGIN_END).encode()
 
     # -- sockets -------------------------------------------------------------------
-    def register(self, user_id: int) -> Connection:
+    def register(self, user_id: int, bell: threading.Event | None = None) -> Connection:
         self._ensure_listening()
-        conn = Connection(user_id, self.queue_size)
+        conn = Connection(user_id, self.queue_size, bell)
         with self._lock:
             self._sockets[user_id].add(conn)
         return conn

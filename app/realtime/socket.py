@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
+import _thread
 import random
 import socket as socket_module
 import threading
@@ -69,28 +69,30 @@ def websocket(ws):
     ws.sock = _WholeFrames(ws.sock, current_app.config["WS_SEND_TIMEOUT_SECONDS"])
     user_id = current_user.id
     hub, r = get_hub(), get_redis()
-    conn = hub.register(user_id)
+    # One bell for everything that wakes the handler: simple-websocket's reader rings it when the
+    # page sends something or the connection ends, the hub when a fragment is queued or the
+    # socket must close.
+    conn = hub.register(user_id, bell=ws.event)
     if not _opened(ws, r, user_id, conn.id):
         hub.unregister(conn)
         return
-    ws.event = _Doorbell(ws.event, conn)
     alive_every = current_app.config["SOCKET_ALIVE_SECONDS"]
     last_alive = time.monotonic() - random.uniform(0, alive_every)  # spread the heartbeats
     typing = TypingSignals(every=current_app.config["TYPING_RECORD_SECONDS"],
                            gap=current_app.config["TYPING_SWITCH_SECONDS"])
     try:
-        # The handler sleeps until a push, a message from the page or the connection's end (all
-        # ring the mailbox), a pending typing write or the next heartbeat, whichever comes first.
-        while conn.close_code is None:
-            now = time.monotonic()
-            try:
-                fragment = conn.queue.get(timeout=typing.wait(now, longest=max(0.0, last_alive + alive_every - now)))
-            except queue.Empty:
-                fragment = None
-            if fragment:
+        # The handler sleeps until the bell rings, a pending typing write falls due or the next
+        # heartbeat, whichever comes first. A fragment queued while it was busy is sent before
+        # it sleeps again (reading the page's messages may have silenced the bell).
+        while conn.close_code is None and ws.connected:
+            if not conn.pending():
+                now = time.monotonic()
+                conn.bell.wait(typing.wait(now, longest=max(0.0, last_alive + alive_every - now)))
+            conn.bell.clear()
+            fragment = conn.take()
+            while fragment is not None and ws.connected:
                 ws.send(fragment)
-            elif fragment is None and conn.close_code is not None:
-                break
+                fragment = conn.take()
             if not ws.connected:
                 break
             typed_in = _typing_seen(ws)
@@ -135,22 +137,6 @@ def _opened(ws, r, user_id: int, socket_id: str) -> bool:
     finally:
         db.session.close()  # the socket lives for hours: hand its database connection back to the pool
     return True
-
-
-class _Doorbell:
-    """simple-websocket's reader thread sets ``ws.event`` when the page sends a message or the
-    connection ends. Ringing the socket's mailbox too wakes the handler at once (it otherwise
-    sleeps until a push), so a typing signal locks the profile without waiting for one."""
-
-    def __init__(self, event, conn):
-        self._event, self._conn = event, conn
-
-    def set(self) -> None:
-        self._event.set()
-        self._conn.wake()
-
-    def __getattr__(self, name):
-        return getattr(self._event, name)
 
 
 def _still_alive(r, user_id: int, socket_id: str) -> None:
@@ -213,6 +199,19 @@ def _closed(r, user_id: int, socket_id: str) -> None:
         db.session.remove()
 
 
+class BareThread:
+    """simple-websocket's reader, started with ``_thread`` (a bare greenlet under gevent): none
+    of ``threading.Thread``'s bookkeeping (its events, lock and registry entry) for each of
+    thousands of sockets. Given to simple-websocket as its ``thread_class``."""
+
+    def __init__(self, target):
+        self._target = target
+        self.name = "websocket-reader"
+
+    def start(self) -> None:
+        _thread.start_new_thread(self._target, ())
+
+
 class JitteredPings(Mapping):
     """``SOCK_SERVER_OPTIONS`` whose ping interval is drawn anew for each socket, within
     ``jitter`` (a fraction) of the configured one. Sockets opened together (a restart, a network
@@ -238,6 +237,7 @@ class JitteredPings(Mapping):
 def init_app(app) -> None:
     options = app.config.get("SOCK_SERVER_OPTIONS") or {}
     if not isinstance(options, JitteredPings):  # flask-sock unpacks it for every new socket
+        options = {"thread_class": BareThread, **options}
         app.config["SOCK_SERVER_OPTIONS"] = JitteredPings(options, app.config.get("WS_PING_JITTER", 0.2))
 
     @app.before_request

@@ -1,7 +1,6 @@
 """Every decision moves queue positions, so it refreshes every queued moderator's queue panel: that
 refresh renders the panel a few times (per language and shape), not once per queued moderator,
 and each moderator still gets exactly their own panel."""
-import queue
 import time
 from collections import Counter
 
@@ -44,9 +43,8 @@ def _panels(connections) -> dict[int, list[str]]:
     while time.monotonic() < quiet_until:
         got = False
         for conn in connections:
-            try:
-                fragment = conn.queue.get_nowait()
-            except queue.Empty:
+            fragment = conn.take()
+            if fragment is None:
                 continue
             got = True
             if fragment and 'id="queue-status"' in fragment:

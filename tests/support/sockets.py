@@ -33,11 +33,7 @@ def receive_until(ws, needle: str, timeout: float = 10.0) -> str:
 def queued(conn, timeout: float = 0.5) -> list[str]:
     """Everything queued for a hub connection (a socket's mailbox) until nothing more comes for
     ``timeout`` seconds."""
-    import queue
-
     got = []
-    while True:
-        try:
-            got.append(conn.queue.get(timeout=timeout))
-        except queue.Empty:
-            return got
+    while (fragment := conn.next(timeout)) is not None:
+        got.append(fragment)
+    return got
