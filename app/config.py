@@ -106,6 +106,9 @@ class Config:
     # Failed log-ins per address, all accounts together (an office shares one): higher.
     RATELIMIT_LOGIN_ADDRESS = os.environ.get("RATELIMIT_LOGIN_ADDRESS", "30 per minute;300 per hour")
     RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "5 per hour;20 per day")  # sign-up attempts per address
+    # Messages a client may send (one window: one Redis round trip per message); more is a 429
+    # shown in the composer, the text kept.
+    RATELIMIT_SEND = os.environ.get("RATELIMIT_SEND", "10 per 10 seconds")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
     MESSAGE_MAX_LENGTH = 4000

@@ -13,6 +13,7 @@ from .. import database
 from ..extensions import db, login
 from ..services.errors import NotLoggedIn, ServiceError
 from .i18n import in_language, locale_without_database
+from .send_limit import SendingTooFast
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ def init_app(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         return error_response(_("Your session expired or the form is stale. Reload the page and try again."), 400)
+
+    @app.errorhandler(SendingTooFast)
+    def sending_too_fast(exc: SendingTooFast):
+        response = error_response(exc.description, exc.code, _target())  # in the composer
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

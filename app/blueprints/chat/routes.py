@@ -7,6 +7,7 @@ from ...models import Role
 from ...services import chat, profiles, sending
 from ...web.auth import home_for, role_required, session_user_id, session_user_required, session_version
 from ...web.fragments import message_html
+from ...web.send_limit import send_limited
 from ..params import optional_id
 from . import bp
 
@@ -54,6 +55,7 @@ def messages(profile_id: int):
 
 @bp.route("/profiles/<int:profile_id>/messages", methods=["POST"])
 @session_user_required
+@send_limited
 def send(profile_id: int):
     """A client's message; the answer is its bubble (the push to the client's pages is the same)."""
     posted = sending.send_client_message(session_user_id(), profile_id, request.form.get("body"),
