@@ -78,7 +78,7 @@ def typing_signalled(user_id: int, conversation_id: int | None, now: float) -> N
         return
     try:
         current_app.extensions["typing_indicator"].signalled(get_redis(), user_id, conversation_id, now)
-    except Exception:  # noqa: BLE001 - an indicator is not worth a socket
-        log.warning("could not push typing of user %s", user_id, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - an indicator is not worth a socket (nor a traceback per signal)
+        log.warning("could not push typing of user %s: %s", user_id, str(exc).splitlines()[0][:200] if str(exc) else exc)
     finally:
         db.session.close()
