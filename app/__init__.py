@@ -49,6 +49,9 @@ def create_app(config_class: type = Config) -> Flask:
 
     events.subscribe(push.dispatch)  # pushes follow the commits of units of work
     push.init_app(app)
+    from .realtime import typing_indicator
+
+    typing_indicator.init_app(app)
     app.wsgi_app = NoDeflateMiddleware(app.wsgi_app)
 
     from . import web

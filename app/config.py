@@ -156,6 +156,18 @@ class Config:
     # How late a typing signal may reach the server after the answer it preceded (the socket reads
     # signals between pushes): an "answering" lock asked for that late is not taken.
     TYPING_LAG_SECONDS = int(os.environ.get("TYPING_LAG_SECONDS", "10"))
+    # The typing indicator. A page signals at most every TYPING_SIGNAL_SECONDS while its user
+    # types; the other side's page shows "… is typing" until TYPING_SHOWN_SECONDS pass without a
+    # new signal (or their message arrives), so it must be longer than the signals' spacing. The
+    # server pushes at most one indicator per typist every TYPING_PUSH_SECONDS for the same
+    # conversation (after TYPING_SWITCH_SECONDS for another one), shorter than the page's spacing
+    # so that no signal of a page that keeps to it is dropped. Who sees a conversation's typing is
+    # read once per TYPING_AUDIENCE_SECONDS and web process: a conversation that changed hands
+    # meanwhile shows its former holder's typing (and shows the client's to them) that long at most.
+    TYPING_SIGNAL_SECONDS = float(os.environ.get("TYPING_SIGNAL_SECONDS", "3"))
+    TYPING_SHOWN_SECONDS = float(os.environ.get("TYPING_SHOWN_SECONDS", "6"))
+    TYPING_PUSH_SECONDS = float(os.environ.get("TYPING_PUSH_SECONDS", "2"))
+    TYPING_AUDIENCE_SECONDS = float(os.environ.get("TYPING_AUDIENCE_SECONDS", "5"))
     # A page's socket refreshes its presence this often; a socket not refreshed for
     # PRESENCE_STALE_SECONDS (its process died) stops counting.
     SOCKET_ALIVE_SECONDS = float(os.environ.get("SOCKET_ALIVE_SECONDS", "30"))

@@ -26,6 +26,7 @@ from ..redis_client import get_redis
 from ..services import pages
 from .hub import get_hub
 from .typing import TypingSignals
+from .typing_indicator import typing_signalled
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def websocket(ws):
             typed_in = _typing_seen(ws)
             if typed_in is not NOT_TYPING:
                 typing.seen(typed_in, time.monotonic())
+                typing_signalled(user_id, typed_in, time.monotonic())
             if typing.due(time.monotonic()):
                 _record_activity(user_id, typing.take(time.monotonic()))
             if time.monotonic() - last_alive >= alive_every:

@@ -213,26 +213,11 @@
   });
 
   /* --- the socket --- */
-  var socket = null, lastTyping = 0, lastTypedIn = null;
-  document.addEventListener("htmx:wsOpen", function (evt) {
-    socket = evt.detail.socketWrapper;
+  document.addEventListener("htmx:wsOpen", function () {
     setLive(true);
     catchUp();
   });
-  /* Typing is activity (a moderator typing an answer is not idle) and locks the profile for them while
-     they answer. Throttled to one signal per 5 s, sent at once when typing in another conversation. */
-  document.addEventListener("input", function (evt) {
-    var t = evt.target;
-    if (!socket || !live || t.tagName !== "TEXTAREA" || !t.form || !t.form.matches("[data-send-form]")) { return; }
-    var now = Date.now();
-    var panel = t.closest("[data-open-conversation]");
-    var typedIn = panel ? Number(panel.getAttribute("data-open-conversation")) : null;
-    if (now - lastTyping > 5000 || typedIn !== lastTypedIn) {
-      lastTyping = now;
-      lastTypedIn = typedIn;
-      socket.send(JSON.stringify({ type: "typing", conversation: typedIn }));
-    }
-  });
+  /* Typing signals: typing.js. */
   document.addEventListener("htmx:wsClose", function (evt) {
     setLive(false);
     var code = evt.detail && evt.detail.event ? evt.detail.event.code : 0;

@@ -5,14 +5,19 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def recorded_statements(engine):
-    """The SQL run on ``engine`` inside the block (a list, filled as it runs)."""
+def recorded_statements(engine, this_thread_only: bool = False):
+    """The SQL run on ``engine`` inside the block (a list, filled as it runs); only this thread's
+    with ``this_thread_only`` (the hub's thread may run queries meanwhile: queue panels)."""
+    import threading
+
     from sqlalchemy import event
 
     seen: list[str] = []
+    me = threading.get_ident()
 
     def record(_conn, _cursor, statement, *_rest):
-        seen.append(statement)
+        if not this_thread_only or threading.get_ident() == me:
+            seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
     try:
