@@ -113,6 +113,9 @@ class Config:
 
     MESSAGE_MAX_LENGTH = 4000
     HISTORY_PAGE_SIZE = 50
+    # A conversation opens on the first message its reader has not seen, when at most this many
+    # messages are shown from there on; further back it opens on the latest page, without a divider.
+    HISTORY_UNREAD_MAX = int(os.environ.get("HISTORY_UNREAD_MAX", "500"))
     POLL_INTERVAL_SECONDS = 30
     SOCKET_QUEUE_SIZE = int(os.environ.get("SOCKET_QUEUE_SIZE", "256"))
     # A web process whose Redis subscription was lost tries to subscribe again at least this often

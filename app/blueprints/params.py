@@ -6,7 +6,11 @@ the database refuses to compare with it (an error, where a missing row is only a
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
+
+from ..services.errors import ServiceError
 
 MAX_ID = 2**31 - 1
 
@@ -37,3 +41,18 @@ def required_id(value: str | None) -> int:
     if number is None:
         abort(400)
     return number
+
+
+def history_bounds(args) -> tuple[int | None, int | None]:
+    """A history request's ``before`` (older page) or ``after`` (catch-up) message id, at most one:
+    anything else is a 400 that says so, in the reader's language."""
+    values = {name: args.get(name) for name in ("before", "after")}
+    bounds = []
+    for name, value in values.items():
+        try:
+            bounds.append(optional_id(value))
+        except HTTPException:
+            raise ServiceError(_l("“%(name)s” must be a message number.", name=name)) from None
+    if None not in bounds:
+        raise ServiceError(_l("Ask for older messages or newer ones, not both at once."))
+    return bounds[0], bounds[1]

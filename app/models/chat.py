@@ -35,6 +35,12 @@ class Conversation(db.Model):
     last_client_message_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_profile_message_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    # Where each side left off reading: the id of the last message shown to the client, and to the
+    # profile's side (whichever moderator holds it). NULL: that side never opened the conversation.
+    # Only ever moves forward (services.reading); unread for a side = the other side's messages
+    # with a higher id.
+    client_last_read_id: Mapped[int | None] = mapped_column(Integer)
+    profile_last_read_id: Mapped[int | None] = mapped_column(Integer)
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     profile: Mapped[Profile] = relationship()

@@ -187,26 +187,12 @@
     }
   });
 
-  /* --- history: keep the reader's place when older messages are prepended --- */
-  document.addEventListener("htmx:beforeSwap", function (evt) {
-    var elt = evt.detail.target;
-    if (elt && elt.hasAttribute && elt.hasAttribute("data-older")) {
-      var c = elt.closest("[data-messages]");
-      if (c) { c.dataset.prevHeight = c.scrollHeight; }
-    }
-  });
-
+  /* Older pages, the reader's place and the "new messages" divider: static/js/history.js. */
   document.addEventListener("htmx:afterSettle", function (evt) {
     document.querySelectorAll("[data-messages]").forEach(function (c) {
-      if (c.dataset.prevHeight) {
-        c.scrollTop += c.scrollHeight - parseInt(c.dataset.prevHeight, 10);
-        delete c.dataset.prevHeight;
-        tidyMessages(c);
-      } else {
-        var wasNear = nearBottom(c);
-        tidyMessages(c);
-        if (wasNear) { scrollToBottom(c); }
-      }
+      var wasNear = nearBottom(c);
+      tidyMessages(c);
+      if (wasNear) { scrollToBottom(c); }
     });
     tidyConversations();
     markOpenConversation();

@@ -4,11 +4,12 @@ from flask_login import current_user, login_required
 
 from ...clock import utcnow
 from ...models import Role
-from ...services import chat, profiles, sending
+from ...database import write_transaction
+from ...services import chat, profiles, reading, sending
 from ...web.auth import home_for, role_required, session_user_id, session_user_required, session_version
 from ...web.fragments import message_html
 from ...web.send_limit import send_limited
-from ..params import optional_id
+from ..params import history_bounds, required_id
 from . import bp
 
 client_only = role_required(Role.CLIENT)
@@ -31,26 +32,32 @@ def home():
 @bp.route("/profiles/<int:profile_id>")
 @client_only
 def conversation(profile_id: int):
-    profile = profiles.get_profile(profile_id)
-    conversation = chat.find_conversation(current_user.id, profile.id)
-    messages = chat.history(conversation.id, limit=current_app.config["HISTORY_PAGE_SIZE"]) if conversation else []
-    return render_template("chat/conversation.html", profile=profile, conversation=conversation,
-                           messages=messages, page_size=current_app.config["HISTORY_PAGE_SIZE"])
+    """The chat with a profile, opened where the client left off; what it shows counts as read."""
+    with write_transaction():
+        profile, opened = reading.open_for_client(current_user, profile_id, size=current_app.config["HISTORY_PAGE_SIZE"],
+                                                  unread_max=current_app.config["HISTORY_UNREAD_MAX"])
+    return render_template("chat/conversation.html", profile=profile, conversation=opened.conversation,
+                           page=opened.page, first_unread_id=opened.first_unread_id)
 
 
 @bp.route("/profiles/<int:profile_id>/messages", methods=["GET"])
 @client_only
 def messages(profile_id: int):
     """Older history (``before``) or catch-up after a reconnect (``after``): bubbles only."""
-    profile = profiles.get_profile(profile_id)
-    conversation = chat.find_conversation(current_user.id, profile.id)
-    before, after = optional_id(request.args.get("before")), optional_id(request.args.get("after"))
-    rows = []
-    if conversation is not None:
-        rows = chat.history(conversation.id, before_id=before, after_id=after,
-                            limit=current_app.config["HISTORY_PAGE_SIZE"])
-    return render_template("chat/_history.html", profile=profile, messages=rows, older=before is not None, after=after,
-                           page_size=current_app.config["HISTORY_PAGE_SIZE"], viewer_side="client")
+    before, after = history_bounds(request.args)
+    profile, page = reading.client_history(current_user, profile_id, size=current_app.config["HISTORY_PAGE_SIZE"],
+                                           before_id=before, after_id=after)
+    return render_template("chat/_history.html", profile=profile, page=page, viewer_side="client")
+
+
+@bp.route("/profiles/<int:profile_id>/read", methods=["POST"])
+@client_only
+def read(profile_id: int):
+    """The page showed the conversation up to a message (the newest one in view)."""
+    up_to = required_id(request.form.get("up_to"))
+    with write_transaction():
+        reading.mark_read_by_client(current_user, profile_id, up_to)
+    return "", 204
 
 
 @bp.route("/profiles/<int:profile_id>/messages", methods=["POST"])

@@ -7,10 +7,10 @@ from flask_login import current_user
 from ...clock import utcnow
 from ...database import write_transaction
 from ...models import Role
-from ...services import chat, conflicts, locks, moderator_queue, presence, unlock_requests
+from ...services import chat, conflicts, locks, moderator_queue, presence, reading, unlock_requests
 from ...web.auth import role_required
 from ...web.fragments import message_html
-from ..params import optional_id, required_id
+from ..params import history_bounds, required_id
 from . import bp
 
 moderator_only = role_required(Role.MODERATOR)
@@ -20,7 +20,7 @@ moderator_only = role_required(Role.MODERATOR)
 @moderator_only
 def workspace():
     return render_template("moderator/workspace.html", conversations=chat.moderator_conversations(current_user.id),
-                           current=None, messages=[])
+                           current=None)
 
 
 @bp.route("/conversations")
@@ -33,9 +33,11 @@ def conversation_list():
 @bp.route("/c/<int:conversation_id>")
 @moderator_only
 def conversation(conversation_id: int):
-    current = chat.moderator_conversation(current_user, conversation_id)
-    messages = chat.history(current.id, limit=current_app.config["HISTORY_PAGE_SIZE"])
-    context = {"current": current, "messages": messages, "page_size": current_app.config["HISTORY_PAGE_SIZE"]}
+    """A conversation, opened where the profile's side left off; what it shows counts as read."""
+    with write_transaction():
+        opened = reading.open_for_moderator(current_user, conversation_id, size=current_app.config["HISTORY_PAGE_SIZE"],
+                                            unread_max=current_app.config["HISTORY_UNREAD_MAX"])
+    context = {"current": opened.conversation, "page": opened.page, "first_unread_id": opened.first_unread_id}
     if request.htmx and request.htmx.target == "conversation-panel":
         return render_template("moderator/_conversation_panel.html", **context)
     return render_template("moderator/workspace.html",
@@ -45,11 +47,21 @@ def conversation(conversation_id: int):
 @bp.route("/c/<int:conversation_id>/messages", methods=["GET"])
 @moderator_only
 def messages(conversation_id: int):
-    current = chat.moderator_conversation(current_user, conversation_id)
-    before, after = optional_id(request.args.get("before")), optional_id(request.args.get("after"))
-    rows = chat.history(current.id, before_id=before, after_id=after, limit=current_app.config["HISTORY_PAGE_SIZE"])
-    return render_template("moderator/_history.html", current=current, messages=rows, older=before is not None, after=after,
-                           page_size=current_app.config["HISTORY_PAGE_SIZE"], viewer_side="profile")
+    """Older history (``before``) or catch-up after a reconnect (``after``): bubbles only."""
+    before, after = history_bounds(request.args)
+    current, page = reading.moderator_history(current_user, conversation_id, size=current_app.config["HISTORY_PAGE_SIZE"],
+                                              before_id=before, after_id=after)
+    return render_template("moderator/_history.html", current=current, page=page, viewer_side="profile")
+
+
+@bp.route("/c/<int:conversation_id>/read", methods=["POST"])
+@moderator_only
+def read(conversation_id: int):
+    """The page showed the conversation up to a message (the newest one in view)."""
+    up_to = required_id(request.form.get("up_to"))
+    with write_transaction():
+        reading.mark_read_by_moderator(current_user, conversation_id, up_to)
+    return "", 204
 
 
 @bp.route("/c/<int:conversation_id>/messages", methods=["POST"])

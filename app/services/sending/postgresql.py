@@ -77,7 +77,7 @@ def _statement(held_and_active: bool):
               .returning(*messages.c)
               .cte("stored"))
     counted = (rows.counters(select(stored.c.conversation_id).scalar_subquery())
-               .returning(*Conversation.__table__.c)
+               .returning(*rows.CONVERSATION_COLUMNS)
                .cte("counted"))
     locks_table, users = ProfileLock.__table__, User.__table__
     return (select(*rows.MESSAGE.labelled(stored), *rows.CONVERSATION.labelled(counted),

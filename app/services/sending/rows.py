@@ -19,7 +19,11 @@ SENDER = User.__table__.alias("sender")  # the client who writes, checked and re
 # Side by side in one row: the message, its conversation, the profile, the holder, the profile's
 # lock and the sender, each column labelled with its prefix.
 MESSAGE = Selected(Message, "m", list(Message.__table__.c))
-CONVERSATION = Selected(Conversation, "c", list(Conversation.__table__.c))
+# Every column of the conversation but where each side left off reading (services.reading): no push
+# shows it, and the PostgreSQL statement must stay under psycopg's size limit.
+CONVERSATION_COLUMNS = [column for column in Conversation.__table__.c
+                        if column.name not in ("client_last_read_id", "profile_last_read_id")]
+CONVERSATION = Selected(Conversation, "c", CONVERSATION_COLUMNS)
 PROFILE = Selected(Profile, "p", PUSHED[Profile])
 HOLDER = Selected(User, "u", PUSHED[User])
 LOCK = Selected(ProfileLock, "l", PUSHED[ProfileLock])
