@@ -16,10 +16,11 @@ from app.extensions import db
 from app.models import Conversation, Message, PendingClientMessage, Photo, Role, User
 from app.services import events
 from app.services.errors import FileRefused, Forbidden, NotFound, ValidationError
-from app.services.photos import processing, uploads, viewing
+from app.services.photos import processing, records, uploads, viewing
 from app.services.photos.storage import FolderStorage, variant_key
 from tests.support import images
 from tests.support.factories import count, make_profile, make_user, token
+from tests.support.sql import recorded_statements
 
 
 @pytest.fixture
@@ -225,6 +226,22 @@ def test_the_job_is_idempotent_and_its_push_follows_once(ctx, storage, limits, s
     finally:
         events.unsubscribe(seen.append)
     assert [e for batch in seen for e in batch] == [events.PhotoProcessed(sent.to_process)]
+    # two runs at once: the second to finish changes nothing (a compare-and-set on the state)
+    with write_transaction():
+        assert records.finish(sent.to_process, None, utcnow()) is False
+    assert db.session.get(Photo, sent.to_process).state == "ready"
+
+
+def test_storage_keys_stay_inside_its_folder_and_ids_are_checked_before_any_query(ctx, storage):
+    for key in ("../outside", "/etc/passwd", "originals/../../x"):
+        with pytest.raises(ValueError):
+            storage.path(key)
+    viewer = db.session.get(User, make_user(Role.ADMIN).id)
+    with recorded_statements(db.engine) as statements:
+        for photo_id in ("../../etc", "a/b", "x" * 33, ""):
+            with pytest.raises(NotFound):
+                viewing.viewable_photo(viewer, photo_id)
+    assert statements == []
 
 
 # -- who may see it ----------------------------------------------------------------------------
