@@ -53,6 +53,7 @@ def files(storage) -> list[str]:
 def client_photo(storage, limits, data, client=None, profile=None, caption="", tok=None):
     client = client or make_user()
     profile = profile or make_profile()
+    db.session.remove()  # as a request does: on PostgreSQL, the usual text message is one statement of its own
     sent = uploads.send_client_photo(client.id, profile.id, data, caption, tok or token(), utcnow(), storage, limits)
     db.session.remove()
     return sent, client, profile
