@@ -70,7 +70,8 @@ class Config:
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
+    # A request's whole body: above the largest upload (a photo) and its form, refused with a 413.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(11 * 1024 * 1024)))
     AVATAR_SIZE = int(os.environ.get("AVATAR_SIZE", "512"))  # pixels, the longer side of a stored avatar
     AVATAR_MAX_BYTES = int(os.environ.get("AVATAR_MAX_BYTES", str(5 * 1024 * 1024)))  # an upload, before decoding
     # An uploaded image larger than this (read from its header, before any decoding) is refused:
@@ -78,6 +79,18 @@ class Config:
     # (Image.MAX_IMAGE_PIXELS) in every process, so no decode anywhere takes a bomb.
     IMAGE_MAX_PIXELS = int(os.environ.get("IMAGE_MAX_PIXELS", str(16_000_000)))
     IMAGE_MAX_SIDE = int(os.environ.get("IMAGE_MAX_SIDE", "8000"))  # pixels, either side
+    # Photos in chat: the upload (checked from its header like an avatar, against IMAGE_MAX_PIXELS
+    # and IMAGE_MAX_SIDE), then the thumbnail shown in the message and the size the lightbox shows
+    # (pixels, the longer side), made by a job. The original is never served.
+    PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
+    PHOTO_THUMB_SIZE = int(os.environ.get("PHOTO_THUMB_SIZE", "320"))
+    PHOTO_DISPLAY_SIZE = int(os.environ.get("PHOTO_DISPLAY_SIZE", "1600"))
+    PHOTO_JPEG_QUALITY = int(os.environ.get("PHOTO_JPEG_QUALITY", "85"))
+    # Where photos are stored (originals and the sizes made from them): outside the static folder.
+    PHOTO_DIR = os.environ.get("PHOTO_DIR", str(Path(UPLOAD_DIR) / "photos"))
+    # A photo still being prepared asks for itself again this often (a page that missed the push
+    # while its socket was down still shows the thumbnail).
+    PHOTO_PENDING_POLL_SECONDS = int(os.environ.get("PHOTO_PENDING_POLL_SECONDS", "15"))
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Europe/Paris")

@@ -82,11 +82,17 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(Text, nullable=False)
     client_token: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    # A photo message (``body`` its caption, maybe empty). Set after the insert, by the photo's
+    # path only: the statements that store text messages leave it out.
+    photo_id: Mapped[str | None] = mapped_column(ForeignKey("photos.id"))
 
     conversation: Mapped[Conversation] = relationship()
     author: Mapped[User] = relationship()
+    # Loaded for a whole page of history at once; no query for messages without a photo.
+    photo = relationship("Photo", lazy="selectin")
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "client_token", name="uq_messages_conversation_token"),
         Index("ix_messages_conversation_id", "conversation_id", "id"),
+        Index("ix_messages_photo", "photo_id", unique=True),
     )

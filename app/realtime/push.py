@@ -13,7 +13,7 @@ from flask import current_app, has_request_context
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ChangeReason, Conversation, Message, Role, User
+from ..models import ChangeReason, Conversation, Message, Photo, Role, User
 from ..redis_client import get_redis
 from ..runtime import under_gevent
 from ..services import chat, events
@@ -75,6 +75,9 @@ def _dispatch(happened: list) -> None:
             publish_kick(get_redis(), e.user_id)
     for e in posted:
         message_posted(e.message)
+    for e in happened:
+        if isinstance(e, events.PhotoProcessed):
+            photo_processed(e.photo_id)
     for idle_id, conversation_ids in taken.items():
         _work_taken_for_inactivity(idle_id, conversation_ids)
     for moderator_id in sorted(lists - set(taken)):
@@ -101,6 +104,21 @@ def message_posted(message: Message) -> None:
     bubble = message_html(message, "client", client.locale)  # also the answer to the client's POST
     publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
                                       conversation=conversation, message=message, bubble=bubble))
+
+
+def photo_processed(photo_id: str) -> None:
+    """A photo's sizes were made (or it failed): its placeholder is replaced on the pages of the
+    conversation's client and of the moderator holding it now, each in their language."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None:
+        return
+    conversation = photo.conversation
+    r = get_redis()
+    recipients = [conversation.client]
+    if conversation.assigned_moderator_id is not None:
+        recipients.insert(0, conversation.moderator)
+    for user in recipients:
+        publish(r, user.id, _render_for(user, "partials/_photo.html", photo=photo, photo_oob=True))
 
 
 def conversation_list(moderator_id: int) -> None:

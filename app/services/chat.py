@@ -18,6 +18,8 @@ from ..models.chat import Sender
 from . import activity, assignment, events, inactivity, locks, pending
 from .errors import Forbidden, NotFound
 from .messages import MAX_BODY, Posted, clean_body, clean_token, insert_message, orm_rows, reload_keeping_links
+from .photos import records
+from .photos.records import NewPhoto
 
 
 def find_conversation(client_id: int, profile_id: int) -> Conversation | None:
@@ -44,13 +46,16 @@ _REPLY_LOAD = (joinedload(Conversation.client), joinedload(Conversation.profile)
 
 
 def post_profile_reply(moderator: User, conversation_id: int, body: str, token: str, now: datetime,
-                       max_length: int = MAX_BODY) -> Posted:
-    """A moderator answers as the profile; the conversation stops waiting."""
-    body, token = clean_body(body, max_length), clean_token(token)
+                       max_length: int = MAX_BODY, photo: NewPhoto | None = None) -> Posted:
+    """A moderator answers as the profile; the conversation stops waiting. With a ``photo``
+    (stored, see ``photos.uploads``), the body is its caption and may be empty."""
+    body, token = clean_body(body, max_length, required=photo is None), clean_token(token)
     conversation = moderator_conversation(moderator, conversation_id)
     posted = insert_message(conversation, sender=Sender.PROFILE, author_id=moderator.id, body=body,
                              client_token=token, created_at=now)
     if posted.created:
+        if photo is not None:
+            records.attach(posted.message, conversation.id, moderator.id, photo, now)
         before = db.session.execute(select(Conversation.awaiting_reply_since, Conversation.last_message_at)
                                     .where(Conversation.id == conversation.id)).first()
         if not activity.is_active(before.awaiting_reply_since, before.last_message_at, now):

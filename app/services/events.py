@@ -28,6 +28,12 @@ class MessagePosted:
 
 
 @dataclass(frozen=True)
+class PhotoProcessed:
+    """A photo's sizes were made (or it could not be read): both sides' placeholders are replaced."""
+    photo_id: str
+
+
+@dataclass(frozen=True)
 class WorkAssigned:
     """A conversation nobody held went to a moderator."""
     conversation_id: int

@@ -32,9 +32,10 @@ class Posted:
     lock_released: bool = False  # the reply ended the moderator's "answering" lock on the profile
 
 
-def clean_body(body: str | None, max_length: int = MAX_BODY) -> str:
+def clean_body(body: str | None, max_length: int = MAX_BODY, required: bool = True) -> str:
+    """The text as stored; empty only where it is not ``required`` (a photo's caption)."""
     body = (body or "").replace("\r\n", "\n").strip()
-    if not body:
+    if not body and required:
         raise ValidationError(_l("A message cannot be empty."))
     if len(body) > max_length:
         raise ValidationError(_l("A message is at most %(n)d characters long.", n=max_length))

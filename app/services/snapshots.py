@@ -31,6 +31,12 @@ class ConversationSnapshot(Snapshot):
     is_waiting = Conversation.is_waiting  # the model's own rule
 
 
+class MessageSnapshot(Snapshot):
+    """The statements store text messages: a photo is linked afterwards (``photos.records.attach``)."""
+    photo_id = None
+    photo = None
+
+
 class Selected:
     """Some columns of a model, selected side by side with other tables' (each labelled
     ``<prefix>_<column>``) and read back from the row by the model's attribute names."""

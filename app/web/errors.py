@@ -64,7 +64,8 @@ def init_app(app) -> None:
             return exc
         log.info("%s %s -> %s %s", request.method, request.path, exc.code, exc.description)
         message = _default_messages().get(exc.code) or exc.description
-        response = error_response(message, exc.code)
+        # An upload too large for any request answers where the form shows its errors.
+        response = error_response(message, exc.code, _target() if exc.code == 413 else "#flash")
         if exc.code == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..services.errors import ServiceError
 
-UPLOAD_FIELDS = frozenset({"avatar"})  # the form fields that take a file (a profile's picture)
+UPLOAD_FIELDS = frozenset({"avatar", "photo"})  # the form fields that take a file: a profile's picture, a photo in chat
 
 
 def init_app(app) -> None:

@@ -73,6 +73,14 @@ def init_app(app) -> None:
         return _avatar_url(request.script_root, profile.avatar_filename)
 
     @app.template_global()
+    def photo_url(photo, variant: str | None = None) -> str:
+        """A photo's address, the one place that builds them: its figure (a fragment), or one of
+        the sizes made from it (``storage.VARIANTS``); access is checked at each request."""
+        if variant is None:
+            return url_for("chat.photo", photo_id=photo.id)
+        return url_for("chat.photo_file", photo_id=photo.id, variant=variant)
+
+    @app.template_global()
     def url_for_id(endpoint: str, **value) -> str:
         """``url_for(endpoint, name=id)`` for one integer id. Lists render one address per entry
         (200 in a moderator's list), and ``url_for`` costs more than the rest of an entry: the

@@ -2,7 +2,7 @@
 
 Revision ID: f1b7d3a9c2e5
 Revises: e9a4c2b7f3d1
-Create Date: 2026-12-08 10:00:00
+Create Date: 2026-12-06 04:30:00
 
 """
 from alembic import op

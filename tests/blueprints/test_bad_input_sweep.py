@@ -25,6 +25,7 @@ GARBAGE = {
     "reason": "x" * 5000, "role": "root", "active": "maybe", "body": "x" * 5000, "client_token": "t" * 500,
     "conflict_id": HUGE, "conversation_id": BIG, "grant": "perhaps", "moderator_id": "-1", "note": "x" * 10000,
     "profile_id": "abc", "display_name": "", "email": "not-an-email", "password": "", "age": "-5", "name": "",
+    "photo": "GIF89a not an image",  # an upload field: as a file, it reaches the photo checks
 }
 
 

@@ -1,11 +1,14 @@
 """Client pages: browse profiles, chat with one."""
-from flask import current_app, redirect, render_template, request, send_from_directory, url_for
+from flask import current_app, redirect, render_template, request, send_file, send_from_directory, url_for
 from flask_login import current_user, login_required
 
 from ...clock import utcnow
 from ...models import Role
 from ...database import write_transaction
+from ...jobs.photos import enqueue_photo
 from ...services import chat, profiles, reading, sending
+from ...services.photos import uploads, viewing
+from ...services.photos.storage import storage_from
 from ...web.auth import home_for, role_required, session_user_id, session_user_required, session_version
 from ...web.fragments import message_html
 from ...web.send_limit import send_limited
@@ -64,11 +67,42 @@ def read(profile_id: int):
 @session_user_required
 @send_limited
 def send(profile_id: int):
-    """A client's message; the answer is its bubble (the push to the client's pages is the same)."""
-    posted = sending.send_client_message(session_user_id(), profile_id, request.form.get("body"),
-                                         request.form.get("client_token"), utcnow(),
-                                         current_app.config["MESSAGE_MAX_LENGTH"], session_version())
+    """A client's message, or photo message (a ``photo`` file, the text its caption); the answer
+    is its bubble (the push to the client's pages is the same)."""
+    config = current_app.config
+    upload = request.files.get("photo")
+    if upload is not None and upload.filename:
+        limits = uploads.Limits.from_config(config)
+        sent = uploads.send_client_photo(session_user_id(), profile_id, upload.read(limits.max_bytes + 1),
+                                         request.form.get("body"), request.form.get("client_token"), utcnow(),
+                                         storage_from(config), limits, config["MESSAGE_MAX_LENGTH"], session_version())
+        if sent.to_process:
+            enqueue_photo(sent.to_process)  # after the commit: the job finds the photo
+        posted = sent.posted
+    else:
+        posted = sending.send_client_message(session_user_id(), profile_id, request.form.get("body"),
+                                             request.form.get("client_token"), utcnow(),
+                                             config["MESSAGE_MAX_LENGTH"], session_version())
     return message_html(posted.message, "client", posted.message.conversation.client.locale)
+
+
+@bp.route("/photos/<photo_id>")
+@login_required
+def photo(photo_id: str):
+    """A photo's figure: the placeholder asks for it until the photo is ready (in case the push
+    was missed). Clients, moderators and admins: the service checks who may see it."""
+    return render_template("partials/_photo.html", photo=viewing.viewable_photo(current_user, photo_id))
+
+
+@bp.route("/photos/<photo_id>/<variant>")
+@login_required
+def photo_file(photo_id: str, variant: str):
+    """A size made from a photo (never its original), checked at every request: the browser keeps
+    it but asks again each time (``no-cache``), so an access that ended ends here too."""
+    found = viewing.photo_file(current_user, photo_id, variant, storage_from(current_app.config))
+    response = send_file(found.path, mimetype=found.mimetype, conditional=True)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.route("/avatars/<path:filename>")

@@ -7,7 +7,10 @@ from flask_login import current_user
 from ...clock import utcnow
 from ...database import write_transaction
 from ...models import Role
+from ...jobs.photos import enqueue_photo
 from ...services import chat, conflicts, locks, moderator_queue, presence, reading, unlock_requests
+from ...services.photos import uploads
+from ...services.photos.storage import storage_from
 from ...web.auth import role_required
 from ...web.fragments import message_html
 from ..params import history_bounds, required_id
@@ -67,10 +70,21 @@ def read(conversation_id: int):
 @bp.route("/c/<int:conversation_id>/messages", methods=["POST"])
 @moderator_only
 def reply(conversation_id: int):
+    """The moderator's answer as the profile, or a photo (a ``photo`` file, the text its caption)."""
+    config = current_app.config
+    upload = request.files.get("photo")
+    if upload is not None and upload.filename:
+        limits = uploads.Limits.from_config(config)
+        sent = uploads.send_profile_photo(current_user, conversation_id, upload.read(limits.max_bytes + 1),
+                                          request.form.get("body"), request.form.get("client_token"), utcnow(),
+                                          storage_from(config), limits, config["MESSAGE_MAX_LENGTH"])
+        if sent.to_process:
+            enqueue_photo(sent.to_process)  # after the commit: the job finds the photo
+        return message_html(sent.posted.message, "profile", str(get_locale()))
     with write_transaction():
         posted = chat.post_profile_reply(current_user, conversation_id, request.form.get("body"),
                                          request.form.get("client_token"), utcnow(),
-                                         current_app.config["MESSAGE_MAX_LENGTH"])
+                                         config["MESSAGE_MAX_LENGTH"])
     return message_html(posted.message, "profile", str(get_locale()))
 
 

@@ -29,21 +29,26 @@ from ...models.chat import Sender
 from .. import activity, assignment, events, pending
 from ..errors import Forbidden, NotFound, NotLoggedIn, ValidationError
 from ..messages import MAX_BODY, Posted, clean_body, clean_token, insert_message, orm_rows, reload_keeping_links
+from ..photos import records
+from ..photos.records import NewPhoto
 from . import postgresql, rows, sqlite
 from .rows import UNCHECKED_SESSION
 
 
 def send_client_message(client_id: int, profile_id: int, body: str | None, token: str | None, now: datetime,
-                        max_length: int = MAX_BODY, session_version: int = UNCHECKED_SESSION) -> Posted:
+                        max_length: int = MAX_BODY, session_version: int = UNCHECKED_SESSION,
+                        photo: NewPhoto | None = None) -> Posted:
     """Store a client's message once (by its client token), mark the conversation waiting and make
     sure a moderator holds it; ``client_id`` is who the session says writes, checked here, with
     the ``session_version`` the session holds (an ended session writes nothing). A unit
-    of work of its own: it commits, then its pushes follow."""
+    of work of its own: it commits, then its pushes follow. With a ``photo`` (stored, see
+    ``photos.uploads``), the body is its caption and may be empty; its row is written in the
+    same transaction, so the one-statement case is not taken."""
     try:
-        clean = clean_body(body, max_length), clean_token(token)
+        clean = clean_body(body, max_length, required=photo is None), clean_token(token)
     except ValidationError:
         clean = None
-    if clean is not None:
+    if clean is not None and photo is None:
         with single_statement_write() as alone:
             stored = postgresql.store(client_id, profile_id, *clean, now, session_version,
                                       held_and_active=True) if alone else None
@@ -54,23 +59,25 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
     with write_transaction():
         stored = _store(client_id, profile_id, *clean, now, session_version) if clean is not None else None
         if stored is not None:
+            if photo is not None:
+                records.attach(stored[1].message, stored[0].id, client_id, photo, now)
             posted = _settle_snapshot(*stored, now)
         else:
             client = db.session.get(User, client_id)
             if client is None or not client.active or client.session_version > session_version:
                 raise NotLoggedIn(_l("Please log in to see this page."))
-            posted = post_client_message(client, profile_id, body, token, now, max_length)
+            posted = post_client_message(client, profile_id, body, token, now, max_length, photo)
     return posted
 
 
 def post_client_message(client: User, profile_id: int, body: str | None, token: str | None, now: datetime,
-                        max_length: int = MAX_BODY) -> Posted:
+                        max_length: int = MAX_BODY, photo: NewPhoto | None = None) -> Posted:
     """The checked path, in the caller's write transaction: the sender loaded, their role checked,
     the input refused with a clear message, the conversation created on a first message. Returns
     ORM rows."""
     if not client.is_client:
         raise Forbidden(_l("Only clients write to profiles."))
-    body, token = clean_body(body, max_length), clean_token(token)
+    body, token = clean_body(body, max_length, required=photo is None), clean_token(token)
     conversation = (_client_conversation(client.id, profile_id)
                     or get_or_create_conversation(client, _active_profile(profile_id), now))
     was_active = activity.is_active(conversation.awaiting_reply_since, conversation.last_message_at, now)
@@ -80,6 +87,8 @@ def post_client_message(client: User, profile_id: int, body: str | None, token: 
                             client_token=token, created_at=now)
     if not posted.created:
         return posted
+    if photo is not None:
+        records.attach(posted.message, conversation.id, client.id, photo, now)
     pending.record(posted.message.id, client.id, conversation.profile_id, conversation.id, now)
     reload_keeping_links(conversation, posted.message, cached_statement(
         ("sending.counters",), lambda: orm_rows(Conversation, rows.counters())),

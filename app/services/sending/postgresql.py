@@ -33,7 +33,7 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
         return None
     row = row._mapping
     conversation: ConversationSnapshot = rows.conversation_snapshot(row)
-    return conversation, rows.linked(rows.MESSAGE.snapshot(row), conversation, row), row["was_active"]
+    return conversation, rows.linked(rows.message_snapshot(row), conversation, row), row["was_active"]
 
 
 def _params(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int) -> dict:
@@ -74,7 +74,7 @@ def _statement(held_and_active: bool):
                            select(target.c.id, *(bindparam(f"{name}_", type_=messages.c[name].type) for name in
                                                  ("sender", "author_id", "body", "client_token", "created_at"))))
               .on_conflict_do_nothing(index_elements=["conversation_id", "client_token"])
-              .returning(*messages.c)
+              .returning(*(messages.c[name] for name in rows.MESSAGE.names))
               .cte("stored"))
     counted = (rows.counters(select(stored.c.conversation_id).scalar_subquery())
                .returning(*rows.CONVERSATION_COLUMNS)

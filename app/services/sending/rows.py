@@ -12,13 +12,14 @@ from sqlalchemy import DateTime, bindparam, case, update
 from ...database import loaded
 from ...models import Conversation, Message, Profile, ProfileLock, User
 from ..messages import Posted
-from ..snapshots import PUSHED, ConversationSnapshot, Selected, Snapshot
+from ..snapshots import PUSHED, ConversationSnapshot, MessageSnapshot, Selected, Snapshot
 
 SENDER = User.__table__.alias("sender")  # the client who writes, checked and returned by the statement
 
 # Side by side in one row: the message, its conversation, the profile, the holder, the profile's
 # lock and the sender, each column labelled with its prefix.
-MESSAGE = Selected(Message, "m", list(Message.__table__.c))
+# Not the message's photo: the statements store text, a photo is linked afterwards (MessageSnapshot).
+MESSAGE = Selected(Message, "m", [column for column in Message.__table__.c if column.name != "photo_id"])
 # Every column of the conversation but where each side left off reading (services.reading): no push
 # shows it, and the PostgreSQL statement must stay under psycopg's size limit.
 CONVERSATION_COLUMNS = [column for column in Conversation.__table__.c
@@ -44,6 +45,10 @@ def counters(conversation_id=None):
 
 def conversation_snapshot(row) -> ConversationSnapshot:
     return CONVERSATION.snapshot(row, ConversationSnapshot)
+
+
+def message_snapshot(row) -> MessageSnapshot:
+    return MESSAGE.snapshot(row, MessageSnapshot)
 
 
 def linked(message: Snapshot, conversation: ConversationSnapshot, row) -> Posted:

@@ -37,7 +37,7 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
          "client_token_": token, "created_at_": now}).first()
     if stored is None:
         return None
-    message = rows.MESSAGE.snapshot(stored._mapping)
+    message = rows.message_snapshot(stored._mapping)
     pending.record(message.id, conversation.client_id, conversation.profile_id, conversation.id, now)
     counted = connection.execute(cached_statement(("sending.sqlite.counters",), lambda: (
         rows.counters().returning(*rows.CONVERSATION.labelled(Conversation.__table__)))),
