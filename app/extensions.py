@@ -1,4 +1,5 @@
 """Extensions, created unbound and bound in create_app() (Flask-Migrate there too, outside web workers)."""
+from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -26,3 +27,13 @@ mail = Mail()
 sock = Sock()
 htmx = Htmx()
 limiter = Limiter(key_func=get_remote_address)
+
+# The views with Flask-Limiter limits (``@limiter.limit``): every other request skips its checks,
+# which cost the busiest requests more than anything they could find (the send view counts
+# itself: ``web.send_limit``). tests/test_rate_limited_views.py keeps this list true.
+RATE_LIMITED_VIEWS = frozenset({"auth.login", "auth.signup"})
+
+
+@limiter.request_filter
+def _not_rate_limited() -> bool:
+    return request.endpoint not in RATE_LIMITED_VIEWS
