@@ -10,7 +10,9 @@ in-process under callgrind, through Flask's test client, and counts only the mea
 * Switchboard: the client's ``POST /profiles/<id>/messages``, as ``bench/request_cost.py`` sends
   it (session, CSRF check, the logged-in user's load, the message, its pending row, the
   counters, the two pushes rendered and published, the bubble answered);
-* the peer (``bench/peer_app``): its ``POST /messages`` (one insert, one render, one emit).
+* the peer (``bench/peer_app``): its ``POST /messages`` (one insert, one render, one emit);
+* with ``--path first``, Switchboard only: new clients' first messages, each a conversation
+  created and an assignment decision among ``--moderators`` in the queue (the peer has none).
 
 Neither includes HTTP parsing, gevent or the sockets' side: both servers pay those alike. psycopg
 waits with ``wait_poll`` in both, as it does in the servers under gevent (its C wait function is
@@ -19,6 +21,7 @@ not the one the servers use). It measures and reports; it never asserts.
     .venv/bin/python bench/instructions.py
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/switchboard_bench REDIS_URL=redis://127.0.0.1:6379/12 \\
       .venv/bin/python bench/instructions.py --setup services
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python bench/instructions.py --setup services --path first
 """
 from __future__ import annotations
 
@@ -50,10 +53,18 @@ def parse_args(argv=None):
     p.add_argument("--keep", type=Path, metavar="DIR",
                    help="keep callgrind's output files there (read them with callgrind_annotate --inclusive=yes)")
     p.add_argument("--only", choices=SIDES, help="count one side only")
+    p.add_argument("--path", choices=("steady", "first"), default="steady",
+                   help="steady: a client's message in its conversation; first: new clients' first messages "
+                        "(each an assignment decision among --moderators; Switchboard only, the peer has none)")
+    p.add_argument("--moderators", type=int, default=20, help="moderators online in the queue (--path first)")
     p.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # the process under callgrind
     args = p.parse_args(argv)
     if args.requests < 10 or args.warmup < 5:
         p.error("--requests at least 10, --warmup at least 5")
+    if args.path == "first":
+        if args.only == "peer":
+            p.error("--path first: Switchboard only")
+        args.only = "switchboard"
     return args
 
 
@@ -76,6 +87,48 @@ def _switchboard_sender():
     return send
 
 
+def _first_messages_sender(count: int, moderators: int):
+    """``count`` new clients, each logged in, and as many profiles nobody holds yet; each call
+    sends the next client's first message to the next profile: a conversation to create and a
+    moderator to choose among ``moderators`` online in the queue."""
+    from login import logged_in
+    from request_cost import PASSWORD
+
+    from app import create_app
+    from app.clock import utcnow
+    from app.database import write_transaction
+    from app.extensions import db
+    from app.models import Role
+    from app.services import moderator_queue, profiles, users
+
+    app = create_app()
+    with app.app_context():
+        with write_transaction():
+            for n in range(moderators):
+                moderator = users.create_user(email=f"first-mod{n}@example.test", password=PASSWORD,
+                                              role=Role.MODERATOR, display_name=f"Moderator {n}")
+                moderator.is_online = True
+                db.session.flush()
+                moderator_queue.join(moderator.id, utcnow())
+            for n in range(count):
+                users.create_user(email=f"first-client{n}@example.test", password=PASSWORD, role=Role.CLIENT,
+                                  display_name=f"Client {n}")
+            profile_ids = [profiles.create_profile(name=f"Profile {n}", age=30, city="Paris", bio="").id
+                           for n in range(count)]
+        db.session.remove()
+    senders = [logged_in(app, f"first-client{n}@example.test") for n in range(count)]
+    turn = iter(range(count))
+
+    def send():
+        n = next(turn)
+        client, csrf = senders[n]
+        return client.post(f"/profiles/{profile_ids[n]}/messages",
+                           data={"body": "Hello, are you there?", "client_token": uuid.uuid4().hex},
+                           headers={"X-CSRFToken": csrf, "HX-Request": "true"})
+
+    return send
+
+
 def _peer_sender():
     os.environ["PEER_CHANNEL"] = f"instructions-{uuid.uuid4().hex[:8]}"
     from peer_app.app import app
@@ -89,7 +142,10 @@ def _peer_sender():
 
 
 def measured_process(args) -> int:
-    send = _switchboard_sender() if args.side == "switchboard" else _peer_sender()
+    if args.path == "first":
+        send = _first_messages_sender(args.warmup + args.requests, args.moderators)
+    else:
+        send = _switchboard_sender() if args.side == "switchboard" else _peer_sender()
 
     def checked():
         response = send()
@@ -118,7 +174,8 @@ def count(side: str, args, env: dict, workdir: Path) -> int:
     out = workdir / f"callgrind.{side}.out"
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
                sys.executable, str(Path(__file__).resolve()), "--side", side, "--setup", args.setup,
-               "--requests", str(args.requests), "--warmup", str(args.warmup)]
+               "--requests", str(args.requests), "--warmup", str(args.warmup),
+               "--path", args.path, "--moderators", str(args.moderators)]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
