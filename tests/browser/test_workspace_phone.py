@@ -69,6 +69,7 @@ def test_a_phone_shows_the_conversation_as_the_screen_and_the_list_one_tap_away(
     details = page.locator("[data-toggle-people]")
     details.tap()
     expect(page.locator(f"#people-c{story.conversation_id}")).to_be_visible()
+    shot(page, "moderator_phone_details")
     details.tap()
     expect(page.locator(f"#people-c{story.conversation_id}")).to_be_hidden()
 
