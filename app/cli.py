@@ -6,6 +6,7 @@ from flask import Flask
 
 from .clock import utcnow
 from .database import write_transaction
+from .jobs.avatars import process_avatar
 from .models import Role
 from .services import balancing, demo, locks, monitoring, users
 from .services.errors import ServiceError
@@ -15,9 +16,16 @@ def init_app(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo():
         """Create demo accounts, profiles and conversations if the database is empty."""
+        config = app.config
         with write_transaction():
-            created = demo.seed(utcnow())
-        click.echo("Demo data created." if created else "Database not empty: demo data left alone.")
+            avatars = demo.seed(utcnow(), config["UPLOAD_DIR"], config["AVATAR_MAX_BYTES"],
+                                config["IMAGE_MAX_PIXELS"], config["IMAGE_MAX_SIDE"])
+        if avatars is None:
+            click.echo("Database not empty: demo data left alone.")
+            return
+        for pending in avatars:  # the avatar job's own work, done now: the first page shows them
+            process_avatar(pending.profile_id, pending.original, pending.replaced)
+        click.echo("Demo data created.")
 
     @app.cli.group("assignment")
     def assignment_group():

@@ -66,6 +66,7 @@
 
   /* After any change or scroll: what the reader has now seen, and the button's state. */
   function refresh(pane) {
+    if (!pane.getClientRects().length) { return; }   // not shown (the list's screen on a phone): nothing seen
     var state = stateOf(pane), distance = fromBottom(pane), newest = newestId(pane);
     if (distance <= NEAR_BOTTOM) {
       state.seen = newest;
@@ -173,6 +174,7 @@
   document.addEventListener("htmx:afterSettle", refreshAll);
   document.addEventListener("visibilitychange", refreshAll);
   window.addEventListener("resize", refreshAll);
+  document.addEventListener("workspace:shown", refreshAll);   // a phone back from the list (workspace.js)
 
   document.addEventListener("DOMContentLoaded", openNewPanes);
 })();

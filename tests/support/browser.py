@@ -35,10 +35,11 @@ def require_chromium() -> None:
                 allow_module_level=True)
 
 
-def log_in(page, base_url: str, email: str, *, touch: bool = False, before_submit=None) -> None:
+def log_in(page, base_url: str, email: str, *, touch: bool = False, before_submit=None,
+           password: str = PASSWORD) -> None:
     """Fill the login form and press its button, like a person."""
     page.goto(f"{base_url}/login")
-    for name, value in (("email", email), ("password", PASSWORD)):
+    for name, value in (("email", email), ("password", password)):
         field = page.locator(f"main form input[name={name}]")
         field.tap() if touch else field.click()
         field.fill(value)
