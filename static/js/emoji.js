@@ -107,6 +107,14 @@
     quickFor = null;
   }
 
+  /* On a touch screen a message's tools show once it is tapped (one message at a time). */
+  function toggleTools(message) {
+    document.querySelectorAll(".msg.tools-open").forEach(function (open) {
+      if (open !== message) { open.classList.remove("tools-open"); }
+    });
+    if (message) { message.classList.toggle("tools-open"); }
+  }
+
   function react(messageId, emoji) {
     var bar = document.getElementById("reactions-" + messageId);
     if (!bar || !window.htmx) { return; }
@@ -150,6 +158,7 @@
     } else {
       if (!evt.target.closest("[data-quick-reactions]")) { closeQuick(); }
       if (!evt.target.closest("[data-emoji-panel]")) { closePanel(); }
+      if (!t && !evt.target.closest("a")) { toggleTools(evt.target.closest(".msg")); }
     }
   });
 
