@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HTMX_VERSION := 2.0.8
 HTMX_WS_VERSION := 2.0.4
+EMOJIBASE_VERSION := 17.0.0
+EMOJI_LANGUAGES := en fr de es
 
 .PHONY: run test test-fast test-browser install install-dev translations vendor extract-messages bench clean
 
@@ -44,11 +46,14 @@ test-fast: install-dev
 test-browser: install-dev
 	$(BIN)/python -m pytest tests/browser -q
 
-# Re-vendor htmx and its ws extension (pinned) from npm into static/vendor.
+# Re-vendor htmx, its ws extension and the emoji data set (pinned) from npm into static/vendor.
 vendor:
 	npm ci --no-audit --no-fund
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx-$(HTMX_VERSION).min.js
 	cp node_modules/htmx-ext-ws/dist/ws.min.js static/vendor/htmx-ext-ws-$(HTMX_WS_VERSION).min.js
+	for lang in $(EMOJI_LANGUAGES); do mkdir -p static/vendor/emojibase-data-$(EMOJIBASE_VERSION)/$$lang; \
+	  cp node_modules/emojibase-data/$$lang/compact.json static/vendor/emojibase-data-$(EMOJIBASE_VERSION)/$$lang/; done
+	cp node_modules/emojibase-data/LICENSE static/vendor/emojibase-data-$(EMOJIBASE_VERSION)/
 
 bench: install-dev
 	$(BIN)/python bench/push_latency.py

@@ -125,6 +125,10 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
     MESSAGE_MAX_LENGTH = 4000
+    # Reactions: the emoji offered at one click under a message (space-separated), and how many
+    # different emoji one side of a conversation may put on one message.
+    REACTIONS_QUICK = os.environ.get("REACTIONS_QUICK", "👍 ❤️ 😂 😮 😢 🙏").split()
+    REACTIONS_PER_MESSAGE_MAX = int(os.environ.get("REACTIONS_PER_MESSAGE_MAX", "6"))
     HISTORY_PAGE_SIZE = 50
     # A conversation opens on the first message its reader has not seen, when at most this many
     # messages are shown from there on; further back it opens on the latest page, without a divider.

@@ -56,3 +56,12 @@ def history_bounds(args) -> tuple[int | None, int | None]:
     if None not in bounds:
         raise ServiceError(_l("Ask for older messages or newer ones, not both at once."))
     return bounds[0], bounds[1]
+
+
+def reply_to(form) -> int | None:
+    """The message a new one answers (``reply_to``), if any: not a message number is a 400 that
+    says so, in the writer's language."""
+    try:
+        return optional_id(form.get("reply_to"))
+    except HTTPException:
+        raise ServiceError(_l("The message you answer is not a message number.")) from None

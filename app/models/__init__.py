@@ -6,8 +6,9 @@ from .locks import CLIENT_LOCK_REASONS, PROFILE_LOCK_TYPES, ClientLock, ProfileL
 from .pending import PendingClientMessage
 from .photos import PHOTO_STATES, Photo
 from .profiles import Profile
+from .reactions import MessageReaction
 from .queue import QueueEntry
 from .rounds import NotificationRound, RoundNotification
 from .users import Role, User
 
-__all__ = ["CLIENT_LOCK_REASONS", "CONFLICT_KINDS", "PROFILE_LOCK_TYPES", "QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "Message", "NotificationRound", "PendingClientMessage", "Photo", "PHOTO_STATES", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User"]
+__all__ = ["CLIENT_LOCK_REASONS", "CONFLICT_KINDS", "PROFILE_LOCK_TYPES", "QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "Message", "MessageReaction", "NotificationRound", "PendingClientMessage", "Photo", "PHOTO_STATES", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User"]

@@ -85,11 +85,16 @@ class Message(db.Model):
     # A photo message (``body`` its caption, maybe empty). Set after the insert, by the photo's
     # path only: the statements that store text messages leave it out.
     photo_id: Mapped[str | None] = mapped_column(ForeignKey("photos.id"))
+    # The message this one answers, in the same conversation (checked by the services that store
+    # it). Set only by the checked paths: the one-statement send path leaves it out.
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
 
     conversation: Mapped[Conversation] = relationship()
     author: Mapped[User] = relationship()
     # Loaded for a whole page of history at once; no query for messages without a photo.
     photo = relationship("Photo", lazy="selectin")
+    # Loaded for a page of history at once (``chat.history``), one level deep.
+    reply_to: Mapped["Message | None"] = relationship(remote_side=[id])
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "client_token", name="uq_messages_conversation_token"),

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import ChangeReason, Conversation, Message, Photo, Role, User
 from ..redis_client import get_redis
 from ..runtime import under_gevent
-from ..services import chat, events
+from ..services import chat, events, reactions
 from ..web.fragments import message_html
 from ..web.i18n import in_language
 from .hub import get_hub, publish, publish_kick
@@ -78,6 +78,8 @@ def _dispatch(happened: list) -> None:
     for e in happened:
         if isinstance(e, events.PhotoProcessed):
             photo_processed(e.photo_id)
+        elif isinstance(e, events.ReactionsChanged):
+            reactions_changed(e.message_id)
     for idle_id, conversation_ids in taken.items():
         _work_taken_for_inactivity(idle_id, conversation_ids)
     for moderator_id in sorted(lists - set(taken)):
@@ -119,6 +121,23 @@ def photo_processed(photo_id: str) -> None:
         recipients.insert(0, conversation.moderator)
     for user in recipients:
         publish(r, user.id, _render_for(user, "partials/_photo.html", photo=photo, photo_oob=True))
+
+
+def reactions_changed(message_id: int) -> None:
+    """A message's reactions changed: its reactions, as they are now, on the pages of the
+    conversation's client and of the moderator holding it, each with their own side's pressed."""
+    message = db.session.get(Message, message_id)
+    if message is None:
+        return
+    conversation = message.conversation
+    counts = reactions.counts([message.id]).get(message.id, [])
+    recipients = [(conversation.client, "client")]
+    if conversation.assigned_moderator_id is not None:
+        recipients.insert(0, (conversation.moderator, "profile"))
+    r = get_redis()
+    for user, side in recipients:
+        publish(r, user.id, _render_for(user, "partials/_reactions.html", message=message, reactions=counts,
+                                        viewer_side=side, oob=True))
 
 
 def conversation_list(moderator_id: int) -> None:

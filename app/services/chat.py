@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, bindparam, case, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import cached_statement
@@ -17,7 +17,8 @@ from ..models import Conversation, Message, User
 from ..models.chat import Sender
 from . import activity, assignment, events, inactivity, locks, pending
 from .errors import Forbidden, NotFound
-from .messages import MAX_BODY, Posted, clean_body, clean_token, insert_message, orm_rows, reload_keeping_links
+from .messages import (MAX_BODY, Posted, check_reply_to, clean_body, clean_token, insert_message, orm_rows,
+                       reload_keeping_links)
 from .photos import records
 from .photos.records import NewPhoto
 
@@ -46,13 +47,15 @@ _REPLY_LOAD = (joinedload(Conversation.client), joinedload(Conversation.profile)
 
 
 def post_profile_reply(moderator: User, conversation_id: int, body: str, token: str, now: datetime,
-                       max_length: int = MAX_BODY, photo: NewPhoto | None = None) -> Posted:
+                       max_length: int = MAX_BODY, photo: NewPhoto | None = None,
+                       reply_to_id: int | None = None) -> Posted:
     """A moderator answers as the profile; the conversation stops waiting. With a ``photo``
-    (stored, see ``photos.uploads``), the body is its caption and may be empty."""
+    (stored, see ``photos.uploads``), the body is its caption and may be empty. With
+    ``reply_to_id``, it quotes that message of the conversation."""
     body, token = clean_body(body, max_length, required=photo is None), clean_token(token)
     conversation = moderator_conversation(moderator, conversation_id)
     posted = insert_message(conversation, sender=Sender.PROFILE, author_id=moderator.id, body=body,
-                             client_token=token, created_at=now)
+                            client_token=token, created_at=now, **check_reply_to(conversation.id, reply_to_id))
     if posted.created:
         if photo is not None:
             records.attach(posted.message, conversation.id, moderator.id, photo, now)
@@ -86,8 +89,10 @@ def post_profile_reply(moderator: User, conversation_id: int, body: str, token: 
 def history(conversation_id: int, *, before_id: int | None = None, after_id: int | None = None,
             limit: int = 50) -> list[Message]:
     """Messages in display order: the latest ``limit``, older than ``before_id``, or all newer
-    than ``after_id`` (catch-up after a reconnect)."""
-    query = select(Message).where(Message.conversation_id == conversation_id)
+    than ``after_id`` (catch-up after a reconnect). The messages they answer come in one query
+    (their quotes), one level deep."""
+    query = (select(Message).where(Message.conversation_id == conversation_id)
+             .options(selectinload(Message.reply_to).options(lazyload(Message.reply_to))))
     if after_id is not None:
         return list(db.session.scalars(query.where(Message.id > after_id).order_by(Message.id).limit(500)))
     if before_id is not None:

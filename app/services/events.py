@@ -34,6 +34,12 @@ class PhotoProcessed:
 
 
 @dataclass(frozen=True)
+class ReactionsChanged:
+    """A message's reactions changed: both sides see the new counts."""
+    message_id: int
+
+
+@dataclass(frozen=True)
 class WorkAssigned:
     """A conversation nobody held went to a moderator."""
     conversation_id: int

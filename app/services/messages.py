@@ -10,7 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..database import cached_statement, dialect_insert
 from ..extensions import db
 from ..models import Conversation, Message
-from .errors import ValidationError
+from .errors import NotFound, ValidationError
 
 MAX_BODY = 4000
 MAX_TOKEN = 64
@@ -47,6 +47,18 @@ def clean_token(token: str | None) -> str:
     if not token or len(token) > MAX_TOKEN or not token.replace("-", "").isalnum():
         raise ValidationError(_l("The message has no valid identifier; reload the page."))
     return token
+
+
+def check_reply_to(conversation_id: int, reply_to_id: int | None) -> dict:
+    """The fields a message answering ``reply_to_id`` stores (none when it answers nothing): the
+    message it answers must be one of this conversation's."""
+    if reply_to_id is None:
+        return {}
+    found = db.session.scalar(select(Message.id).where(Message.id == reply_to_id,
+                                                       Message.conversation_id == conversation_id))
+    if found is None:
+        raise NotFound(_l("The message you answer is not in this conversation."))
+    return {"reply_to_id": reply_to_id}
 
 
 def existing_message(conversation_id: int, token: str) -> Message | None:

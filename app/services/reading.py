@@ -12,20 +12,22 @@ Invariants and what guards them:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select, update
 
 from ..extensions import db
 from ..models import Conversation, Message, Profile, User
 from ..models.chat import Sender
-from . import chat, profiles
+from . import chat, profiles, reactions
 
 @dataclass
 class HistoryPage:
-    """Messages in display order (oldest first) and whether older ones remain."""
+    """Messages in display order (oldest first), whether older ones remain, and the messages'
+    reactions (message id -> ``reactions.ReactionCount`` list)."""
     messages: list[Message]
     has_older: bool = False
+    reactions: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -41,10 +43,13 @@ def history_page(conversation_id: int, *, size: int, before_id: int | None = Non
                  after_id: int | None = None) -> HistoryPage:
     """The ``size`` latest messages, those older than ``before_id``, or all newer than ``after_id``."""
     if after_id is not None:
-        return HistoryPage(chat.history(conversation_id, after_id=after_id))
-    rows = chat.history(conversation_id, before_id=before_id, limit=size + 1)
-    has_older = len(rows) > size
-    return HistoryPage(rows[1:] if has_older else rows, has_older)
+        page = HistoryPage(chat.history(conversation_id, after_id=after_id))
+    else:
+        rows = chat.history(conversation_id, before_id=before_id, limit=size + 1)
+        has_older = len(rows) > size
+        page = HistoryPage(rows[1:] if has_older else rows, has_older)
+    page.reactions = reactions.counts([message.id for message in page.messages])
+    return page
 
 
 def client_history(client: User, profile_id: int, *, size: int, before_id: int | None = None,

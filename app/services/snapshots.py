@@ -32,9 +32,12 @@ class ConversationSnapshot(Snapshot):
 
 
 class MessageSnapshot(Snapshot):
-    """The statements store text messages: a photo is linked afterwards (``photos.records.attach``)."""
+    """The statements store text messages: a photo is linked afterwards (``photos.records.attach``);
+    a reply never comes this way (``sending.send_client_message``)."""
     photo_id = None
     photo = None
+    reply_to_id = None
+    reply_to = None
 
 
 class Selected:

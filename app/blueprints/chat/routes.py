@@ -6,13 +6,13 @@ from ...clock import utcnow
 from ...models import Role
 from ...database import write_transaction
 from ...jobs.photos import enqueue_photo
-from ...services import chat, profiles, reading, sending
+from ...services import chat, profiles, reactions, reading, sending
 from ...services.photos import uploads, viewing
 from ...services.photos.storage import storage_from
 from ...web.auth import home_for, role_required, session_user_id, session_user_required, session_version
 from ...web.fragments import message_html
 from ...web.send_limit import send_limited
-from ..params import history_bounds, required_id
+from ..params import history_bounds, reply_to, required_id
 from . import bp
 
 client_only = role_required(Role.CLIENT)
@@ -67,23 +67,49 @@ def read(profile_id: int):
 @session_user_required
 @send_limited
 def send(profile_id: int):
-    """A client's message, or photo message (a ``photo`` file, the text its caption); the answer
-    is its bubble (the push to the client's pages is the same)."""
+    """A client's message, or photo message (a ``photo`` file, the text its caption), maybe
+    answering one (``reply_to``); the answer is its bubble (the push to the client's pages is the
+    same)."""
     config = current_app.config
+    reply_to_id = reply_to(request.form)
     upload = request.files.get("photo")
     if upload is not None and upload.filename:
         limits = uploads.Limits.from_config(config)
         sent = uploads.send_client_photo(session_user_id(), profile_id, upload.read(limits.max_bytes + 1),
                                          request.form.get("body"), request.form.get("client_token"), utcnow(),
-                                         storage_from(config), limits, config["MESSAGE_MAX_LENGTH"], session_version())
+                                         storage_from(config), limits, config["MESSAGE_MAX_LENGTH"], session_version(),
+                                         reply_to_id)
         if sent.to_process:
             enqueue_photo(sent.to_process)  # after the commit: the job finds the photo
         posted = sent.posted
     else:
         posted = sending.send_client_message(session_user_id(), profile_id, request.form.get("body"),
                                              request.form.get("client_token"), utcnow(),
-                                             config["MESSAGE_MAX_LENGTH"], session_version())
+                                             config["MESSAGE_MAX_LENGTH"], session_version(), reply_to_id=reply_to_id)
     return message_html(posted.message, "client", posted.message.conversation.client.locale)
+
+
+@bp.route("/messages/<int:message_id>/reactions", methods=["GET"])
+@login_required
+def reactions_bar(message_id: int):
+    """A message's reactions, for its conversation's client, the moderator holding it and admins."""
+    return _reactions_bar(reactions.reactions_of(current_user, message_id))
+
+
+@bp.route("/messages/<int:message_id>/reactions", methods=["POST"])
+@login_required
+def react(message_id: int):
+    """Give or take back a reaction (``emoji``) on a message: the client as themselves, a moderator
+    or an admin as the profile; the answer is the message's reactions (both sides get them pushed)."""
+    with write_transaction():
+        changed = reactions.toggle_reaction(current_user, message_id, request.form.get("emoji"), utcnow(),
+                                            current_app.config["REACTIONS_PER_MESSAGE_MAX"])
+    return _reactions_bar(changed)
+
+
+def _reactions_bar(found: reactions.Reactions):
+    return render_template("partials/_reactions.html", message=found.message, reactions=found.counts,
+                           viewer_side=found.side)
 
 
 @bp.route("/photos/<photo_id>")

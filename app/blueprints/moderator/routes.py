@@ -13,7 +13,7 @@ from ...services.photos import uploads
 from ...services.photos.storage import storage_from
 from ...web.auth import role_required
 from ...web.fragments import message_html
-from ..params import history_bounds, required_id
+from ..params import history_bounds, reply_to, required_id
 from . import bp
 
 moderator_only = role_required(Role.MODERATOR)
@@ -70,21 +70,23 @@ def read(conversation_id: int):
 @bp.route("/c/<int:conversation_id>/messages", methods=["POST"])
 @moderator_only
 def reply(conversation_id: int):
-    """The moderator's answer as the profile, or a photo (a ``photo`` file, the text its caption)."""
+    """The moderator's answer as the profile, or a photo (a ``photo`` file, the text its caption),
+    maybe answering a message (``reply_to``)."""
     config = current_app.config
+    reply_to_id = reply_to(request.form)
     upload = request.files.get("photo")
     if upload is not None and upload.filename:
         limits = uploads.Limits.from_config(config)
         sent = uploads.send_profile_photo(current_user, conversation_id, upload.read(limits.max_bytes + 1),
                                           request.form.get("body"), request.form.get("client_token"), utcnow(),
-                                          storage_from(config), limits, config["MESSAGE_MAX_LENGTH"])
+                                          storage_from(config), limits, config["MESSAGE_MAX_LENGTH"], reply_to_id)
         if sent.to_process:
             enqueue_photo(sent.to_process)  # after the commit: the job finds the photo
         return message_html(sent.posted.message, "profile", str(get_locale()))
     with write_transaction():
         posted = chat.post_profile_reply(current_user, conversation_id, request.form.get("body"),
                                          request.form.get("client_token"), utcnow(),
-                                         config["MESSAGE_MAX_LENGTH"])
+                                         config["MESSAGE_MAX_LENGTH"], reply_to_id=reply_to_id)
     return message_html(posted.message, "profile", str(get_locale()))
 
 

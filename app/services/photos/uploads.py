@@ -57,12 +57,12 @@ def _sent(posted: Posted, photo: NewPhoto, storage: FolderStorage) -> PhotoSent:
 
 def send_client_photo(client_id: int, profile_id: int, data: bytes, caption: str | None, token: str | None,
                       now: datetime, storage: FolderStorage, limits: Limits, max_length: int = MAX_BODY,
-                      session_version: int = UNCHECKED_SESSION) -> PhotoSent:
+                      session_version: int = UNCHECKED_SESSION, reply_to_id: int | None = None) -> PhotoSent:
     """A client's photo message (``sending.send_client_message``'s rules, and its commit)."""
     photo = _store(data, storage, limits)
     try:
         posted = sending.send_client_message(client_id, profile_id, caption, token, now, max_length,
-                                             session_version, photo=photo)
+                                             session_version, photo=photo, reply_to_id=reply_to_id)
     except BaseException:
         storage.delete(photo.original_key)
         raise
@@ -70,12 +70,14 @@ def send_client_photo(client_id: int, profile_id: int, data: bytes, caption: str
 
 
 def send_profile_photo(moderator: User, conversation_id: int, data: bytes, caption: str | None, token: str | None,
-                       now: datetime, storage: FolderStorage, limits: Limits, max_length: int = MAX_BODY) -> PhotoSent:
+                       now: datetime, storage: FolderStorage, limits: Limits, max_length: int = MAX_BODY,
+                       reply_to_id: int | None = None) -> PhotoSent:
     """A moderator's photo message as the profile (``chat.post_profile_reply``'s rules), committed."""
     photo = _store(data, storage, limits)
     try:
         with write_transaction():
-            posted = chat.post_profile_reply(moderator, conversation_id, caption, token, now, max_length, photo=photo)
+            posted = chat.post_profile_reply(moderator, conversation_id, caption, token, now, max_length, photo=photo,
+                                             reply_to_id=reply_to_id)
     except BaseException:
         storage.delete(photo.original_key)
         raise

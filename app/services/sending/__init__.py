@@ -28,7 +28,8 @@ from ...models import Conversation, Message, Profile, User
 from ...models.chat import Sender
 from .. import activity, assignment, events, pending
 from ..errors import Forbidden, NotFound, NotLoggedIn, ValidationError
-from ..messages import MAX_BODY, Posted, clean_body, clean_token, insert_message, orm_rows, reload_keeping_links
+from ..messages import (MAX_BODY, Posted, check_reply_to, clean_body, clean_token, insert_message, orm_rows,
+                        reload_keeping_links)
 from ..photos import records
 from ..photos.records import NewPhoto
 from . import postgresql, rows, sqlite
@@ -37,18 +38,19 @@ from .rows import UNCHECKED_SESSION
 
 def send_client_message(client_id: int, profile_id: int, body: str | None, token: str | None, now: datetime,
                         max_length: int = MAX_BODY, session_version: int = UNCHECKED_SESSION,
-                        photo: NewPhoto | None = None) -> Posted:
+                        photo: NewPhoto | None = None, reply_to_id: int | None = None) -> Posted:
     """Store a client's message once (by its client token), mark the conversation waiting and make
     sure a moderator holds it; ``client_id`` is who the session says writes, checked here, with
     the ``session_version`` the session holds (an ended session writes nothing). A unit
     of work of its own: it commits, then its pushes follow. With a ``photo`` (stored, see
     ``photos.uploads``), the body is its caption and may be empty; its row is written in the
-    same transaction, so the one-statement case is not taken."""
+    same transaction, so the one-statement case is not taken; nor with ``reply_to_id`` (the
+    message it answers, checked to be of the conversation): a reply goes the checked path."""
     try:
         clean = clean_body(body, max_length, required=photo is None), clean_token(token)
     except ValidationError:
         clean = None
-    if clean is not None and photo is None:
+    if clean is not None and photo is None and reply_to_id is None:
         with single_statement_write() as alone:
             stored = postgresql.store(client_id, profile_id, *clean, now, session_version,
                                       held_and_active=True) if alone else None
@@ -57,7 +59,8 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
         if stored is not None:
             return stored[1]
     with write_transaction():
-        stored = _store(client_id, profile_id, *clean, now, session_version) if clean is not None else None
+        plain = clean is not None and reply_to_id is None
+        stored = _store(client_id, profile_id, *clean, now, session_version) if plain else None
         if stored is not None:
             if photo is not None:
                 records.attach(stored[1].message, stored[0].id, client_id, photo, now)
@@ -66,15 +69,16 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
             client = db.session.get(User, client_id)
             if client is None or not client.active or client.session_version > session_version:
                 raise NotLoggedIn(_l("Please log in to see this page."))
-            posted = post_client_message(client, profile_id, body, token, now, max_length, photo)
+            posted = post_client_message(client, profile_id, body, token, now, max_length, photo, reply_to_id)
     return posted
 
 
 def post_client_message(client: User, profile_id: int, body: str | None, token: str | None, now: datetime,
-                        max_length: int = MAX_BODY, photo: NewPhoto | None = None) -> Posted:
+                        max_length: int = MAX_BODY, photo: NewPhoto | None = None,
+                        reply_to_id: int | None = None) -> Posted:
     """The checked path, in the caller's write transaction: the sender loaded, their role checked,
-    the input refused with a clear message, the conversation created on a first message. Returns
-    ORM rows."""
+    the input refused with a clear message, the conversation created on a first message, the
+    message it answers (if any) checked to be of the conversation. Returns ORM rows."""
     if not client.is_client:
         raise Forbidden(_l("Only clients write to profiles."))
     body, token = clean_body(body, max_length, required=photo is None), clean_token(token)
@@ -84,7 +88,7 @@ def post_client_message(client: User, profile_id: int, body: str | None, token: 
     if "client" not in conversation.__dict__:
         set_committed_value(conversation, "client", client)
     posted = insert_message(conversation, sender=Sender.CLIENT, author_id=client.id, body=body,
-                            client_token=token, created_at=now)
+                            client_token=token, created_at=now, **check_reply_to(conversation.id, reply_to_id))
     if not posted.created:
         return posted
     if photo is not None:

@@ -18,8 +18,10 @@ SENDER = User.__table__.alias("sender")  # the client who writes, checked and re
 
 # Side by side in one row: the message, its conversation, the profile, the holder, the profile's
 # lock and the sender, each column labelled with its prefix.
-# Not the message's photo: the statements store text, a photo is linked afterwards (MessageSnapshot).
-MESSAGE = Selected(Message, "m", [column for column in Message.__table__.c if column.name != "photo_id"])
+# Not the message's photo: the statements store text, a photo is linked afterwards (MessageSnapshot);
+# nor what it answers: a reply goes the checked path (``send_client_message``).
+MESSAGE = Selected(Message, "m", [column for column in Message.__table__.c
+                                  if column.name not in ("photo_id", "reply_to_id")])
 # Every column of the conversation but where each side left off reading (services.reading): no push
 # shows it, and the PostgreSQL statement must stay under psycopg's size limit.
 CONVERSATION_COLUMNS = [column for column in Conversation.__table__.c
