@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, Integer, bindparam, case, column, func, select, update
+from sqlalchemy import DateTime, Integer, bindparam, case, column, func, literal_column, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -87,8 +87,10 @@ def _reply_counters():
     c = Conversation.__table__.c
     others = Conversation.__table__.alias("others")
     now = bindparam("now_", type_=DateTime())
+    # Named in full: SQLite's RETURNING would otherwise read them from the subquery's own table.
+    updated_client, updated_id = literal_column("conversations.client_id"), literal_column("conversations.id")
     total = (c.client_unread_count + select(func.coalesce(func.sum(others.c.client_unread_count), 0))
-             .where(others.c.client_id == c.client_id, others.c.id != c.id).scalar_subquery())
+             .where(others.c.client_id == updated_client, others.c.id != updated_id).scalar_subquery())
     return (select(Conversation, column("client_unread_total", Integer))
             .from_statement(update(Conversation.__table__)
                             .where(c.id == bindparam("conversation_id_"),
