@@ -4,7 +4,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (DateTime, Enum, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text, UniqueConstraint, and_,
+                        func, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -41,6 +42,12 @@ class Conversation(db.Model):
     # with a higher id.
     client_last_read_id: Mapped[int | None] = mapped_column(Integer)
     profile_last_read_id: Mapped[int | None] = mapped_column(Integer)
+    # When each side's read position last moved: the other side's "Seen" receipt.
+    client_read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    profile_read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The profile's messages above ``client_last_read_id``, kept as a counter: one more with each
+    # reply (in the reply's own UPDATE), recounted when the client's read position moves.
+    client_unread_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     profile: Mapped[Profile] = relationship()
@@ -101,3 +108,14 @@ class Message(db.Model):
         Index("ix_messages_conversation_id", "conversation_id", "id"),
         Index("ix_messages_photo", "photo_id", unique=True),
     )
+
+
+# The conversation's latest message (the previews of the lists): the one with its highest id, found
+# through the (conversation_id, id) index; read-only. Pushes that follow a new message link it
+# without a query (``set_committed_value``); lists load it joined.
+_later = Message.__table__.alias("later_message")
+Conversation.last_message = relationship(
+    Message, viewonly=True, uselist=False,
+    primaryjoin=and_(Message.conversation_id == Conversation.id,
+                     Message.id == select(func.max(_later.c.id)).where(_later.c.conversation_id == Conversation.id)
+                     .scalar_subquery()))

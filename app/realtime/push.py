@@ -14,9 +14,10 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ChangeReason, Conversation, Message, Photo, Role, User
+from ..models.chat import Sender
 from ..redis_client import get_redis
 from ..runtime import under_gevent
-from ..services import chat, events, reactions
+from ..services import chat, events, reactions, reading
 from ..web.fragments import message_html
 from ..web.i18n import in_language
 from .hub import get_hub, publish, publish_kick
@@ -74,7 +75,10 @@ def _dispatch(happened: list) -> None:
         elif isinstance(e, (events.AccountDisabled, events.SessionsEnded)):
             publish_kick(get_redis(), e.user_id)
     for e in posted:
-        message_posted(e.message)
+        message_posted(e.message, e.client_unread_total)
+    for e in happened:
+        if isinstance(e, events.ReadMoved):
+            read_moved(e.conversation_id, e.side)
     for e in happened:
         if isinstance(e, events.PhotoProcessed):
             photo_processed(e.photo_id)
@@ -93,9 +97,11 @@ def _dispatch(happened: list) -> None:
         queue_changed()
 
 
-def message_posted(message: Message) -> None:
+def message_posted(message: Message, client_unread_total: int | None = None) -> None:
     """A new message: to the moderator holding the conversation first (they are the ones who must
-    act; their fragment leaves before the client's is rendered), then to the client's pages."""
+    act; their fragment leaves before the client's is rendered), then to the client's pages. With
+    a reply, the client's unread total (returned by the reply's own statement): whatever page they
+    are on, their badge and the conversation's entry in their list follow."""
     conversation: Conversation = message.conversation
     client = conversation.client
     r = get_redis()
@@ -105,7 +111,29 @@ def message_posted(message: Message) -> None:
                                              conversation=conversation, message=message))
     bubble = message_html(message, "client", client.locale)  # also the answer to the client's POST
     publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
-                                      conversation=conversation, message=message, bubble=bubble))
+                                      conversation=conversation, message=message, bubble=bubble,
+                                      unread_total=client_unread_total))
+
+
+def read_moved(conversation_id: int, side: str) -> None:
+    """A side read further: the other side's receipt ("Seen"); for the client who read, the
+    conversation's entry and their badge, on every page they have open."""
+    conversation = reading.read_conversation(conversation_id)
+    if conversation is None:
+        return
+    r = get_redis()
+    client = conversation.client
+    if side == Sender.CLIENT.value:
+        if conversation.moderator is not None:
+            publish(r, conversation.moderator.id, _render_for(
+                conversation.moderator, "partials/push/_read_moved.html", receipt_key=f"c{conversation.id}",
+                receipt=reading.receipt(conversation, Sender.PROFILE), show_time=True))
+        publish(r, client.id, _render_for(client, "partials/push/_read_moved.html", conversation=conversation,
+                                          unread_total=reading.client_unread_total(client.id)))
+    else:
+        publish(r, client.id, _render_for(client, "partials/push/_read_moved.html",
+                                          receipt_key=f"p{conversation.profile_id}",
+                                          receipt=reading.receipt(conversation, Sender.CLIENT)))
 
 
 def photo_processed(photo_id: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DateTime, bindparam, case, func, select, update
+from sqlalchemy import DateTime, Integer, bindparam, case, column, func, literal_column, select, update
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -17,7 +17,7 @@ from ..models import Conversation, Message, User
 from ..models.chat import Sender
 from . import activity, assignment, events, inactivity, locks, pending
 from .errors import Forbidden, NotFound
-from .messages import (MAX_BODY, Posted, check_reply_to, clean_body, clean_token, insert_message, orm_rows,
+from .messages import (MAX_BODY, Posted, check_reply_to, clean_body, clean_token, insert_message,
                        reload_keeping_links)
 from .photos import records
 from .photos.records import NewPhoto
@@ -66,14 +66,9 @@ def post_profile_reply(moderator: User, conversation_id: int, body: str, token: 
         if "moderator" not in conversation.__dict__:
             set_committed_value(conversation, "moderator", moderator)  # the holder, checked above
         # Guarded by the assignment: a reply only lands while this moderator still holds it.
-        c = Conversation.__table__.c
-        updated = reload_keeping_links(conversation, posted.message, cached_statement(("chat.reply_counters",), lambda: orm_rows(
-            Conversation,
-            update(Conversation.__table__)
-            .where(c.id == bindparam("conversation_id_"), c.assigned_moderator_id == bindparam("moderator_id_"))
-            .values(awaiting_reply_since=None, pending_count=0, last_message_at=bindparam("now_", type_=DateTime()),
-                    last_profile_message_at=bindparam("now_", type_=DateTime()))
-        )), {"conversation_id_": conversation.id, "moderator_id_": moderator.id, "now_": now})
+        updated = reload_keeping_links(conversation, posted.message, cached_statement(("chat.reply_counters",),
+                                                                                      _reply_counters),
+                                       {"conversation_id_": conversation.id, "moderator_id_": moderator.id, "now_": now})
         if updated is None:
             raise Forbidden(_l("This conversation is not assigned to you."))
         inactivity.record_activity(moderator, now)
@@ -82,8 +77,31 @@ def post_profile_reply(moderator: User, conversation_id: int, body: str, token: 
         if posted.lock_released:  # it was the profile's one lock row, loaded above
             set_committed_value(conversation, "profile_lock", None)
         posted.assigned = assignment.approach_done(conversation.client_id, moderator.id, now)
-        events.record(events.MessagePosted(posted.message))
+        events.record(events.MessagePosted(posted.message, client_unread_total=updated.client_unread_total))
     return posted
+
+
+def _reply_counters():
+    """The conversation after a reply: answered, one more message the client has not read; and,
+    returned beside it, the client's unread messages over all their conversations (the badge their
+    pages show), so the push that follows reads nothing more. The other conversations are summed as
+    the statement found them: a reply landing at the same instant in another of them shows in the
+    next push."""
+    c = Conversation.__table__.c
+    others = Conversation.__table__.alias("others")
+    now = bindparam("now_", type_=DateTime())
+    # Named in full: SQLite's RETURNING would otherwise read them from the subquery's own table.
+    updated_client, updated_id = literal_column("conversations.client_id"), literal_column("conversations.id")
+    total = (c.client_unread_count + select(func.coalesce(func.sum(others.c.client_unread_count), 0))
+             .where(others.c.client_id == updated_client, others.c.id != updated_id).scalar_subquery())
+    return (select(Conversation, column("client_unread_total", Integer))
+            .from_statement(update(Conversation.__table__)
+                            .where(c.id == bindparam("conversation_id_"),
+                                   c.assigned_moderator_id == bindparam("moderator_id_"))
+                            .values(awaiting_reply_since=None, pending_count=0, last_message_at=now,
+                                    last_profile_message_at=now, client_unread_count=c.client_unread_count + 1)
+                            .returning(*Conversation.__table__.c, total.label("client_unread_total")))
+            .execution_options(populate_existing=True))
 
 
 def history(conversation_id: int, *, before_id: int | None = None, after_id: int | None = None,
@@ -103,11 +121,14 @@ def history(conversation_id: int, *, before_id: int | None = None, after_id: int
 
 
 def client_conversations(client_id: int) -> list[Conversation]:
+    """The client's conversations, newest first, with the profile, the latest message (the preview)
+    and the unread counter: one query."""
     return list(
         db.session.scalars(
             select(Conversation)
+            .options(joinedload(Conversation.profile), joinedload(Conversation.last_message))
             .where(Conversation.client_id == client_id, Conversation.last_message_at.is_not(None))
-            .order_by(Conversation.last_message_at.desc())
+            .order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
         )
     )
 
@@ -119,7 +140,8 @@ def moderator_conversations(moderator_id: int, limit: int = 200, profile_id: int
     statement = (
         select(Conversation)
         .options(joinedload(Conversation.client), joinedload(Conversation.profile),
-                 joinedload(Conversation.profile_lock))  # the "answering" flags
+                 joinedload(Conversation.profile_lock),  # the "answering" flags
+                 joinedload(Conversation.last_message))  # the previews
         .execution_options(populate_existing=True)  # rows may have moved since they were loaded
         .where(Conversation.assigned_moderator_id == moderator_id)
         .order_by(waiting_first, Conversation.last_message_at.desc(), Conversation.id.desc())

@@ -23,8 +23,18 @@ _KEY = "switchboard_events"
 
 @dataclass(frozen=True)
 class MessagePosted:
-    """A new message (ORM row or snapshot), with its conversation, profile, holder and client."""
+    """A new message (ORM row or snapshot), with its conversation, profile, holder and client; for
+    a reply, the client's unread messages over all their conversations (their badge)."""
     message: Any
+    client_unread_total: int | None = None
+
+
+@dataclass(frozen=True)
+class ReadMoved:
+    """A side's read position moved in a conversation: ``side`` is who read ("client" or
+    "profile"); the other side's receipt and the reader's unread counts follow."""
+    conversation_id: int
+    side: str
 
 
 @dataclass(frozen=True)

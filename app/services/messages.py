@@ -93,13 +93,14 @@ def insert_message(conversation: Conversation, **fields) -> Posted:
     return Posted(existing_message(conversation.id, fields["client_token"]), created=False)
 
 
-def reload_keeping_links(conversation: Conversation, message: Message, statement, params: dict) -> Conversation | None:
+def reload_keeping_links(conversation: Conversation, message: Message, statement, params: dict):
     """Run a conversation ``UPDATE … RETURNING`` (``orm_rows``) that reloads the row, and keep the
     rows already loaded beside it linked, and the message to it: the pushes render them next,
-    without lazy-load round trips. None when the update matched no row."""
+    without lazy-load round trips. The row the statement returned (the conversation first, then
+    whatever it returns beside it), None when the update matched no row."""
     links = {name: conversation.__dict__[name] for name in ("client", "profile", "moderator", "profile_lock")
              if name in conversation.__dict__}
-    updated = db.session.execute(statement, params).scalars().first()
+    updated = db.session.execute(statement, params).first()
     if updated is None:
         return None
     moderator = links.get("moderator")
@@ -109,4 +110,5 @@ def reload_keeping_links(conversation: Conversation, message: Message, statement
     for name, value in links.items():
         set_committed_value(conversation, name, value)
     set_committed_value(message, "conversation", conversation)
+    set_committed_value(conversation, "last_message", message)  # it is the latest: the lists' preview
     return updated

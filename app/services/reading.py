@@ -6,20 +6,29 @@ Invariants and what guards them:
   than it shows, so the last page is known as the last without an empty request after it.
 - A side's read position only moves forward and never past the conversation's own messages: the
   UPDATE compares with the stored value and takes the highest id of this conversation at or below
-  the one asked for (a page cannot mark read what it was never shown).
+  the one asked for (a page cannot mark read what it was never shown). It moves when a page shows
+  the messages to its reader (visible, newest in view: ``static/js/history.js``), not when a page
+  is merely loaded.
+- The client's unread counter (``client_unread_count``) is the profile's messages above the
+  client's read position: a reply adds one in its own UPDATE (``chat.post_profile_reply``); moving
+  the client's position recounts it, after locking the conversation's row, so a reply committed
+  meanwhile is counted (it waits for the lock, or the count runs after it committed).
 - Every conversation is reached through its reader: a client through their own (client, profile)
   pair, a moderator only in a conversation they hold (``chat.moderator_conversation``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Conversation, Message, Profile, User
 from ..models.chat import Sender
-from . import chat, profiles, reactions
+from . import chat, events, profiles, reactions
 
 @dataclass
 class HistoryPage:
@@ -30,13 +39,27 @@ class HistoryPage:
     reactions: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """What a side sees under its own last message: whether the other side was shown it, and when
+    the other side's read position last moved."""
+    seen: bool
+    at: datetime | None = None
+
+
+NOT_SEEN = Receipt(False)
+
+
 @dataclass
 class OpenedConversation:
-    """What a reader sees when a conversation opens: the latest page, and the first message of the
-    other side they had not been shown yet (None: nothing new), which that page always holds."""
+    """What a reader sees when a conversation opens: the latest page, the first message of the
+    other side they had not been shown yet (None: nothing new), which that page always holds, how
+    far they had read (their page reports further reading from there), and their receipt."""
     conversation: Conversation | None
     page: HistoryPage
     first_unread_id: int | None = None
+    read_up_to: int = 0
+    receipt: Receipt = NOT_SEEN
 
 
 def history_page(conversation_id: int, *, size: int, before_id: int | None = None,
@@ -71,7 +94,7 @@ def moderator_history(moderator: User, conversation_id: int, *, size: int, befor
 
 def open_for_client(client: User, profile_id: int, *, size: int, unread_max: int) -> tuple[Profile, OpenedConversation]:
     """The client opens their chat with a profile: the latest page, from the first reply they were
-    not shown yet when there is one; everything in it now counts as read by them."""
+    not shown yet when there is one. Nothing counts as read until the page shows it."""
     profile = profiles.get_profile(profile_id)
     conversation = chat.find_conversation(client.id, profile.id)
     if conversation is None:
@@ -84,16 +107,53 @@ def open_for_moderator(moderator: User, conversation_id: int, *, size: int, unre
     return _open(chat.moderator_conversation(moderator, conversation_id), Sender.PROFILE, size, unread_max)
 
 
-def mark_read_by_client(client: User, profile_id: int, up_to_id: int) -> None:
-    """The client's page showed their conversation with the profile up to ``up_to_id``."""
+def mark_read_by_client(client: User, profile_id: int, up_to_id: int, now: datetime) -> bool:
+    """The client's page showed their conversation with the profile up to ``up_to_id``: their
+    unread counter is recounted, the moderator's receipt follows. True when the position moved."""
     conversation = chat.find_conversation(client.id, profiles.get_profile(profile_id).id)
-    if conversation is not None:
-        _move_read_position(conversation.id, Sender.CLIENT, up_to_id)
+    if conversation is None:
+        return False
+    return _move_read_position(conversation.id, Sender.CLIENT, up_to_id, now)
 
 
-def mark_read_by_moderator(moderator: User, conversation_id: int, up_to_id: int) -> None:
-    """The moderator's page showed a conversation they hold up to ``up_to_id``."""
-    _move_read_position(chat.moderator_conversation(moderator, conversation_id).id, Sender.PROFILE, up_to_id)
+def mark_read_by_moderator(moderator: User, conversation_id: int, up_to_id: int, now: datetime) -> bool:
+    """The moderator's page showed a conversation they hold up to ``up_to_id``: the client's
+    receipt follows. True when the position moved."""
+    conversation = chat.moderator_conversation(moderator, conversation_id, options=())
+    return _move_read_position(conversation.id, Sender.PROFILE, up_to_id, now)
+
+
+def receipt_rule(viewer: Sender, last_id: int | None, last_sender: Sender | None, other_read_id: int | None,
+                 other_read_at: datetime | None) -> Receipt:
+    """"Seen" under the viewer's side's message when it is the conversation's latest and the
+    other side's read position reached it; a newer message (from either side) takes it away."""
+    if last_id is None or last_sender is not viewer or other_read_id is None or other_read_id < last_id:
+        return NOT_SEEN
+    return Receipt(True, other_read_at)
+
+
+def receipt(conversation: Conversation, viewer: Sender) -> Receipt:
+    """The receipt the ``viewer``'s side of the conversation sees now."""
+    last = conversation.last_message
+    if viewer is Sender.CLIENT:
+        other_read_id, other_read_at = conversation.profile_last_read_id, conversation.profile_read_at
+    else:
+        other_read_id, other_read_at = conversation.client_last_read_id, conversation.client_read_at
+    return receipt_rule(viewer, last.id if last else None, last.sender if last else None, other_read_id, other_read_at)
+
+
+def client_unread_total(client_id: int) -> int:
+    """The profiles' messages the client has not read, over all their conversations (the badge)."""
+    return db.session.scalar(select(func.coalesce(func.sum(Conversation.client_unread_count), 0))
+                             .where(Conversation.client_id == client_id))
+
+
+def read_conversation(conversation_id: int) -> Conversation | None:
+    """A conversation whose read position moved, with what its pushes render: the client, the
+    profile, the holder and the latest message."""
+    return db.session.get(Conversation, conversation_id, populate_existing=True,
+                          options=(joinedload(Conversation.client), joinedload(Conversation.profile),
+                                   joinedload(Conversation.moderator), joinedload(Conversation.last_message)))
 
 
 def _read_column(side: Sender):
@@ -103,8 +163,11 @@ def _read_column(side: Sender):
 def _open(conversation: Conversation, side: Sender, size: int, unread_max: int) -> OpenedConversation:
     other = Sender.PROFILE if side is Sender.CLIENT else Sender.CLIENT
     column = _read_column(side)
-    # Read afresh: the conversation may have been loaded before this side's last move.
-    read_up_to = db.session.scalar(select(column).where(Conversation.id == conversation.id)) or 0
+    # Read afresh: the conversation may have been loaded before either side's last move.
+    fresh = db.session.execute(select(*_READ_STATE).where(Conversation.id == conversation.id)).one()
+    for name, value in fresh._mapping.items():
+        set_committed_value(conversation, name, value)
+    read_up_to = getattr(conversation, column.key) or 0
     first_unread_id = db.session.scalar(
         select(func.min(Message.id)).where(Message.conversation_id == conversation.id, Message.sender == other,
                                            Message.id > read_up_to))
@@ -118,17 +181,35 @@ def _open(conversation: Conversation, side: Sender, size: int, unread_max: int) 
         else:
             size = max(size, span + 1)
     page = history_page(conversation.id, size=size)
-    if page.messages:
-        _move_read_position(conversation.id, side, page.messages[-1].id)
-    return OpenedConversation(conversation, page, first_unread_id)
+    set_committed_value(conversation, "last_message", page.messages[-1] if page.messages else None)  # latest page
+    return OpenedConversation(conversation, page, first_unread_id, read_up_to, receipt(conversation, side))
 
 
-def _move_read_position(conversation_id: int, side: Sender, up_to_id: int) -> None:
+def _move_read_position(conversation_id: int, side: Sender, up_to_id: int, now: datetime) -> bool:
     column = _read_column(side)
     shown = (select(func.max(Message.id)).where(Message.conversation_id == conversation_id, Message.id <= up_to_id)
              .scalar_subquery())
-    db.session.execute(
+    values = {column: shown, _read_at_column(side): now}
+    if side is Sender.CLIENT:
+        # Counted after taking the row's lock: a reply that holds it commits first, and is counted.
+        db.session.execute(select(Conversation.id).where(Conversation.id == conversation_id).with_for_update())
+        values[Conversation.client_unread_count] = (
+            select(func.count()).select_from(Message)
+            .where(Message.conversation_id == conversation_id, Message.sender == Sender.PROFILE,
+                   Message.id > func.coalesce(shown, 0)).scalar_subquery())
+    moved = db.session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id, or_(column.is_(None), column < shown))
-        .values({column: shown})
-        .execution_options(synchronize_session=False))
+        .values(values)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if moved:
+        events.record(events.ReadMoved(conversation_id, side.value))
+    return moved
+
+
+_READ_STATE = (Conversation.client_last_read_id, Conversation.profile_last_read_id, Conversation.client_read_at,
+               Conversation.profile_read_at)
+
+
+def _read_at_column(side: Sender):
+    return Conversation.client_read_at if side is Sender.CLIENT else Conversation.profile_read_at

@@ -2,7 +2,7 @@
 
 Revision ID: a4d8e2c6f1b9
 Revises: f3b7d1a9c2e5
-Create Date: 2026-12-08 09:00:00
+Create Date: 2026-12-06 05:20:00
 
 """
 from alembic import op

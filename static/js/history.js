@@ -23,10 +23,13 @@
 
   function fromBottom(pane) { return pane.scrollHeight - pane.scrollTop - pane.clientHeight; }
 
+  /* How far the server says this reader has read (data-read-up-to): opening a page marks nothing;
+     what it shows while visible is reported. */
   function stateOf(pane) {
     var state = panes.get(pane);
     if (!state) {
-      state = { seen: newestId(pane), read: newestId(pane), timer: null };
+      var readUpTo = parseInt(pane.getAttribute("data-read-up-to"), 10);
+      state = { seen: newestId(pane), read: isNaN(readUpTo) ? newestId(pane) : readUpTo, timer: null };
       panes.set(pane, state);
     }
     return state;

@@ -143,7 +143,14 @@ def test_the_divider_stands_above_the_first_unseen_message_once(app):
     first_new = int(IDS.search(new[0].get_data(as_text=True)).group(1))
     assert int(IDS.search(page, divider).group(1)) == first_new      # right above "tu es là ?"
     assert "allô" in page[divider:] and "message 120" in page[:divider]
-    assert read_positions(conversation.conversation_id)[1] == int(IDS.findall(page)[-1])
+    newest = int(IDS.findall(page)[-1])
+    assert read_positions(conversation.conversation_id)[1] == conversation.message_ids[-1]   # loaded, not seen
+    assert f'data-read-up-to="{conversation.message_ids[-1]}"' in page
+    assert moderator_http.get(f"/moderateur/c/{conversation.conversation_id}").get_data(as_text=True).count(
+        "data-unread-divider") == 1
+    assert moderator_http.post(f"/moderateur/c/{conversation.conversation_id}/read", data={"up_to": newest},
+                               headers={"X-CSRFToken": moderator_http.csrf}).status_code == 204   # the page showed it
+    assert read_positions(conversation.conversation_id)[1] == newest
     again = moderator_http.get(f"/moderateur/c/{conversation.conversation_id}").get_data(as_text=True)
     assert "data-unread-divider" not in again
     # The client's own messages are nothing new to them.

@@ -43,7 +43,7 @@ def two_clients(app):
 
 def test_each_client_reacts_only_in_their_own_conversation(two_clients):
     people, _, a_id, b_id = two_clients
-    (a, a_csrf), (b, b_csrf) = people["a"], people["b"]
+    (a, a_csrf), (b, _) = people["a"], people["b"]
     given = react(a, a_csrf, a_id, "👍")
     assert given.status_code == 200
     assert f'id="reactions-{a_id}"' in given.get_data(as_text=True) and 'aria-pressed="true"' in given.get_data(as_text=True)

@@ -2,7 +2,7 @@
 answer left (no flag) from what the answer loaded, without reading the conversation's lock again."""
 from app.database import write_transaction
 from app.extensions import db
-from app.models import Conversation, ProfileLock, Role
+from app.models import Conversation, ProfileLock, Role, User
 from app.clock import utcnow
 from app.redis_client import get_redis, names
 from app.services import locks
@@ -51,3 +51,35 @@ def test_an_answer_that_ends_the_lock_pushes_no_flag_and_reads_no_lock(app, clie
                                          headers={"X-CSRFToken": csrf, "HX-Request": "true"})
     assert response.status_code == 200
     assert [s for s in statements if "FROM profile_locks" in s and s.lstrip().upper().startswith("SELECT")] == []
+
+
+def test_the_clients_badge_after_a_reply_costs_no_statement_of_its_own(app, client):
+    """The client's unread counter and their total over all conversations (the badge pushed with
+    the reply) come from the reply's own UPDATE: no other statement reads or writes them."""
+    make_user(Role.MODERATOR, online=True)
+    customer = make_user()
+    customer_csrf = login(client, customer.email)
+    for name in ("Iris", "Noor"):
+        assert send(client, customer_csrf, make_profile(name).id, "hello").status_code == 200
+    with app_context():
+        conversation = db.session.query(Conversation).filter_by(client_id=customer.id).first()
+        conversation_id, moderator_id, engine = conversation.id, conversation.assigned_moderator_id, db.engine
+        channel = names().user_channel(customer.id)
+        moderator_email = db.session.get(User, moderator_id).email
+        r = get_redis()
+    moderator_client = app.test_client()
+    csrf = login(moderator_client, moderator_email)
+    pubsub = r.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(channel)
+    try:
+        with recorded_statements(engine) as statements:
+            response = moderator_client.post(f"/moderateur/c/{conversation_id}/messages",
+                                             data={"body": "hi there", "client_token": token()},
+                                             headers={"X-CSRFToken": csrf, "HX-Request": "true"})
+        assert response.status_code == 200
+        pushed = first_published(pubsub, "hi there")
+    finally:
+        pubsub.close()
+    assert 'data-unread-total="1"' in pushed
+    counting = [s for s in statements if "client_unread_count)" in s or "client_unread_count +" in s]
+    assert len(counting) == 1 and counting[0].lstrip().upper().startswith("UPDATE CONVERSATIONS"), counting

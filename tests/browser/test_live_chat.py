@@ -135,7 +135,7 @@ def test_live_chat_survives_a_server_dying(new_context, browser_problems, shot, 
     mod.evaluate("() => new Promise(r => setTimeout(r, 500))")  # let any late duplicate land
     browser_problems.phase = "normal"
     assert_not_reloaded(mod)
-    assert mod.get_by_text("tu es là ?", exact=True).count() == 1
+    assert mod_messages.get_by_text("tu es là ?", exact=True).count() == 1   # (the list's preview shows it too)
     ids = message_ids(mod)
     assert len(ids) == len(set(ids)) == 3, ids
     assert ids == sorted(ids, key=int), ids

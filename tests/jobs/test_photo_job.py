@@ -11,7 +11,7 @@ from tests.support.context import app_context
 from tests.support.factories import make_profile, make_user, token
 from tests.support.http import login
 from tests.support.processes import run_job
-from tests.support.waiting import first_published, wait_until
+from tests.support.waiting import first_published
 
 
 def _state(photo_id: str) -> str:

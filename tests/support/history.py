@@ -61,7 +61,9 @@ def long_conversation(count: int, *, senders=every_third_from_the_profile, clien
             db.session.add_all(rows)
             db.session.flush()
             ids += [row.id for row in rows]
+            conversation = db.session.get(Conversation, conversation_id)
             if read:
-                conversation = db.session.get(Conversation, conversation_id)
                 conversation.client_last_read_id = conversation.profile_last_read_id = ids[-1]
+            else:  # the counter the replies would have moved
+                conversation.client_unread_count = sum(1 for row in rows if row.sender is Sender.PROFILE)
     return LongConversation(client, profile, moderator, conversation_id, ids)

@@ -32,15 +32,28 @@ def home():
                            conversations=chat.client_conversations(current_user.id))
 
 
+@bp.route("/profiles/conversations")
+@client_only
+def conversation_strip():
+    """The client's conversations (previews, unread counts): the page asks again after a reconnect."""
+    return render_template("chat/_conversation_strip.html", conversations=chat.client_conversations(current_user.id))
+
+
+@bp.route("/unread")
+@client_only
+def unread_total():
+    """The top bar's badge: the profiles' messages the client has not read, in every conversation."""
+    return render_template("partials/_unread_total.html", viewer_is_client=True, unread_total=reading.client_unread_total(current_user.id))
+
+
 @bp.route("/profiles/<int:profile_id>")
 @client_only
 def conversation(profile_id: int):
-    """The chat with a profile, opened where the client left off; what it shows counts as read."""
-    with write_transaction():
-        profile, opened = reading.open_for_client(current_user, profile_id, size=current_app.config["HISTORY_PAGE_SIZE"],
-                                                  unread_max=current_app.config["HISTORY_UNREAD_MAX"])
+    """The chat with a profile, opened where the client left off (the page marks what it shows)."""
+    profile, opened = reading.open_for_client(current_user, profile_id, size=current_app.config["HISTORY_PAGE_SIZE"],
+                                              unread_max=current_app.config["HISTORY_UNREAD_MAX"])
     return render_template("chat/conversation.html", profile=profile, conversation=opened.conversation,
-                           page=opened.page, first_unread_id=opened.first_unread_id)
+                           page=opened.page, first_unread_id=opened.first_unread_id, opened=opened)
 
 
 @bp.route("/profiles/<int:profile_id>/messages", methods=["GET"])
@@ -59,7 +72,7 @@ def read(profile_id: int):
     """The page showed the conversation up to a message (the newest one in view)."""
     up_to = required_id(request.form.get("up_to"))
     with write_transaction():
-        reading.mark_read_by_client(current_user, profile_id, up_to)
+        reading.mark_read_by_client(current_user, profile_id, up_to, utcnow())
     return "", 204
 
 

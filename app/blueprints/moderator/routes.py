@@ -36,11 +36,11 @@ def conversation_list():
 @bp.route("/c/<int:conversation_id>")
 @moderator_only
 def conversation(conversation_id: int):
-    """A conversation, opened where the profile's side left off; what it shows counts as read."""
-    with write_transaction():
-        opened = reading.open_for_moderator(current_user, conversation_id, size=current_app.config["HISTORY_PAGE_SIZE"],
-                                            unread_max=current_app.config["HISTORY_UNREAD_MAX"])
-    context = {"current": opened.conversation, "page": opened.page, "first_unread_id": opened.first_unread_id}
+    """A conversation, opened where the profile's side left off (the page marks what it shows)."""
+    opened = reading.open_for_moderator(current_user, conversation_id, size=current_app.config["HISTORY_PAGE_SIZE"],
+                                        unread_max=current_app.config["HISTORY_UNREAD_MAX"])
+    context = {"current": opened.conversation, "page": opened.page, "first_unread_id": opened.first_unread_id,
+               "opened": opened}
     if request.htmx and request.htmx.target == "conversation-panel":
         return render_template("moderator/_conversation_panel.html", **context)
     return render_template("moderator/workspace.html",
@@ -63,7 +63,7 @@ def read(conversation_id: int):
     """The page showed the conversation up to a message (the newest one in view)."""
     up_to = required_id(request.form.get("up_to"))
     with write_transaction():
-        reading.mark_read_by_moderator(current_user, conversation_id, up_to)
+        reading.mark_read_by_moderator(current_user, conversation_id, up_to, utcnow())
     return "", 204
 
 

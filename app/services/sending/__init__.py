@@ -171,4 +171,5 @@ def _settle_snapshot(conversation, posted: Posted, was_active: bool, now: dateti
         return _settle(conversation, posted, was_active, now)
     message = db.session.get(Message, posted.message.id)
     set_committed_value(message.conversation, "client", conversation.client)
+    set_committed_value(message.conversation, "last_message", message)
     return _settle(message.conversation, Posted(message, created=True), was_active, now)

@@ -22,10 +22,11 @@ SENDER = User.__table__.alias("sender")  # the client who writes, checked and re
 # nor what it answers: a reply goes the checked path (``send_client_message``).
 MESSAGE = Selected(Message, "m", [column for column in Message.__table__.c
                                   if column.name not in ("photo_id", "reply_to_id")])
-# Every column of the conversation but where each side left off reading (services.reading): no push
-# shows it, and the PostgreSQL statement must stay under psycopg's size limit.
-CONVERSATION_COLUMNS = [column for column in Conversation.__table__.c
-                        if column.name not in ("client_last_read_id", "profile_last_read_id")]
+# Every column of the conversation but what each side has read (services.reading: positions, times,
+# the client's unread counter): no push of a client's message shows it, and the PostgreSQL
+# statement must stay under psycopg's size limit.
+NOT_PUSHED = ("client_last_read_id", "profile_last_read_id", "client_read_at", "profile_read_at", "client_unread_count")
+CONVERSATION_COLUMNS = [column for column in Conversation.__table__.c if column.name not in NOT_PUSHED]
 CONVERSATION = Selected(Conversation, "c", CONVERSATION_COLUMNS)
 PROFILE = Selected(Profile, "p", PUSHED[Profile])
 HOLDER = Selected(User, "u", PUSHED[User])
@@ -54,12 +55,13 @@ def message_snapshot(row) -> MessageSnapshot:
 
 
 def linked(message: Snapshot, conversation: ConversationSnapshot, row) -> Posted:
-    """The message in its conversation, with the client (a User, the request's user next), the
-    profile, the holder and the profile's lock that the statement returned in ``row``."""
+    """The message in its conversation (its latest), with the client (a User, the request's user
+    next), the profile, the holder and the profile's lock that the statement returned in ``row``."""
     conversation.client = loaded(User, SENDER_COLUMNS.values(row).items())
     conversation.profile = PROFILE.snapshot(row)
     conversation.moderator = HOLDER.snapshot(row)
     conversation.profile_lock = LOCK.snapshot(row)
+    conversation.last_message = message  # the list's preview
     message.conversation = conversation
     return Posted(message, created=True)
 

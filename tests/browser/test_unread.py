@@ -1,0 +1,87 @@
+"""Unread counts and read receipts, live in two browsers: a client on the profile list learns of a
+reply by its badge (strip, top bar, title), which clears once the conversation is seen; the client
+sees "Seen" once the moderator opened their message; the moderator's list shows each
+conversation's latest message and how long it has waited."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from app.models import Role
+from tests.support.browser import DESKTOP, LIVE, PHONE, is_online, log_in, require_chromium, type_and_send
+from tests.support.factories import make_profile, make_user
+from tests.support.waiting import wait_until
+
+require_chromium()
+
+
+@pytest.mark.parametrize("client_size", ["desktop", "phone"])
+def test_a_reply_shows_as_unread_until_seen_and_seen_shows_on_the_other_side(new_context, browser_problems, shot,
+                                                                             web_server, client_size):
+    moderator = make_user(Role.MODERATOR, display_name="Inès")
+    client = make_user(display_name="Julien", locale="fr")
+    hanna = make_profile("Hanna", 31)
+    phone = client_size == "phone"
+
+    mod = browser_problems.watch(new_context(**DESKTOP), "moderator")
+    log_in(mod, web_server.url, moderator.email)
+    expect(mod.locator("body")).to_have_class(LIVE)
+    wait_until(lambda: is_online(moderator.id))
+
+    cli = browser_problems.watch(new_context(**(PHONE if phone else DESKTOP)), "client")
+    log_in(cli, web_server.url, client.email, touch=phone)
+    cli.goto(f"{web_server.url}/profiles/{hanna.id}")
+    expect(cli.locator("body")).to_have_class(LIVE)
+    type_and_send(cli, "Salut Hanna, tu es là ?", touch=phone)
+    expect(cli.locator(f"#messages-p{hanna.id} .msg.mine")).to_have_count(1)
+
+    # The moderator's list: the latest message and how long it has waited, ticking by itself.
+    entry = mod.locator("#conversation-list li.conv").filter(has_text="Julien")
+    expect(entry.locator(".glance .preview")).to_have_text("Salut Hanna, tu es là ?")
+    expect(entry.locator(".glance .waited")).to_have_text(re.compile(r"^Waiting \d+ sec$"))
+    expect(mod.locator("#unread-total")).to_have_text("1")
+    assert mod.title().startswith("(1) ")
+    shot(mod, "unread_moderator_list_preview_and_wait")
+
+    # The moderator opens it: the client, still on the conversation, sees "Vu".
+    receipt = cli.locator(f"#receipt-p{hanna.id}")
+    expect(receipt).to_be_empty()
+    entry.locator("a").click()
+    expect(receipt).to_have_text("Vu")
+    shot(cli, f"unread_seen_on_the_client_{client_size}")
+
+    # The client goes to the profile list; the reply arrives there as a badge.
+    cli.goto(f"{web_server.url}/profiles")
+    expect(cli.locator("body")).to_have_class(LIVE)
+    strip_entry = cli.locator(f"#strip-p{hanna.id}")
+    expect(strip_entry).to_be_visible()
+    expect(strip_entry.locator(".unread-count")).to_have_count(0)
+    expect(cli.locator("#unread-total")).to_be_hidden()
+    mod.locator("form[data-send-form] textarea").click()
+    mod.keyboard.type("Oui, je suis là !")
+    mod.keyboard.press("Enter")
+    expect(strip_entry.locator(".unread-count")).to_have_text("1")
+    expect(strip_entry.locator(".strip-preview")).to_have_text("Oui, je suis là !")
+    expect(cli.locator("#unread-total")).to_have_text("1")
+    expect(cli).to_have_title(re.compile(r"^\(1\) "))
+    assert cli.locator("[data-strip-entry]").count() == 1
+    shot(cli, f"unread_badge_on_the_profile_list_{client_size}")
+
+    # The moderator's receipt waits for the client to see the reply.
+    mod_receipt = mod.locator(".conversation .receipt")
+    expect(mod_receipt).to_be_empty()
+
+    # The client opens the conversation and sees the reply: read, everywhere.
+    strip_entry.locator("a").click()
+    expect(cli.locator(f"#messages-p{hanna.id} .msg.theirs")).to_have_count(1)
+    expect(cli.locator("#unread-total")).to_be_hidden()
+    expect(cli).not_to_have_title(re.compile(r"^\("))
+    expect(mod_receipt).to_have_text(re.compile(r"^Seen \d\d:\d\d$"))
+    shot(mod, "unread_seen_on_the_moderator")
+    cli.go_back()
+    expect(cli.locator(f"#strip-p{hanna.id} .unread-count")).to_have_count(0)
+
+    unexpected = browser_problems.unexpected()
+    assert not unexpected, "browser errors:\n" + "\n".join(map(str, unexpected))
