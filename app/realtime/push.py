@@ -13,7 +13,7 @@ from flask import current_app, has_request_context
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import ChangeReason, Conversation, Message, Photo, Role, User
+from ..models import ChangeReason, Conversation, Export, Message, Photo, Role, User
 from ..redis_client import get_redis
 from ..runtime import under_gevent
 from ..services import chat, events
@@ -78,6 +78,8 @@ def _dispatch(happened: list) -> None:
     for e in happened:
         if isinstance(e, events.PhotoProcessed):
             photo_processed(e.photo_id)
+        elif isinstance(e, events.ExportChanged):
+            export_changed(e.export_id)
     for idle_id, conversation_ids in taken.items():
         _work_taken_for_inactivity(idle_id, conversation_ids)
     for moderator_id in sorted(lists - set(taken)):
@@ -119,6 +121,19 @@ def photo_processed(photo_id: str) -> None:
         recipients.insert(0, conversation.moderator)
     for user in recipients:
         publish(r, user.id, _render_for(user, "partials/_photo.html", photo=photo, photo_oob=True))
+
+
+def export_changed(export_id: str) -> None:
+    """An export moved on (progress, ready, failed, expired): its entry on its owner's pages, in
+    their language. Nobody else: an export is its owner's alone."""
+    export = db.session.get(Export, export_id)
+    if export is None:
+        return
+    from ..clock import utcnow
+
+    owner = db.session.get(User, export.owner_id)
+    publish(get_redis(), owner.id, _render_for(owner, "partials/_export.html", export=export, export_oob=True,
+                                               now=utcnow()))
 
 
 def conversation_list(moderator_id: int) -> None:
