@@ -91,6 +91,20 @@ class Config:
     # A photo still being prepared asks for itself again this often (a page that missed the push
     # while its socket was down still shows the thumbnail).
     PHOTO_PENDING_POLL_SECONDS = int(os.environ.get("PHOTO_PENDING_POLL_SECONDS", "15"))
+    # Conversation exports (PDF, CSV, JSON), made by a job and stored under EXPORT_DIR (outside the
+    # static folder), served only to who asked for them until EXPORT_TTL_SECONDS after they are
+    # ready; expired files are removed every EXPORT_CLEAN_SECONDS. The job reads EXPORT_CHUNK_SIZE
+    # messages at a time and reports its progress every EXPORT_PROGRESS_STEP percent; a page asks
+    # for an unfinished export every EXPORT_POLL_SECONDS, in case a push was missed. One person has
+    # at most EXPORT_MAX_UNFINISHED exports queued or running at once.
+    EXPORT_DIR = os.environ.get("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
+    EXPORT_TTL_SECONDS = int(os.environ.get("EXPORT_TTL_SECONDS", str(24 * 3600)))
+    EXPORT_CLEAN_SECONDS = int(os.environ.get("EXPORT_CLEAN_SECONDS", "600"))
+    EXPORT_CHUNK_SIZE = int(os.environ.get("EXPORT_CHUNK_SIZE", "500"))
+    EXPORT_PROGRESS_STEP = int(os.environ.get("EXPORT_PROGRESS_STEP", "10"))
+    EXPORT_POLL_SECONDS = int(os.environ.get("EXPORT_POLL_SECONDS", "15"))
+    EXPORT_MAX_UNFINISHED = int(os.environ.get("EXPORT_MAX_UNFINISHED", "3"))
+    EXPORT_JOB_TIMEOUT_SECONDS = int(os.environ.get("EXPORT_JOB_TIMEOUT_SECONDS", "900"))
 
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Europe/Paris")

@@ -49,6 +49,7 @@ SUMMARIES: dict[str, Callable[[Job, Any], str | None]] = {
     "app.jobs.rounds.process_pending_messages": _rounds,
     "app.jobs.rounds.check_notification_round": _rounds,
     "app.jobs.rounds.mark_round_messages_notified": _count("message(s) marked notified"),
+    "app.jobs.exports.remove_expired_exports": _count("expired export(s) removed"),
     "app.jobs.mail.send_email": lambda job, to: f"sent to {to}",
 }
 

@@ -12,6 +12,7 @@ from rq_scheduler import Scheduler
 
 from .assignment import assign_orphan_conversations
 from .balancing import rebalance_loads
+from .exports import remove_expired_exports
 from .inactivity import reassign_idle_moderators_work
 from .locks import clean_expired_locks
 from .monitoring import monitor_assignments
@@ -37,6 +38,7 @@ PERIODIC_JOBS = (
     Periodic("switchboard-moderator-activity", calculate_moderator_activity, "PRESENCE_ACTIVITY_CHECK_SECONDS"),
     Periodic("switchboard-pending-messages", process_pending_messages, "ROUNDS_PROCESS_SECONDS"),
     Periodic("switchboard-round-check", check_notification_round, "ROUNDS_CHECK_SECONDS"),
+    Periodic("switchboard-expired-exports", remove_expired_exports, "EXPORT_CLEAN_SECONDS", queue="low"),
 )
 
 

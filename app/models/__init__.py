@@ -2,6 +2,7 @@
 from .assignment import AssignmentChange, ChangeReason, ProfileAssignment
 from .chat import Conversation, Message
 from .conflicts import CONFLICT_KINDS, AssignmentConflict
+from .exports import EXPORT_FORMATS, EXPORT_STATES, Export
 from .locks import CLIENT_LOCK_REASONS, PROFILE_LOCK_TYPES, ClientLock, ProfileLock, UnlockRequest
 from .pending import PendingClientMessage
 from .photos import PHOTO_STATES, Photo
@@ -11,4 +12,4 @@ from .queue import QueueEntry
 from .rounds import NotificationRound, RoundNotification
 from .users import Role, User
 
-__all__ = ["CLIENT_LOCK_REASONS", "CONFLICT_KINDS", "PROFILE_LOCK_TYPES", "QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "Message", "MessageReaction", "NotificationRound", "PendingClientMessage", "Photo", "PHOTO_STATES", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User"]
+__all__ = ["CLIENT_LOCK_REASONS", "CONFLICT_KINDS", "PROFILE_LOCK_TYPES", "QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "EXPORT_FORMATS", "EXPORT_STATES", "Export", "Message", "MessageReaction", "NotificationRound", "PendingClientMessage", "Photo", "PHOTO_STATES", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User"]

@@ -12,8 +12,9 @@ import time
 from flask import current_app, has_request_context
 from sqlalchemy import select
 
+from ..clock import utcnow
 from ..extensions import db
-from ..models import ChangeReason, Conversation, Message, Photo, Role, User
+from ..models import ChangeReason, Conversation, Export, Message, Photo, Role, User
 from ..models.chat import Sender
 from ..redis_client import get_redis
 from ..runtime import under_gevent
@@ -84,6 +85,8 @@ def _dispatch(happened: list) -> None:
             photo_processed(e.photo_id)
         elif isinstance(e, events.ReactionsChanged):
             reactions_changed(e.message_id)
+        elif isinstance(e, events.ExportChanged):
+            export_changed(e.export_id)
     for idle_id, conversation_ids in taken.items():
         _work_taken_for_inactivity(idle_id, conversation_ids)
     for moderator_id in sorted(lists - set(taken)):
@@ -166,6 +169,17 @@ def reactions_changed(message_id: int) -> None:
     for user, side in recipients:
         publish(r, user.id, _render_for(user, "partials/_reactions.html", message=message, reactions=counts,
                                         viewer_side=side, oob=True))
+
+
+def export_changed(export_id: str) -> None:
+    """An export moved on (progress, ready, failed, expired): its entry on its owner's pages, in
+    their language. Nobody else: an export is its owner's alone."""
+    export = db.session.get(Export, export_id)
+    if export is None:
+        return
+    owner = db.session.get(User, export.owner_id)
+    publish(get_redis(), owner.id, _render_for(owner, "partials/_export.html", export=export, export_oob=True,
+                                               now=utcnow()))
 
 
 def conversation_list(moderator_id: int) -> None:

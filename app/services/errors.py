@@ -26,6 +26,15 @@ class Forbidden(ServiceError):
     status_code = 403
 
 
+class Gone(ServiceError):
+    """What was asked for existed but is no more (an expired export)."""
+    status_code = 410
+
+
+class TooMany(ServiceError):
+    status_code = 429
+
+
 class NotLoggedIn(ServiceError):
     """The session names nobody who may act (logged out, or the account was disabled)."""
     status_code = 401

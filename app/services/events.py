@@ -50,6 +50,12 @@ class ReactionsChanged:
 
 
 @dataclass(frozen=True)
+class ExportChanged:
+    """An export was taken, got further, is ready, failed or expired: its owner's pages show it."""
+    export_id: str
+
+
+@dataclass(frozen=True)
 class WorkAssigned:
     """A conversation nobody held went to a moderator."""
     conversation_id: int

@@ -5,8 +5,11 @@ from flask_login import current_user, login_required
 from ...clock import utcnow
 from ...models import Role
 from ...database import write_transaction
+from ...jobs.exports import enqueue_export
 from ...jobs.photos import enqueue_photo
 from ...services import chat, profiles, reactions, reading, sending
+from ...services.exports import access as exports
+from ...services.exports.files import storage_from as export_storage_from
 from ...services.photos import uploads, viewing
 from ...services.photos.storage import storage_from
 from ...web.auth import home_for, role_required, session_user_id, session_user_required, session_version
@@ -141,6 +144,43 @@ def photo_file(photo_id: str, variant: str):
     found = viewing.photo_file(current_user, photo_id, variant, storage_from(current_app.config))
     response = send_file(found.path, mimetype=found.mimetype, conditional=True)
     response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.route("/conversations/<int:conversation_id>/exports")
+@login_required
+def exports_panel(conversation_id: int):
+    """A conversation's export panel: the form and the viewer's latest exports of it (its client, or an admin)."""
+    return render_template("partials/_exports_body.html",
+                           panel=exports.exports_panel(current_user, conversation_id, utcnow()))
+
+
+@bp.route("/conversations/<int:conversation_id>/exports", methods=["POST"])
+@login_required
+def export_create(conversation_id: int):
+    """Ask for an export (``format``: pdf, csv or json); the answer is the panel with it queued,
+    and its job follows the commit."""
+    with write_transaction():
+        asked = exports.request_export(current_user, conversation_id, request.form.get("format"), utcnow(),
+                                       exports.Limits.from_config(current_app.config))
+    enqueue_export(asked.export_id)
+    return render_template("partials/_exports_body.html", panel=asked.panel)
+
+
+@bp.route("/exports/<export_id>")
+@login_required
+def export_status(export_id: str):
+    """An unfinished export's entry, asked for again now and then in case a push was missed."""
+    return render_template("partials/_export.html", export=exports.owned_export(current_user, export_id), now=utcnow())
+
+
+@bp.route("/exports/<export_id>/file")
+@login_required
+def export_file(export_id: str):
+    """The export's file, to its owner alone, checked at every request; never kept by a cache."""
+    found = exports.export_file(current_user, export_id, export_storage_from(current_app.config), utcnow())
+    response = send_file(found.path, mimetype=found.mimetype, as_attachment=True, download_name=found.download_name)
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
