@@ -56,7 +56,7 @@
     if (focus) {
       focus.classList.add("focused");
       var middle = focus.getBoundingClientRect().top - pane.getBoundingClientRect().top;
-      pane.scrollTop += middle - Math.round((pane.clientHeight - focus.offsetHeight) / 2);
+      pane.scrollTop += middle - Math.max(0, Math.round((pane.clientHeight - focus.offsetHeight) / 2));
     } else if (divider) {
       var offset = divider.getBoundingClientRect().top - pane.getBoundingClientRect().top;
       pane.scrollTop += offset - Math.round(pane.clientHeight / 4);
