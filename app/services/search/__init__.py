@@ -4,7 +4,8 @@ Invariants and what guards them:
 - Nobody reads through search what they could not open: clients may not search at all; a
   moderator's results are confined to conversations assigned to them *now* (the statement joins
   ``conversations`` on ``assigned_moderator_id``); a conversation named by id is checked like any
-  other (``chat.moderator_conversation``) before anything is searched.
+  other (``chat.moderator_conversation``) before anything is searched, and the search is then
+  confined to it.
 - What people type is data, never SQL nor query syntax: it is cut into words (letters and digits
   only), and only those words, bound as one parameter, reach the database's own query language
   (``queries``): no quote, operator or parenthesis typed by someone can change what is asked.
@@ -79,16 +80,10 @@ def search_messages(actor: User, text: str | None, limits: Limits, *, conversati
     results = SearchResults(text, terms, conversation)
     if not terms.words:
         return results
-    statement = (queries.matching(db.session.get_bind().dialect.name, terms)
-                 .order_by(Message.id.desc()).limit(limits.page_size + 1))
-    if conversation is not None:
-        statement = statement.where(Message.conversation_id == conversation.id)
-    elif actor.role is Role.MODERATOR:
-        statement = statement.join(Conversation, Conversation.id == Message.conversation_id).where(
-            Conversation.assigned_moderator_id == actor.id)
-    if before_id is not None:
-        statement = statement.where(Message.id < before_id)
-    ids = list(db.session.scalars(statement))
+    ids = queries.matching_ids(
+        db.session, terms, limit=limits.page_size + 1, before_id=before_id,
+        conversation_id=conversation.id if conversation is not None else None,
+        moderator_id=actor.id if conversation is None and actor.role is Role.MODERATOR else None)
     if len(ids) > limits.page_size:
         ids = ids[:limits.page_size]
         results.next_before = ids[-1]
