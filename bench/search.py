@@ -9,7 +9,7 @@ service (``services.search.search_messages``: the statement, the rows, the snipp
 an admin and for one moderator, over varied queries: one word or two, common, mid and rare words,
 a word being typed (a prefix), across everything or within one conversation, first page and the
 next one. Reports p50/p99 per shape and overall, and EXPLAIN (ANALYZE, BUFFERS) of the slowest
-shape's statement. The goal it measures against: p99 under 50 ms.
+shape's statement (slowest by its median). The goal it measures against: p99 under 50 ms.
 
 It measures and reports; it never asserts. Needs PostgreSQL (DATABASE_URL, REDIS_URL); the bench
 database's data is dropped at the end (``--keep`` leaves it).
@@ -294,7 +294,9 @@ def main(argv=None) -> int:
         summaries = {key: {**latency_summary(v), "mean_hits": round(sum(hits.get(key, [0])) / max(1, len(hits.get(key, []))), 1)}
                      for key, v in sorted(by_shape.items())}
         overall = latency_summary([ms for _, ms, _ in timings])
-        slowest = max((k for k in statements), key=lambda k: summaries[k]["p99_ms"])
+        # The slowest shape by its median (a p99 of a few runs is one run, often a pause of the
+        # machine's); its slowest run is explained.
+        slowest = max((k for k in statements), key=lambda k: (summaries[k]["p50_ms"], summaries[k]["p99_ms"]))
         worst_run = max(statements[slowest], key=lambda t: t[0])
         plan = explain(setup, worst_run[1])
         for key, s in summaries.items():
@@ -324,7 +326,8 @@ def main(argv=None) -> int:
         verdict = "within" if overall["p99_ms"] < GOAL_P99_MS else "over"
         print(f"SUMMARY search postgresql: {args.messages:,} messages, {overall['count']} searches: "
               f"p50 {overall['p50_ms']} ms, p99 {overall['p99_ms']} ms ({verdict} the {GOAL_P99_MS:g} ms goal); "
-              f"slowest shape {slowest} (p99 {summaries[slowest]['p99_ms']} ms) -> {path.name}")
+              f"slowest shape {slowest} (p50 {summaries[slowest]['p50_ms']} ms, p99 {summaries[slowest]['p99_ms']} ms) "
+              f"-> {path.name}")
     return 0
 
 
