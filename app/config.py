@@ -147,6 +147,15 @@ class Config:
     # A conversation opens on the first message its reader has not seen, when at most this many
     # messages are shown from there on; further back it opens on the latest page, without a divider.
     HISTORY_UNREAD_MAX = int(os.environ.get("HISTORY_UNREAD_MAX", "500"))
+    # A conversation opened at a message (a search result) shows half a page above it and reaches on
+    # to the latest message when at most this many follow it; further back, half a page each side.
+    HISTORY_AROUND_MAX = int(os.environ.get("HISTORY_AROUND_MAX", "500"))
+    # Message search: results per page; longest query (longer is a 400); the last word also finds
+    # longer words it starts once it has this many characters; characters of text around a match.
+    SEARCH_PAGE_SIZE = int(os.environ.get("SEARCH_PAGE_SIZE", "20"))
+    SEARCH_QUERY_MAX_LENGTH = int(os.environ.get("SEARCH_QUERY_MAX_LENGTH", "200"))
+    SEARCH_PREFIX_MIN_LENGTH = int(os.environ.get("SEARCH_PREFIX_MIN_LENGTH", "3"))
+    SEARCH_SNIPPET_CHARS = int(os.environ.get("SEARCH_SNIPPET_CHARS", "160"))
     POLL_INTERVAL_SECONDS = 30
     SOCKET_QUEUE_SIZE = int(os.environ.get("SOCKET_QUEUE_SIZE", "256"))
     # A web process whose Redis subscription was lost tries to subscribe again at least this often

@@ -14,21 +14,26 @@ Invariants and what guards them:
   the client's position recounts it, after locking the conversation's row, so a reply committed
   meanwhile is counted (it waits for the lock, or the count runs after it committed).
 - Every conversation is reached through its reader: a client through their own (client, profile)
-  pair, a moderator only in a conversation they hold (``chat.moderator_conversation``).
+  pair, a moderator only in a conversation they hold (``chat.moderator_conversation``), an admin
+  any conversation (read only: an admin's reading moves no read position).
+- Opened at a message (a search result), a conversation shows that message only if it belongs to
+  it, and either reaches on to the latest message or says that newer ones remain.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
-from ..models import Conversation, Message, Profile, User
+from ..models import Conversation, Message, Profile, Role, User
 from ..models.chat import Sender
 from . import chat, events, profiles, reactions
+from .errors import Forbidden, NotFound
 
 @dataclass
 class HistoryPage:
@@ -60,6 +65,10 @@ class OpenedConversation:
     first_unread_id: int | None = None
     read_up_to: int = 0
     receipt: Receipt = NOT_SEEN
+    # Opened at a message (``open_around_*``): that message, and whether messages newer than the
+    # page remain (the message was too far back for the page to reach the latest one).
+    focus_id: int | None = None
+    has_newer: bool = False
 
 
 def history_page(conversation_id: int, *, size: int, before_id: int | None = None,
@@ -105,6 +114,62 @@ def open_for_client(client: User, profile_id: int, *, size: int, unread_max: int
 def open_for_moderator(moderator: User, conversation_id: int, *, size: int, unread_max: int) -> OpenedConversation:
     """A moderator opens a conversation they hold, as the profile's side (whoever read it before)."""
     return _open(chat.moderator_conversation(moderator, conversation_id), Sender.PROFILE, size, unread_max)
+
+
+def open_around_for_moderator(moderator: User, conversation_id: int, message_id: int, *, size: int,
+                              reach_max: int) -> OpenedConversation:
+    """A moderator opens a conversation they hold at one of its messages; their read position stays
+    (their page reports further reading from it)."""
+    conversation = chat.moderator_conversation(moderator, conversation_id)
+    opened = _around(conversation, message_id, size, reach_max)
+    opened.read_up_to = conversation.profile_last_read_id or 0
+    return opened
+
+
+def open_for_admin(admin: User, conversation_id: int, *, size: int, message_id: int | None = None,
+                   reach_max: int = 0) -> OpenedConversation:
+    """An admin reads any conversation: its latest page, or around ``message_id``."""
+    conversation = _admin_conversation(admin, conversation_id)
+    if message_id is not None:
+        return _around(conversation, message_id, size, reach_max)
+    return OpenedConversation(conversation, history_page(conversation.id, size=size))
+
+
+def admin_history(admin: User, conversation_id: int, *, size: int, before_id: int | None = None,
+                  after_id: int | None = None) -> tuple[Conversation, HistoryPage]:
+    """A page of any conversation, for an admin."""
+    conversation = _admin_conversation(admin, conversation_id)
+    return conversation, history_page(conversation.id, size=size, before_id=before_id, after_id=after_id)
+
+
+def _admin_conversation(admin: User, conversation_id: int) -> Conversation:
+    if admin.role is not Role.ADMIN:
+        raise Forbidden(_l("You are not allowed to do this."))
+    conversation = db.session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(_l("This conversation does not exist."))
+    return conversation
+
+
+def _around(conversation: Conversation, message_id: int, size: int, reach_max: int) -> OpenedConversation:
+    """The message with half a page above it and everything after it, when at most ``reach_max``
+    messages follow it; further back, half a page on each side of it and ``has_newer``."""
+    found = db.session.scalar(select(Message.id).where(Message.id == message_id,
+                                                      Message.conversation_id == conversation.id))
+    if found is None:
+        raise NotFound(_l("This message is not in this conversation."))
+    above = size // 2
+    newer = db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.conversation_id == conversation.id, Message.id > message_id))
+    if newer <= reach_max:
+        return OpenedConversation(conversation, history_page(conversation.id, size=newer + 1 + above),
+                                  focus_id=message_id)
+    older = history_page(conversation.id, size=above + 1, before_id=message_id + 1)
+    after = list(db.session.scalars(select(Message).where(
+        Message.conversation_id == conversation.id, Message.id > message_id).order_by(Message.id).limit(above)))
+    page = HistoryPage(older.messages + after, older.has_older,
+                       {**older.reactions, **reactions.counts([message.id for message in after])})
+    return OpenedConversation(conversation, page, focus_id=message_id, has_newer=True)
 
 
 def mark_read_by_client(client: User, profile_id: int, up_to_id: int, now: datetime) -> bool:

@@ -48,12 +48,19 @@
     return form.replace("{n}", String(count));
   }
 
-  /* Where a conversation opens: just above the first unseen message, else at the newest one. */
+  /* Where a conversation opens: at the message it was opened for (a search result), else just
+     above the first unseen message, else at the newest one. */
   function openPane(pane) {
     pane.setAttribute("data-opened", "");
     if (!pane.hasAttribute("tabindex")) { pane.setAttribute("tabindex", "-1"); }
+    var focusId = pane.getAttribute("data-focus-message");
+    var focus = focusId && pane.querySelector("[data-msg-id='" + parseInt(focusId, 10) + "']");
     var divider = pane.querySelector("[data-unread-divider]");
-    if (divider) {
+    if (focus) {
+      focus.classList.add("focused");
+      var middle = focus.getBoundingClientRect().top - pane.getBoundingClientRect().top;
+      pane.scrollTop += middle - Math.max(0, Math.round((pane.clientHeight - focus.offsetHeight) / 2));
+    } else if (divider) {
       var offset = divider.getBoundingClientRect().top - pane.getBoundingClientRect().top;
       pane.scrollTop += offset - Math.round(pane.clientHeight / 4);
     } else {

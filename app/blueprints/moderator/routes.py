@@ -13,7 +13,7 @@ from ...services.photos import uploads
 from ...services.photos.storage import storage_from
 from ...web.auth import role_required
 from ...web.fragments import message_html
-from ..params import history_bounds, reply_to, required_id
+from ..params import history_bounds, optional_id, reply_to, required_id
 from . import bp
 
 moderator_only = role_required(Role.MODERATOR)
@@ -36,11 +36,19 @@ def conversation_list():
 @bp.route("/c/<int:conversation_id>")
 @moderator_only
 def conversation(conversation_id: int):
-    """A conversation, opened where the profile's side left off (the page marks what it shows)."""
-    opened = reading.open_for_moderator(current_user, conversation_id, size=current_app.config["HISTORY_PAGE_SIZE"],
-                                        unread_max=current_app.config["HISTORY_UNREAD_MAX"])
+    """A conversation, opened where the profile's side left off (the page marks what it shows), or
+    at a message (``around``, a search result)."""
+    config = current_app.config
+    around = optional_id(request.args.get("around"))
+    if around is None:
+        opened = reading.open_for_moderator(current_user, conversation_id, size=config["HISTORY_PAGE_SIZE"],
+                                            unread_max=config["HISTORY_UNREAD_MAX"])
+    else:
+        opened = reading.open_around_for_moderator(current_user, conversation_id, around,
+                                                   size=config["HISTORY_PAGE_SIZE"],
+                                                   reach_max=config["HISTORY_AROUND_MAX"])
     context = {"current": opened.conversation, "page": opened.page, "first_unread_id": opened.first_unread_id,
-               "opened": opened}
+               "opened": opened, "focus_id": opened.focus_id, "has_newer": opened.has_newer}
     if request.htmx and request.htmx.target == "conversation-panel":
         return render_template("moderator/_conversation_panel.html", **context)
     return render_template("moderator/workspace.html",
