@@ -58,6 +58,15 @@ def history_bounds(args) -> tuple[int | None, int | None]:
     return bounds[0], bounds[1]
 
 
+def refresh_from(args) -> int | None:
+    """A catch-up's ``refresh_from``: the first of the messages the page holds whose reactions it
+    wants again (they may have changed while it was away). Not a message number: a 400."""
+    try:
+        return optional_id(args.get("refresh_from"))
+    except HTTPException:
+        raise ServiceError(_l("“%(name)s” must be a message number.", name="refresh_from")) from None
+
+
 def reply_to(form) -> int | None:
     """The message a new one answers (``reply_to``), if any: not a message number is a 400 that
     says so, in the writer's language."""

@@ -42,6 +42,9 @@ class HistoryPage:
     messages: list[Message]
     has_older: bool = False
     reactions: dict = field(default_factory=dict)
+    # A catch-up's messages already on the page whose reactions it shows again (message id ->
+    # reactions): they may have changed while the page was away.
+    refreshed: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,10 +75,18 @@ class OpenedConversation:
 
 
 def history_page(conversation_id: int, *, size: int, before_id: int | None = None,
-                 after_id: int | None = None) -> HistoryPage:
-    """The ``size`` latest messages, those older than ``before_id``, or all newer than ``after_id``."""
+                 after_id: int | None = None, refresh_from: int | None = None) -> HistoryPage:
+    """The ``size`` latest messages, those older than ``before_id``, or all newer than ``after_id``;
+    a catch-up (``after_id``) also carries the reactions of the page's messages from
+    ``refresh_from`` on (at most ``size`` of them, this conversation's only)."""
     if after_id is not None:
         page = HistoryPage(chat.history(conversation_id, after_id=after_id))
+        if refresh_from is not None and refresh_from <= after_id:
+            shown = list(db.session.scalars(
+                select(Message.id).where(Message.conversation_id == conversation_id, Message.id >= refresh_from,
+                                         Message.id <= after_id).order_by(Message.id.desc()).limit(size)))
+            found = reactions.counts(shown)
+            page.refreshed = {message_id: found.get(message_id, []) for message_id in reversed(shown)}
     else:
         rows = chat.history(conversation_id, before_id=before_id, limit=size + 1)
         has_older = len(rows) > size
@@ -85,20 +96,22 @@ def history_page(conversation_id: int, *, size: int, before_id: int | None = Non
 
 
 def client_history(client: User, profile_id: int, *, size: int, before_id: int | None = None,
-                   after_id: int | None = None) -> tuple[Profile, HistoryPage]:
+                   after_id: int | None = None, refresh_from: int | None = None) -> tuple[Profile, HistoryPage]:
     """A page of the client's conversation with a profile (empty when they have none yet)."""
     profile = profiles.get_profile(profile_id)
     conversation = chat.find_conversation(client.id, profile.id)
     if conversation is None:
         return profile, HistoryPage([])
-    return profile, history_page(conversation.id, size=size, before_id=before_id, after_id=after_id)
+    return profile, history_page(conversation.id, size=size, before_id=before_id, after_id=after_id,
+                                 refresh_from=refresh_from)
 
 
 def moderator_history(moderator: User, conversation_id: int, *, size: int, before_id: int | None = None,
-                      after_id: int | None = None) -> tuple[Conversation, HistoryPage]:
+                      after_id: int | None = None, refresh_from: int | None = None) -> tuple[Conversation, HistoryPage]:
     """A page of a conversation the moderator holds."""
     conversation = chat.moderator_conversation(moderator, conversation_id)
-    return conversation, history_page(conversation.id, size=size, before_id=before_id, after_id=after_id)
+    return conversation, history_page(conversation.id, size=size, before_id=before_id, after_id=after_id,
+                                      refresh_from=refresh_from)
 
 
 def open_for_client(client: User, profile_id: int, *, size: int, unread_max: int) -> tuple[Profile, OpenedConversation]:

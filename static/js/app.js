@@ -99,6 +99,9 @@
   function catchUp() {
     document.querySelectorAll("[data-catchup-url]").forEach(function (c) {
       var url = c.getAttribute("data-catchup-url") + "?after=" + lastMessageId(c);
+      // ... and the reactions of the messages shown (the latest page of them), which may have changed meanwhile.
+      var first = c.querySelector("[data-msg-id]");
+      if (first) { url += "&refresh_from=" + first.getAttribute("data-msg-id"); }
       htmx.ajax("GET", url, { target: "#" + c.id, swap: "beforeend" });
     });
     document.querySelectorAll("[data-refresh-url]").forEach(function (el) {

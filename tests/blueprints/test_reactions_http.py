@@ -136,3 +136,29 @@ def test_a_reply_to_a_message_of_another_conversation_is_refused_on_both_sides(t
         answer = reply(a, a_csrf, f"/profiles/{profile.id}/messages", "bad", bad)
         assert answer.status_code == 400 and "message number" in answer.get_data(as_text=True)
     assert count(Message) == 3
+
+
+def test_a_catch_up_carries_the_reactions_of_the_messages_the_page_shows(two_clients):
+    """A page that was away asks for newer messages and for its messages' reactions again: what
+    changed meanwhile comes out of band, a reaction taken back as an empty bar; nothing of another
+    conversation, whatever ids it names."""
+    people, profile, a_id, b_id = two_clients
+    (a, a_csrf), (mod, mod_csrf) = people["a"], people["moderator"]
+    assert send(a, a_csrf, profile.id, "second from a").status_code == 200
+    second_id = message_ids()[-1]
+    assert react(mod, mod_csrf, a_id, "❤️").status_code == 200      # given while the client was away
+    assert react(a, a_csrf, second_id, "👍").status_code == 200
+    assert react(a, a_csrf, second_id, "👍").status_code == 200      # ... and taken back
+
+    caught = a.get(f"/profiles/{profile.id}/messages?after={second_id}&refresh_from={a_id}", headers=HX)
+    html = caught.get_data(as_text=True)
+    assert caught.status_code == 200
+    bars = dict(re.findall(r'<div class="reactions" id="reactions-(\d+)"[^>]*hx-swap-oob="true">(.*?)</div>', html, re.S))
+    assert set(bars) == {str(a_id), str(second_id)}          # B's message lies between the two: not included
+    assert "❤️" in bars[str(a_id)] and 'aria-pressed="false"' in bars[str(a_id)]  # the profile's, not the client's
+    assert "data-react" not in bars[str(second_id)]          # taken back: an empty bar replaces the old one
+
+    plain = a.get(f"/profiles/{profile.id}/messages?after={second_id}", headers=HX).get_data(as_text=True)
+    assert "hx-swap-oob" not in plain                        # without refresh_from: new messages only
+    refused = a.get(f"/profiles/{profile.id}/messages?after={second_id}&refresh_from=x", headers=HX)
+    assert refused.status_code == 400 and "refresh_from" in refused.get_data(as_text=True)

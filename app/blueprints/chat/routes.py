@@ -15,7 +15,7 @@ from ...services.photos.storage import storage_from
 from ...web.auth import home_for, role_required, session_user_id, session_user_required, session_version
 from ...web.fragments import message_html
 from ...web.send_limit import send_limited
-from ..params import history_bounds, reply_to, required_id
+from ..params import history_bounds, refresh_from, reply_to, required_id
 from . import bp
 
 client_only = role_required(Role.CLIENT)
@@ -62,10 +62,12 @@ def conversation(profile_id: int):
 @bp.route("/profiles/<int:profile_id>/messages", methods=["GET"])
 @client_only
 def messages(profile_id: int):
-    """Older history (``before``) or catch-up after a reconnect (``after``): bubbles only."""
+    """Older history (``before``) or catch-up after a reconnect (``after``, with the reactions of
+    the page's messages from ``refresh_from`` on): bubbles only."""
     before, after = history_bounds(request.args)
     profile, page = reading.client_history(current_user, profile_id, size=current_app.config["HISTORY_PAGE_SIZE"],
-                                           before_id=before, after_id=after)
+                                           before_id=before, after_id=after,
+                                           refresh_from=refresh_from(request.args))
     return render_template("chat/_history.html", profile=profile, page=page, viewer_side="client")
 
 

@@ -13,7 +13,7 @@ from ...services.photos import uploads
 from ...services.photos.storage import storage_from
 from ...web.auth import role_required
 from ...web.fragments import message_html
-from ..params import history_bounds, optional_id, reply_to, required_id
+from ..params import history_bounds, optional_id, refresh_from, reply_to, required_id
 from . import bp
 
 moderator_only = role_required(Role.MODERATOR)
@@ -58,10 +58,12 @@ def conversation(conversation_id: int):
 @bp.route("/c/<int:conversation_id>/messages", methods=["GET"])
 @moderator_only
 def messages(conversation_id: int):
-    """Older history (``before``) or catch-up after a reconnect (``after``): bubbles only."""
+    """Older history (``before``) or catch-up after a reconnect (``after``, with the reactions of
+    the page's messages from ``refresh_from`` on): bubbles only."""
     before, after = history_bounds(request.args)
     current, page = reading.moderator_history(current_user, conversation_id, size=current_app.config["HISTORY_PAGE_SIZE"],
-                                              before_id=before, after_id=after)
+                                              before_id=before, after_id=after,
+                                              refresh_from=refresh_from(request.args))
     return render_template("moderator/_history.html", current=current, page=page, viewer_side="profile")
 
 
