@@ -22,7 +22,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     from . import database, redis_client
     from .extensions import babel, csrf, db, htmx, limiter, login, mail, sock
-    from .web.i18n import select_locale
+    from .web.i18n import install_template_translations, select_locale
 
     from PIL import Image
 
@@ -33,6 +33,7 @@ def create_app(config_class: type = Config) -> Flask:
     login.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_template_translations(app)
     mail.init_app(app)
     htmx.init_app(app)
     sock.init_app(app)

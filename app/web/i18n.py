@@ -4,7 +4,7 @@ from functools import lru_cache
 
 from babel import Locale
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale, get_translations
 from flask_login import current_user
 from sqlalchemy.orm.exc import DetachedInstanceError
 
@@ -56,3 +56,34 @@ def in_language(locale: str) -> AbstractContextManager:
 @lru_cache(maxsize=32)
 def _parsed(locale: str) -> Locale:
     return Locale.parse(locale)
+
+
+MEMO_MOST = 20_000  # (language, text) pairs kept: the catalogue's size for each language, with room
+
+
+def install_template_translations(app) -> None:
+    """Templates' ``_()`` through a memo of the catalogue's answers, per language. A pushed
+    message renders a dozen strings per recipient and a page of history hundreds, and for each one
+    Flask-Babel finds the catalogue again (its context, the locale's name, its cache): that cost
+    more than the rest of a message bubble (``bench/instructions.py``). The answers are the same:
+    the language is Flask-Babel's ``get_locale()``, the text its catalogue's; plural and
+    contextual forms go through Flask-Babel as before."""
+    memo: dict = {}
+
+    def gettext(text: str) -> str:
+        key = (get_locale(), text)
+        try:
+            return memo[key]
+        except KeyError:
+            translated = get_translations().ugettext(text)
+            if len(memo) < MEMO_MOST:
+                memo[key] = translated
+            return translated
+
+    app.jinja_env.install_gettext_callables(
+        gettext=gettext,
+        ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    )

@@ -6,6 +6,7 @@
 
   var PAGE_WAIT = 10000;     // ms: an older page that does not come in this long ends the search
   var HIGHLIGHT = 2500;      // ms
+  var SNIPPET = 80;          // characters of the answered message shown above the composer
 
   function sendForm() { return document.querySelector("form[data-send-form]"); }
 
@@ -15,6 +16,17 @@
     preview.querySelector("[data-reply-input]").value = id || "";
     preview.querySelector("[data-reply-snippet]").textContent = snippet || "";
     preview.hidden = !id;
+  }
+
+  /* What the composer quotes: the message's text, shortened, or "Photo" for a photo alone. */
+  function snippetOf(message, form) {
+    var body = message && message.querySelector(".body");
+    var text = body ? body.textContent.trim() : "";
+    if (!text) {
+      var preview = form && form.querySelector("[data-reply-preview]");
+      return preview ? preview.getAttribute("data-photo-label") : "";
+    }
+    return text.length > SNIPPET ? text.slice(0, SNIPPET - 1).trimEnd() + "…" : text;
   }
 
   function highlight(message) {
@@ -49,7 +61,7 @@
     var reply = evt.target.closest && evt.target.closest("[data-reply-to]");
     if (reply) {
       var form = sendForm();
-      setReply(form, reply.getAttribute("data-reply-to"), reply.getAttribute("data-snippet"));
+      setReply(form, reply.getAttribute("data-reply-to"), snippetOf(reply.closest(".msg"), form));
       if (form) { form.querySelector("textarea").focus(); }
       return;
     }

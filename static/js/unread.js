@@ -1,7 +1,8 @@
 /* Unread counts on every page: the top bar's badge copied into the page title ("(3) Switchboard"),
    the client's conversation strip kept to one entry per conversation (a reply pushes its entry to
-   the front), a moderator's badge summed from their list's waiting counts, and waiting times
-   written from their ISO datetime and kept current. No inline script (CSP). */
+   the front), a moderator's badge summed from their list's waiting counts, waiting times written
+   from their ISO datetime and kept current, and "Seen" taken away by a newer message. No inline
+   script (CSP). */
 (function () {
   "use strict";
 
@@ -68,7 +69,26 @@
     });
   }
 
+  /* "Seen" is about the pane's last message when it came: a newer message (either side's) takes it
+     away, without a push of its own. */
+  function lastMessageId(pane) {
+    var all = pane.querySelectorAll("[data-msg-id]");
+    return all.length ? all[all.length - 1].getAttribute("data-msg-id") : "";
+  }
+
+  function tidyReceipts() {
+    document.querySelectorAll("p.receipt[id^='receipt-']").forEach(function (receipt) {
+      var pane = document.getElementById("messages-" + receipt.id.slice("receipt-".length));
+      if (!pane) { return; }
+      var last = lastMessageId(pane);
+      if (!receipt.textContent.trim()) { delete receipt.dataset.about; return; }
+      if (!receipt.dataset.about) { receipt.dataset.about = last; }
+      else if (receipt.dataset.about !== last) { receipt.innerHTML = ""; delete receipt.dataset.about; }
+    });
+  }
+
   function refresh() {
+    tidyReceipts();
     tidyStrip();
     updateTitle();
     updateTimes();

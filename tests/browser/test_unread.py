@@ -80,6 +80,14 @@ def test_a_reply_shows_as_unread_until_seen_and_seen_shows_on_the_other_side(new
     expect(cli).not_to_have_title(re.compile(r"^\("))
     expect(mod_receipt).to_have_text(re.compile(r"^Seen \d\d:\d\d$"))
     shot(mod, "unread_seen_on_the_moderator")
+
+    # A newer message takes "Seen" away on both sides (the client's own is not seen yet).
+    cli.locator("form[data-send-form] textarea").click()
+    cli.keyboard.type("Super, merci !")
+    cli.keyboard.press("Enter")
+    expect(mod.locator(".conversation .msg.theirs").filter(has_text="Super, merci !")).to_have_count(1)
+    expect(mod_receipt).to_be_empty()
+    expect(receipt).to_be_empty()
     cli.go_back()
     expect(cli.locator(f"#strip-p{hanna.id} .unread-count")).to_have_count(0)
 
