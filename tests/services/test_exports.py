@@ -199,6 +199,27 @@ def test_a_second_run_of_the_job_changes_nothing(ctx, storage, settings, limits)
     assert storage.read(export.file_key) == data
 
 
+def test_two_runs_at_once_leave_the_file_of_the_one_that_finished(ctx, storage, settings, limits):
+    """Two workers run the job at once (a retry while the first was only slow): the one that
+    finishes second must not remove the file the first one's ready row names."""
+    long = long_conversation(3)
+    with write_transaction():
+        asked = access.request_export(db.session.merge(long.client), long.conversation_id, "csv", utcnow(), limits)
+    calls = []
+
+    def clock():
+        """This run's clock; when it asks the time to finish, the other run has just finished."""
+        calls.append(1)
+        if len(calls) == 3:
+            assert building.build(asked.export_id, storage, settings, utcnow).startswith("ready")
+        return utcnow()
+
+    assert building.build(asked.export_id, storage, settings, clock) == "not finished by this run: ready"
+    db.session.remove()
+    export = db.session.get(Export, asked.export_id)
+    assert export.state == "ready" and storage.read(export.file_key).decode("utf-8-sig").count("\n") >= 3
+
+
 def test_a_write_that_fails_marks_the_export_failed_and_leaves_no_file(ctx, tmp_path, settings, limits):
     long = long_conversation(3)
     (tmp_path / "not-a-folder").write_text("a file where the folder should be")

@@ -174,7 +174,10 @@ def build(export_id: str, storage: FolderStorage, settings: Settings, clock: Cal
     size = storage.size(key)
     with write_transaction():
         finished = finish(export_id, key, size, done, clock(), settings.ttl_seconds)
-    if not finished:
-        storage.delete(key)
-        return "expired while running"
+    if not finished:  # expired meanwhile, or another run of the job finished it first
+        now_state = db.session.scalar(select(Export.state).where(Export.id == export_id))
+        db.session.rollback()
+        if now_state != READY:
+            storage.delete(key)
+        return f"not finished by this run: {now_state}"
     return f"ready: {done} messages, {size} bytes"
