@@ -24,6 +24,7 @@ from app.services.exports.formats import CSV_COLUMNS, neutralised
 from app.services.storage import FolderStorage
 from tests.support.factories import make_user, token
 from tests.support.history import long_conversation
+from tests.support.stored import english, files
 
 MIXED = [
     (Sender.CLIENT, "Bonjour, ça va ? Été à Genève, naïve façon."),
@@ -51,18 +52,6 @@ def settings(app):
 @pytest.fixture
 def limits(app):
     return access.Limits.from_config(app.config)
-
-
-def english(message) -> str:
-    from flask_babel import force_locale
-
-    with force_locale("en"):
-        return str(message)
-
-
-def files(storage) -> list[str]:
-    return sorted(str(p.relative_to(storage.root)) for p in storage.root.rglob("*") if p.is_file()) \
-        if storage.root.exists() else []
 
 
 def conversation_with(bodies, client_locale="en"):

@@ -21,6 +21,7 @@ from app.services.photos.storage import FolderStorage, variant_key
 from tests.support import images
 from tests.support.factories import count, make_profile, make_user, token
 from tests.support.sql import recorded_statements
+from tests.support.stored import english, files
 
 
 @pytest.fixture
@@ -36,18 +37,6 @@ def limits(app):
 @pytest.fixture
 def sizes(app):
     return processing.Sizes.from_config(app.config)
-
-
-def english(message) -> str:
-    from flask_babel import force_locale
-
-    with force_locale("en"):
-        return str(message)
-
-
-def files(storage) -> list[str]:
-    return sorted(str(p.relative_to(storage.root)) for p in storage.root.rglob("*") if p.is_file()) \
-        if storage.root.exists() else []
 
 
 def client_photo(storage, limits, data, client=None, profile=None, caption="", tok=None):
