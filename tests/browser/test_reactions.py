@@ -17,10 +17,10 @@ import pytest
 from playwright.sync_api import expect
 
 from app.models import Role
-from tests.support.browser import DESKTOP, LIVE, PHONE, is_online, log_in, require_chromium, type_and_send
+from tests.support.browser import (DESKTOP, LIVE, PHONE, log_in, moderator_and_phone_client, require_chromium,
+                                   type_and_send)
 from tests.support.factories import make_profile, make_user
 from tests.support.history import long_conversation
-from tests.support.waiting import wait_until
 
 require_chromium()
 
@@ -34,15 +34,8 @@ def test_a_reaction_toggles_live_on_both_sides(new_context, browser_problems, sh
     client = make_user(display_name="Julien", locale="fr")
     hanna = make_profile("Hanna", 31)
 
-    mod = browser_problems.watch(new_context(**DESKTOP), "moderator")
-    log_in(mod, web_server.url, moderator.email)
-    expect(mod.locator("body")).to_have_class(LIVE)
-    wait_until(lambda: is_online(moderator.id))
-
-    cli = browser_problems.watch(new_context(**PHONE), "client")
-    log_in(cli, second_web_server.url, client.email, touch=True)
-    cli.goto(f"{second_web_server.url}/profiles/{hanna.id}")
-    expect(cli.locator("body")).to_have_class(LIVE)
+    mod, cli = moderator_and_phone_client(new_context, browser_problems, moderator, client, hanna, web_server.url,
+                                          second_web_server.url)
     type_and_send(cli, "Tu aimes la montagne ?", touch=True)
     mod.locator("#conversation-list li.conv").filter(has_text="Julien").locator("a").click()
     bubble = mod.locator(".msg.theirs").filter(has_text="Tu aimes la montagne ?")

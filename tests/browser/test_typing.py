@@ -6,9 +6,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from app.models import Role
-from tests.support.browser import DESKTOP, LIVE, PHONE, is_online, log_in, require_chromium, type_and_send
+from tests.support.browser import moderator_and_phone_client, require_chromium, type_and_send
 from tests.support.factories import make_profile, make_user
-from tests.support.waiting import wait_until
 
 require_chromium()
 
@@ -21,17 +20,10 @@ def test_each_side_sees_the_other_typing_until_silence_or_the_message(new_contex
     client = make_user(display_name="Julien", locale="fr")
     hanna = make_profile("Hanna", 31)
 
-    mod = browser_problems.watch(new_context(**DESKTOP), "moderator")
-    log_in(mod, web_server.url, moderator.email)
-    expect(mod.locator("body")).to_have_class(LIVE)
-    wait_until(lambda: is_online(moderator.id))
-
     # The client's page has no conversation yet: their first message makes it, and their page
     # learns of it from that message's push, so what they type next shows on the moderator's list.
-    cli = browser_problems.watch(new_context(**PHONE), "client")
-    log_in(cli, second_web_server.url, client.email, touch=True)
-    cli.goto(f"{second_web_server.url}/profiles/{hanna.id}")
-    expect(cli.locator("body")).to_have_class(LIVE)
+    mod, cli = moderator_and_phone_client(new_context, browser_problems, moderator, client, hanna, web_server.url,
+                                          second_web_server.url)
     type_and_send(cli, "Salut Hanna", touch=True)
     entry = mod.locator("#conversation-list li.conv").filter(has_text="Julien")
     expect(entry).to_be_visible()

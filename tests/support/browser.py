@@ -67,3 +67,23 @@ def is_online(user_id: int) -> bool:
     with app_context():
         db.session.expire_all()
         return db.session.get(User, user_id).is_online
+
+
+def moderator_and_phone_client(new_context, browser_problems, moderator, client, profile, moderator_url: str,
+                               client_url: str):
+    """A moderator on a desktop, their workspace live and their presence stored, and a client on
+    a phone on the profile's chat page, live (each page may be served by its own process);
+    returns the two pages."""
+    from playwright.sync_api import expect
+
+    from tests.support.waiting import wait_until
+
+    mod = browser_problems.watch(new_context(**DESKTOP), "moderator")
+    log_in(mod, moderator_url, moderator.email)
+    expect(mod.locator("body")).to_have_class(LIVE)
+    wait_until(lambda: is_online(moderator.id))
+    cli = browser_problems.watch(new_context(**PHONE), "client")
+    log_in(cli, client_url, client.email, touch=True)
+    cli.goto(f"{client_url}/profiles/{profile.id}")
+    expect(cli.locator("body")).to_have_class(LIVE)
+    return mod, cli
