@@ -115,10 +115,27 @@
     if (message) { message.classList.toggle("tools-open"); }
   }
 
+  /* A message's tools, from the page's one template: put into the message the first time it is
+     pointed at, focused or tapped (its reply button names it). */
+  function toolsTemplate() { return document.getElementById("msg-tools-template"); }
+
+  function withTools(message) {
+    var template = toolsTemplate();
+    if (!message || !template || message.querySelector(".msg-tools")) { return; }
+    var tools = template.content.querySelector(".msg-tools").cloneNode(true);
+    tools.querySelector("[data-reply-to]").setAttribute("data-reply-to", message.getAttribute("data-msg-id"));
+    message.appendChild(tools);
+  }
+
+  function messageOf(target) { return target && target.closest ? target.closest(".msg[data-msg-id]") : null; }
+
+  document.addEventListener("mouseover", function (evt) { withTools(messageOf(evt.target)); });
+  document.addEventListener("focusin", function (evt) { withTools(messageOf(evt.target)); });
+
   function react(messageId, emoji) {
-    var bar = document.getElementById("reactions-" + messageId);
-    if (!bar || !window.htmx) { return; }
-    htmx.ajax("POST", bar.getAttribute("data-reactions-url"),
+    var bar = document.getElementById("reactions-" + messageId), template = toolsTemplate();
+    if (!bar || !template || !window.htmx) { return; }
+    htmx.ajax("POST", template.getAttribute("data-react-url").replace("/0/", "/" + messageId + "/"),
       { source: bar, target: "#reactions-" + messageId, swap: "outerHTML", values: { emoji: emoji } });
   }
 
@@ -158,7 +175,7 @@
     } else {
       if (!evt.target.closest("[data-quick-reactions]")) { closeQuick(); }
       if (!evt.target.closest("[data-emoji-panel]")) { closePanel(); }
-      if (!t && !evt.target.closest("a")) { toggleTools(evt.target.closest(".msg")); }
+      if (!t && !evt.target.closest("a")) { withTools(messageOf(evt.target)); toggleTools(evt.target.closest(".msg")); }
     }
   });
 

@@ -148,24 +148,27 @@ def test_a_quote_jumps_to_an_original_older_than_the_loaded_page(new_context, br
     scroll_up_until(page, pane, old)
     old.scroll_into_view_if_needed()
 
-    def press(locator):
-        if touch:
-            message = locator.locator("xpath=ancestor::div[contains(@class, 'msg ')]")
-            if message.count() and not locator.is_visible():
+    def press(locator, message=None):
+        """A person's press; a message's tool shows once the message is pointed at, or tapped."""
+        if message is not None:
+            if not touch:
+                message.hover()
+            elif not (locator.count() and locator.is_visible()):
                 message.locator(".body").tap()
+        if touch:
             locator.tap()
         else:
             locator.hover()
             locator.click()
 
     # Reply: the composer quotes it, ✕ cancels, a second try sends it.
-    press(old.locator("[data-reply-to]"))
+    press(old.locator("[data-reply-to]"), old)
     preview = page.locator("[data-reply-preview]")
     expect(preview).to_be_visible()
     expect(preview.locator("[data-reply-snippet]")).to_have_text("message 010")
     press(preview.locator("[data-reply-cancel]"))
     expect(preview).to_be_hidden()
-    press(old.locator("[data-reply-to]"))
+    press(old.locator("[data-reply-to]"), old)
     shot(page, f"reply_composer_{size_name}")
     type_and_send(page, "Je reviens sur ça", touch=touch)
     sent = pane.locator(".msg.mine").filter(has_text="Je reviens sur ça")
