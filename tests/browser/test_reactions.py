@@ -75,6 +75,18 @@ def test_a_reaction_toggles_live_on_both_sides(new_context, browser_problems, sh
     expect(chip(cli, message_id, "👍️")).to_have_count(0)
     expect(chip(mod, message_id, "👍️")).to_have_count(0)
     assert cli.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"], "sideways scroll"
+
+    # A keyboard reaches a message's tools: the message takes the focus, its tools come and show.
+    mod.locator("form[data-send-form] textarea").focus()
+    mod.keyboard.press("Shift+Tab")
+    for _ in range(60):
+        if mod.evaluate("document.activeElement.matches('.msg[data-msg-id]')"):
+            break
+        mod.keyboard.press("Shift+Tab")
+    focused = mod.locator(f"#msg-{mod.evaluate('document.activeElement.dataset.msgId')}")
+    expect(focused.locator("[data-reply-to]")).to_be_visible()
+    mod.keyboard.press("Tab")
+    expect(focused.locator("[data-react-open]")).to_be_focused()
     assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
 
 
