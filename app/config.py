@@ -139,6 +139,11 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
 
     MESSAGE_MAX_LENGTH = 4000
+    # Moderation: a moderator mutes a client (from a conversation they hold) for at most
+    # MODERATOR_MUTE_MAX_SECONDS; admins ban and mute for any time. Ended sanctions are closed,
+    # each with its log line, every SANCTION_END_SECONDS.
+    MODERATOR_MUTE_MAX_SECONDS = int(os.environ.get("MODERATOR_MUTE_MAX_SECONDS", str(24 * 3600)))
+    SANCTION_END_SECONDS = int(os.environ.get("SANCTION_END_SECONDS", "60"))
     # Reactions: the emoji offered at one click under a message (space-separated), and how many
     # different emoji one side of a conversation may put on one message.
     REACTIONS_QUICK = os.environ.get("REACTIONS_QUICK", "👍 ❤️ 😂 😮 😢 🙏").split()

@@ -44,6 +44,7 @@ from ..extensions import db
 from ..models import (AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, ProfileLock,
                       QueueEntry, User)
 from . import activity, events, locks, moderator_queue
+from .moderation import log as moderation_log
 from .snapshots import PUSHED, Selected
 
 
@@ -582,7 +583,17 @@ def release_moderator_conversations(moderator_id: int, now: datetime,
     return released
 
 
-def reassign(conversation_id: int, to_moderator_id: int, now: datetime, reason: ChangeReason) -> bool:
+def reassign(conversation_id: int, to_moderator_id: int, now: datetime, reason: ChangeReason,
+             actor: User | None = None) -> bool:
+    """``_reassign``; a move made by hand (``actor``: the admin) writes a line of the moderation log."""
+    moved = _reassign(conversation_id, to_moderator_id, now, reason)
+    if moved and actor is not None:
+        moderation_log.record("manual_reassignment", actor=actor, now=now, conversation_id=conversation_id,
+                              subject=to_moderator_id)
+    return moved
+
+
+def _reassign(conversation_id: int, to_moderator_id: int, now: datetime, reason: ChangeReason) -> bool:
     """Move a conversation to another moderator (admin by hand): its profile moves, with the
     profile's other conversations and what an approached client ties to it (``move_profiles``).
     Guarded like a claim (compare-and-set on the holder read here, after taking the decisions'

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Profile, UnlockRequest, User
 from . import locks
+from .moderation import log as moderation_log
 from .errors import NotFound, ValidationError
 
 
@@ -39,8 +40,9 @@ def decide(admin: User, request_id: int, grant: bool, now: datetime) -> UnlockRe
         raise ValidationError(_l("This request was already decided."))
     request.status = "granted" if grant else "refused"
     request.decided_by_id, request.decided_at = admin.id, now
-    if grant:
-        locks.force_unlock_profile(request.profile_id)
+    if grant and locks.force_unlock_profile(request.profile_id):
+        moderation_log.record("forced_unlock", actor=admin, subject=request.requested_by_id, now=now,
+                              profile_id=request.profile_id, reason=request.reason)
     return request
 
 

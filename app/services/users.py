@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import Role, User
 from .errors import NotFound, ValidationError
+from .moderation import log as moderation_log
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,15 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def set_active(user_id: int, active: bool, now: datetime) -> User:
+def set_active(user_id: int, active: bool, now: datetime, actor: User | None = None, reason: str | None = None) -> User:
+    """Enable or disable an account; a change writes a line of the moderation log (``actor``:
+    the admin, ``None`` for the command line)."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_l("No such user."))
+    if user.active != active:
+        moderation_log.record("account_enabled" if active else "account_disabled", actor=actor, subject=user,
+                              reason=reason, now=now)
     user.active = active
     if not active:
         user.session_version += 1  # its sessions end, they would not come back on re-enabling

@@ -111,6 +111,16 @@ def init_app(app) -> None:
         return str(CONFLICT_LABELS.get(kind, kind))
 
     @app.template_global()
+    def moderation_action_label(action: str) -> str:
+        """A line of the moderation log's action, in the reader's language."""
+        return str(MODERATION_ACTION_LABELS.get(action, action))
+
+    @app.template_global()
+    def sanction_label(kind: str) -> str:
+        """A sanction's kind (ban, mute), in the reader's language."""
+        return str(SANCTION_LABELS.get(kind, kind))
+
+    @app.template_global()
     def answering_lock(conversation):
         """The running "answering" lock of the conversation's moderator on its profile, if any
         (lists, panels and pushes load the profile's lock with the conversation)."""
@@ -124,7 +134,8 @@ def init_app(app) -> None:
 _ROLE_LABELS = {Role.CLIENT: _l("Client"), Role.MODERATOR: _l("Moderator"), Role.ADMIN: _l("Admin")}
 
 # Labels of stored codes, by stored value: one per value of ``ChangeReason``, of
-# ``models.PROFILE_LOCK_TYPES`` and ``models.CLIENT_LOCK_REASONS``, and of ``models.CONFLICT_KINDS``
+# ``models.PROFILE_LOCK_TYPES`` and ``models.CLIENT_LOCK_REASONS``, of ``models.CONFLICT_KINDS``,
+# ``models.SANCTION_KINDS`` and ``models.MODERATION_ACTIONS``
 # (tests/test_translations.py checks that none is missing and each is translated).
 REASON_LABELS = {
     ChangeReason.NEW.value: _l("First assignment"),
@@ -144,6 +155,23 @@ CONFLICT_LABELS = {
     "double_approach": _l("Client approached by two moderators"),
     "held_by_offline": _l("Held by an offline moderator"),
     "held_by_disabled": _l("Held by a disabled moderator"),
+}
+SANCTION_LABELS = {"ban": _l("Ban"), "mute": _l("Mute")}
+MODERATION_ACTION_LABELS = {
+    "ban": _l("Banned"),
+    "unban": _l("Ban lifted"),
+    "mute": _l("Muted"),
+    "unmute": _l("Mute lifted"),
+    "sanction_ended": _l("Ban or mute ended"),
+    "warn": _l("Warned"),
+    "filter_blocked": _l("Message blocked by a filter"),
+    "filter_masked": _l("Message masked by a filter"),
+    "filter_flagged": _l("Message flagged by a filter"),
+    "report_decided": _l("Report decided"),
+    "account_disabled": _l("Account disabled"),
+    "account_enabled": _l("Account enabled"),
+    "manual_reassignment": _l("Reassigned by hand"),
+    "forced_unlock": _l("Profile unlocked by force"),
 }
 
 

@@ -63,7 +63,7 @@ def user_create():
 def user_set_active(user_id: int):
     active = request.form.get("active") == "1"
     with write_transaction():
-        user = users.set_active(user_id, active, utcnow())
+        user = users.set_active(user_id, active, utcnow(), actor=current_user)
     flash(_("%(email)s is now %(state)s.", email=user.email, state=_("active") if active else _("disabled")), "success")
     return redirect(url_for("admin.user_list"))
 
@@ -198,7 +198,7 @@ def reassign():
         flash(_("Choose an active moderator."), "error")
         return redirect(url_for("admin.assignment_history", conversation=conversation_id)), 303
     with write_transaction():
-        moved = assignment.reassign(conversation_id, target.id, utcnow(), ChangeReason.MANUAL)
+        moved = assignment.reassign(conversation_id, target.id, utcnow(), ChangeReason.MANUAL, actor=current_user)
     if moved:
         flash(_("Conversation #%(id)d now goes to %(name)s, with the other conversations of %(profile)s.",
                 id=conversation_id, name=target.display_name, profile=conversation.profile.name), "success")

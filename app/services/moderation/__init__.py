@@ -1,0 +1,2 @@
+"""Moderation: sanctions on clients (``sanctions``) and the append-only log of every moderation
+action (``log``)."""
