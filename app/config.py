@@ -144,6 +144,14 @@ class Config:
     # each with its log line, every SANCTION_END_SECONDS.
     MODERATOR_MUTE_MAX_SECONDS = int(os.environ.get("MODERATOR_MUTE_MAX_SECONDS", str(24 * 3600)))
     SANCTION_END_SECONDS = int(os.environ.get("SANCTION_END_SECONDS", "60"))
+    # Content filters: at most FILTER_RULES_MAX rules, each at most FILTER_EXPRESSION_MAX_LENGTH
+    # characters (a pattern, or a word list) and compiled by RE2 within FILTER_PROGRAM_MAX_SIZE (its
+    # program size: bigger patterns are refused at save). Each process compiles the rules once and
+    # asks Redis for their version at most every FILTER_RELOAD_CHECK_MS milliseconds.
+    FILTER_RULES_MAX = int(os.environ.get("FILTER_RULES_MAX", "500"))
+    FILTER_EXPRESSION_MAX_LENGTH = int(os.environ.get("FILTER_EXPRESSION_MAX_LENGTH", "2000"))
+    FILTER_PROGRAM_MAX_SIZE = int(os.environ.get("FILTER_PROGRAM_MAX_SIZE", "20000"))
+    FILTER_RELOAD_CHECK_MS = int(os.environ.get("FILTER_RELOAD_CHECK_MS", "1000"))
     # Reactions: the emoji offered at one click under a message (space-separated), and how many
     # different emoji one side of a conversation may put on one message.
     REACTIONS_QUICK = os.environ.get("REACTIONS_QUICK", "👍 ❤️ 😂 😮 😢 🙏").split()

@@ -61,6 +61,11 @@ class Names:
         return self.key("sockets", user_id)
 
     @property
+    def filter_rules_version(self) -> str:
+        """The content filters' version, bumped on every change: each process reloads when it moves."""
+        return self.key("filters", "version")
+
+    @property
     def monitoring_report(self) -> str:
         return self.key("monitoring", "last")
 

@@ -42,10 +42,10 @@ def test_catalog_is_complete(lang, tmp_path):
 # -- stored codes shown on pages ---------------------------------------------------------------
 # Every value the app stores for these columns, and the template global that shows it.
 def stored_values() -> dict[str, tuple[dict, list[str]]]:
-    from app.models import (CLIENT_LOCK_REASONS, CONFLICT_KINDS, MODERATION_ACTIONS, PROFILE_LOCK_TYPES,
-                            SANCTION_KINDS, ChangeReason)
-    from app.web.templating import (CONFLICT_LABELS, LOCK_LABELS, MODERATION_ACTION_LABELS, REASON_LABELS,
-                                    SANCTION_LABELS)
+    from app.models import (CLIENT_LOCK_REASONS, CONFLICT_KINDS, FILTER_ACTIONS, FILTER_KINDS, FILTER_LANGUAGES,
+                            MODERATION_ACTIONS, PROFILE_LOCK_TYPES, SANCTION_KINDS, ChangeReason)
+    from app.web.templating import (CONFLICT_LABELS, FILTER_LABELS, LOCK_LABELS, MODERATION_ACTION_LABELS,
+                                    REASON_LABELS, SANCTION_LABELS)
 
     return {
         "reason_label": (REASON_LABELS, [reason.value for reason in ChangeReason]),
@@ -53,6 +53,7 @@ def stored_values() -> dict[str, tuple[dict, list[str]]]:
         "conflict_label": (CONFLICT_LABELS, list(CONFLICT_KINDS)),
         "sanction_label": (SANCTION_LABELS, list(SANCTION_KINDS)),
         "moderation_action_label": (MODERATION_ACTION_LABELS, list(MODERATION_ACTIONS)),
+        "filter_label": (FILTER_LABELS, [*FILTER_KINDS, *FILTER_ACTIONS, *FILTER_LANGUAGES]),
     }
 
 
@@ -63,7 +64,7 @@ def read_catalog(lang: str) -> dict:
 
 @pytest.mark.parametrize("lang", ["fr", "es", "de"])
 @pytest.mark.parametrize("global_name", ["reason_label", "lock_label", "conflict_label", "sanction_label",
-                                         "moderation_action_label"])
+                                         "moderation_action_label", "filter_label"])
 def test_every_stored_code_has_a_label_translated_on_pages(app, global_name, lang):
     """Assignment reasons, lock types and reasons, conflict kinds: each stored value has a label,
     translated in each UI language other than English, and the page's template global shows

@@ -15,7 +15,7 @@ from ..database import cached_statement
 from ..extensions import db
 from ..models import Conversation, Message, User
 from ..models.chat import Sender
-from . import activity, assignment, events, inactivity, locks, pending
+from . import activity, assignment, events, filters, inactivity, locks, pending
 from .errors import Forbidden, NotFound
 from .messages import (MAX_BODY, Posted, check_reply_to, clean_body, clean_token, insert_message,
                        reload_keeping_links)
@@ -48,12 +48,21 @@ _REPLY_LOAD = (joinedload(Conversation.client), joinedload(Conversation.profile)
 
 def post_profile_reply(moderator: User, conversation_id: int, body: str, token: str, now: datetime,
                        max_length: int = MAX_BODY, photo: NewPhoto | None = None,
-                       reply_to_id: int | None = None) -> Posted:
+                       reply_to_id: int | None = None, language: str | None = None) -> Posted:
     """A moderator answers as the profile; the conversation stops waiting. With a ``photo``
     (stored, see ``photos.uploads``), the body is its caption and may be empty. With
-    ``reply_to_id``, it quotes that message of the conversation."""
+    ``reply_to_id``, it quotes that message of the conversation. The content filters for
+    ``language`` apply: a blocked reply is refused with only its log line committed (nothing else
+    is written before it), a masked or flagged one is stored with its log lines."""
     body, token = clean_body(body, max_length, required=photo is None), clean_token(token)
     conversation = moderator_conversation(moderator, conversation_id)
+    screened = filters.screen(body, language)
+    if screened.blocked_by is not None:
+        filters.refuse(screened, author_id=moderator.id, profile_id=conversation.profile_id,
+                       conversation_id=conversation.id, now=now)
+        db.session.commit()  # the log line stays although the reply is refused
+        raise filters.blocked()
+    body = screened.body if screened.hit else body
     posted = insert_message(conversation, sender=Sender.PROFILE, author_id=moderator.id, body=body,
                             client_token=token, created_at=now, **check_reply_to(conversation.id, reply_to_id))
     if posted.created:
@@ -77,6 +86,9 @@ def post_profile_reply(moderator: User, conversation_id: int, body: str, token: 
         if posted.lock_released:  # it was the profile's one lock row, loaded above
             set_committed_value(conversation, "profile_lock", None)
         posted.assigned = assignment.approach_done(conversation.client_id, moderator.id, now)
+        if screened.hit:
+            filters.record_hits(screened, posted.message, author_id=moderator.id,
+                                profile_id=conversation.profile_id, now=now)
         events.record(events.MessagePosted(posted.message, client_unread_total=updated.client_unread_total))
     return posted
 

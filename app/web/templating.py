@@ -116,6 +116,11 @@ def init_app(app) -> None:
         return str(MODERATION_ACTION_LABELS.get(action, action))
 
     @app.template_global()
+    def filter_label(value: str) -> str:
+        """A content filter rule's kind, language or action, in the reader's language."""
+        return str(FILTER_LABELS.get(value, value))
+
+    @app.template_global()
     def sanction_label(kind: str) -> str:
         """A sanction's kind (ban, mute), in the reader's language."""
         return str(SANCTION_LABELS.get(kind, kind))
@@ -157,6 +162,12 @@ CONFLICT_LABELS = {
     "held_by_disabled": _l("Held by a disabled moderator"),
 }
 SANCTION_LABELS = {"ban": _l("Ban"), "mute": _l("Mute")}
+# ``models.FILTER_KINDS``, ``FILTER_ACTIONS`` and ``FILTER_LANGUAGES`` (no value is in two of them)
+FILTER_LABELS = {
+    "words": _l("Word list"), "pattern": _l("Pattern"),
+    "block": _l("Block"), "mask": _l("Mask"), "flag": _l("Flag for review"),
+    "all": _l("All languages"), "en": _l("English"), "fr": _l("French"), "de": _l("German"), "es": _l("Spanish"),
+}
 MODERATION_ACTION_LABELS = {
     "ban": _l("Banned"),
     "unban": _l("Ban lifted"),

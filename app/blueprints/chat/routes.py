@@ -1,6 +1,7 @@
 """Client pages: browse profiles, chat with one."""
 from flask import current_app, redirect, render_template, request, send_file, send_from_directory, url_for
 from flask_login import current_user, login_required
+from flask_babel import get_locale
 
 from ...clock import utcnow
 from ...models import Role
@@ -103,7 +104,8 @@ def send(profile_id: int):
     else:
         posted = sending.send_client_message(session_user_id(), profile_id, request.form.get("body"),
                                              request.form.get("client_token"), utcnow(),
-                                             config["MESSAGE_MAX_LENGTH"], session_version(), reply_to_id=reply_to_id)
+                                             config["MESSAGE_MAX_LENGTH"], session_version(), reply_to_id=reply_to_id,
+                                             language=str(get_locale()))
     return message_html(posted.message, "client", posted.message.conversation.client.locale)
 
 

@@ -96,7 +96,8 @@ def reply(conversation_id: int):
     with write_transaction():
         posted = chat.post_profile_reply(current_user, conversation_id, request.form.get("body"),
                                          request.form.get("client_token"), utcnow(),
-                                         config["MESSAGE_MAX_LENGTH"], reply_to_id=reply_to_id)
+                                         config["MESSAGE_MAX_LENGTH"], reply_to_id=reply_to_id,
+                                         language=str(get_locale()))
     return message_html(posted.message, "profile", str(get_locale()))
 
 

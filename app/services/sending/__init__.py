@@ -26,7 +26,7 @@ from ...database import cached_statement, dialect_insert, single_statement_write
 from ...extensions import db
 from ...models import Conversation, Message, Profile, User
 from ...models.chat import Sender
-from .. import activity, assignment, events, pending
+from .. import activity, assignment, events, filters, pending
 from ..errors import Forbidden, NotFound, NotLoggedIn, ValidationError
 from ..messages import (MAX_BODY, Posted, check_reply_to, clean_body, clean_token, insert_message, orm_rows,
                         reload_keeping_links)
@@ -38,19 +38,28 @@ from .rows import UNCHECKED_SESSION
 
 def send_client_message(client_id: int, profile_id: int, body: str | None, token: str | None, now: datetime,
                         max_length: int = MAX_BODY, session_version: int = UNCHECKED_SESSION,
-                        photo: NewPhoto | None = None, reply_to_id: int | None = None) -> Posted:
+                        photo: NewPhoto | None = None, reply_to_id: int | None = None,
+                        language: str | None = None) -> Posted:
     """Store a client's message once (by its client token), mark the conversation waiting and make
     sure a moderator holds it; ``client_id`` is who the session says writes, checked here, with
     the ``session_version`` the session holds (an ended session writes nothing). A unit
     of work of its own: it commits, then its pushes follow. With a ``photo`` (stored, see
     ``photos.uploads``), the body is its caption and may be empty; its row is written in the
     same transaction, so the one-statement case is not taken; nor with ``reply_to_id`` (the
-    message it answers, checked to be of the conversation): a reply goes the checked path."""
+    message it answers, checked to be of the conversation): a reply goes the checked path.
+    The content filters for ``language`` come first: a blocked message is refused (its log line
+    committed), a masked or flagged one goes the transaction, with its log lines."""
+    screened = filters.screen(body, language)
+    if screened.blocked_by is not None:
+        with write_transaction():
+            filters.refuse(screened, author_id=client_id, profile_id=profile_id, now=now)
+        raise filters.blocked()
+    body = screened.body if screened.hit else body
     try:
         clean = clean_body(body, max_length, required=photo is None), clean_token(token)
     except ValidationError:
         clean = None
-    if clean is not None and photo is None and reply_to_id is None:
+    if clean is not None and photo is None and reply_to_id is None and not screened.hit:
         with single_statement_write() as alone:
             stored = postgresql.store(client_id, profile_id, *clean, now, session_version,
                                       held_and_active=True) if alone else None
@@ -70,6 +79,8 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
             if client is None or not client.active or client.session_version > session_version:
                 raise NotLoggedIn(_l("Please log in to see this page."))
             posted = post_client_message(client, profile_id, body, token, now, max_length, photo, reply_to_id)
+        if screened.hit and posted.created:
+            filters.record_hits(screened, posted.message, author_id=client_id, profile_id=profile_id, now=now)
     return posted
 
 
