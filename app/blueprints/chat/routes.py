@@ -1,7 +1,6 @@
 """Client pages: browse profiles, chat with one."""
 from flask import current_app, redirect, render_template, request, send_file, send_from_directory, url_for
 from flask_login import current_user, login_required
-from flask_babel import get_locale
 
 from ...clock import utcnow
 from ...models import Role
@@ -15,6 +14,7 @@ from ...services.photos import uploads, viewing
 from ...services.photos.storage import storage_from
 from ...web.auth import home_for, role_required, session_user_id, session_user_required, session_version
 from ...web.fragments import message_html
+from ...web.i18n import locale_without_database
 from ...web.send_limit import send_limited
 from ..params import history_bounds, refresh_from, reply_to, required_id
 from . import bp
@@ -105,7 +105,7 @@ def send(profile_id: int):
         posted = sending.send_client_message(session_user_id(), profile_id, request.form.get("body"),
                                              request.form.get("client_token"), utcnow(),
                                              config["MESSAGE_MAX_LENGTH"], session_version(), reply_to_id=reply_to_id,
-                                             language=str(get_locale()))
+                                             language=locale_without_database())
     return message_html(posted.message, "client", posted.message.conversation.client.locale)
 
 
