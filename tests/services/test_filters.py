@@ -105,6 +105,7 @@ def test_rules_are_checked_at_save_with_clear_errors(ctx):
            dict(kind="pattern", expression="(?=look)"), dict(kind="pattern", expression="x*"),
            dict(kind="words", expression=" , \n ,"), dict(kind="words", expression="a" * 5000),
            dict(kind="pattern", expression="(?P<r1>x)"), dict(kind="pattern", expression="a{1000}{1000}"),
+           dict(kind="pattern", expression="[a-z]{1,1000}[0-9]{1,1000}" * 6),  # short, but a huge program
            dict(kind="regex", expression="x"), dict(language="it"), dict(action="delete")]
     for fields in bad:
         values = dict(kind="words", expression="word", language="all", action="block") | fields
