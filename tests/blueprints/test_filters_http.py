@@ -4,7 +4,7 @@ from app.extensions import db
 from app.models import FilterRule, FlaggedMessage, Message, Role
 from tests.support.context import app_context
 from tests.support.factories import make_profile, make_user
-from tests.support.http import csrf_from, login, send
+from tests.support.http import login, send
 
 
 def admin_client(app):
