@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
@@ -110,3 +111,32 @@ def end_expired(now: datetime) -> int:
         log.record("sanction_ended", actor=None, subject=sanction.client_id, now=now, sanction_id=sanction.id,
                    detail={"kind": sanction.kind})
     return len(due)
+
+
+def check_may_send(client_id: int, now: datetime) -> None:
+    """Refuse a banned or muted client's message (or reaction) before anything is stored: one
+    indexed query (``ix_sanctions_client_running``) on every client send."""
+    found = running(client_id, now)
+    sanction = found.get("ban") or found.get("mute")
+    if sanction is not None:
+        raise Forbidden(refusal(sanction))
+
+
+def check_may_react(client_id: int, now: datetime) -> None:
+    """A banned client does not react either (a muted one may: a reaction is not a message)."""
+    sanction = running(client_id, now).get("ban")
+    if sanction is not None:
+        raise Forbidden(refusal(sanction))
+
+
+def refusal(sanction: Sanction):
+    """What a sanctioned client is told, in their language: the kind, the reason and, if any, the end."""
+    if sanction.kind == "ban":
+        if sanction.ends_at is None:
+            return _l("You are banned (%(reason)s).", reason=sanction.reason)
+        return _l("You are banned until %(until)s (%(reason)s).", until=format_datetime(sanction.ends_at, "short"),
+                  reason=sanction.reason)
+    if sanction.ends_at is None:
+        return _l("You are muted (%(reason)s).", reason=sanction.reason)
+    return _l("You are muted until %(until)s (%(reason)s).", until=format_datetime(sanction.ends_at, "short"),
+              reason=sanction.reason)

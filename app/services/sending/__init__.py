@@ -27,6 +27,7 @@ from ...extensions import db
 from ...models import Conversation, Message, Profile, User
 from ...models.chat import Sender
 from .. import activity, assignment, events, pending
+from ..moderation import sanctions
 from ..errors import Forbidden, NotFound, NotLoggedIn, ValidationError
 from ..messages import (MAX_BODY, Posted, check_reply_to, clean_body, clean_token, insert_message, orm_rows,
                         reload_keeping_links)
@@ -45,13 +46,18 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
     of work of its own: it commits, then its pushes follow. With a ``photo`` (stored, see
     ``photos.uploads``), the body is its caption and may be empty; its row is written in the
     same transaction, so the one-statement case is not taken; nor with ``reply_to_id`` (the
-    message it answers, checked to be of the conversation): a reply goes the checked path."""
+    message it answers, checked to be of the conversation): a reply goes the checked path. A banned
+    or muted client is refused before anything is stored (``moderation.sanctions``)."""
     try:
         clean = clean_body(body, max_length, required=photo is None), clean_token(token)
     except ValidationError:
         clean = None
+    checked = False
     if clean is not None and photo is None and reply_to_id is None:
         with single_statement_write() as alone:
+            if alone:  # in the statement's own autocommit: no transaction begun for the check
+                sanctions.check_may_send(client_id, now)
+                checked = True
             stored = postgresql.store(client_id, profile_id, *clean, now, session_version,
                                       held_and_active=True) if alone else None
             if stored is not None:
@@ -59,6 +65,8 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
         if stored is not None:
             return stored[1]
     with write_transaction():
+        if not checked:
+            sanctions.check_may_send(client_id, now)
         plain = clean is not None and reply_to_id is None
         stored = _store(client_id, profile_id, *clean, now, session_version) if plain else None
         if stored is not None:
