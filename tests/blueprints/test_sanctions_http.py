@@ -109,3 +109,31 @@ def test_a_lifted_mute_lets_the_client_write_again(client, talking):
             sanctions.lift(admin, running.id, "", utcnow())
     assert send(client, csrf, profile.id, "thanks").status_code == 200
     assert count(Message) == 2
+
+
+def test_a_banned_clients_pages_say_why_and_until_when_and_logging_in_shows_it(app, client, talking):
+    customer, profile, csrf, _ = talking
+    sanction(customer.id, "ban", reason="spam links")
+    for page in ("/profiles", f"/profiles/{profile.id}"):
+        response = client.get(page, headers={"Accept-Language": "en"})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 403
+        assert "You are banned" in html and "spam links" in html and "until" in html
+        assert 'ws-connect' not in html and "send-form" not in html
+    fresh = app.test_client()
+    login(fresh, customer.email)
+    assert "You are banned" in fresh.get("/profiles", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_a_muted_clients_conversation_reads_with_the_composer_saying_until_when(client, talking):
+    customer, profile, _, _ = talking
+    sanction(customer.id, "mute", reason="shouting")
+    html = client.get(f"/profiles/{profile.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "hello" in html  # reads the history
+    assert "You are muted until" in html and "shouting" in html and "data-send-form" not in html
+
+
+def test_a_banned_client_opens_no_socket(client, talking):
+    customer, _, _, _ = talking
+    sanction(customer.id, "ban")
+    assert client.get("/ws", headers={"Origin": "http://localhost"}).status_code == 403

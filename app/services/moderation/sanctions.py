@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 from ...extensions import db
 from ...models import SANCTION_KINDS, Conversation, Role, Sanction, User
 from ..errors import Forbidden, NotFound, ValidationError
+from .. import events
 from . import log
 
 REASON_MAX_LENGTH = 500
@@ -52,6 +53,7 @@ def impose(actor: User, client_id: int, kind: str, reason: str, ends_at: datetim
     db.session.flush()
     log.record(kind, actor=actor, subject=client_id, reason=reason, until=ends_at, now=now,
                conversation_id=conversation_id, sanction_id=sanction.id)
+    events.record(events.SanctionChanged(client_id))
     return sanction
 
 
@@ -84,6 +86,7 @@ def lift(actor: User, sanction_id: int, reason: str, now: datetime) -> Sanction:
     sanction.lifted_by_id = actor.id
     log.record("unban" if sanction.kind == "ban" else "unmute", actor=actor, subject=sanction.client_id,
                reason=reason, now=now, sanction_id=sanction.id)
+    events.record(events.SanctionChanged(sanction.client_id))
     return sanction
 
 
@@ -110,6 +113,7 @@ def end_expired(now: datetime) -> int:
         sanction.lifted_at = sanction.ends_at
         log.record("sanction_ended", actor=None, subject=sanction.client_id, now=now, sanction_id=sanction.id,
                    detail={"kind": sanction.kind})
+        events.record(events.SanctionChanged(sanction.client_id))
     return len(due)
 
 
