@@ -12,7 +12,8 @@ Rules (``README.md``, "Moderation: who may do what"):
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import format_datetime
@@ -88,6 +89,42 @@ def lift(actor: User, sanction_id: int, reason: str, now: datetime) -> Sanction:
                reason=reason, now=now, sanction_id=sanction.id)
     events.record(events.SanctionChanged(sanction.client_id))
     return sanction
+
+
+# The lengths offered by the forms, in seconds (a moderator's list stops at MODERATOR_MUTE_MAX_SECONDS).
+DURATIONS = (3600, 24 * 3600, 7 * 24 * 3600, 30 * 24 * 3600)
+
+
+def ends_at_from(duration: str | None, until: str | None, now: datetime, zone: str) -> datetime | None:
+    """A form's end: a length in seconds (``duration``, one of ``DURATIONS``), or a date and time in
+    the display time zone (``until``, as a ``datetime-local`` input sends it); neither: no end."""
+    duration, until = (duration or "").strip(), (until or "").strip()
+    if until:
+        try:
+            local = datetime.fromisoformat(until)
+        except ValueError:
+            raise ValidationError(_l("The end is not a date and time.")) from None
+        if local.tzinfo is None:
+            local = local.replace(tzinfo=ZoneInfo(zone))
+        return local.astimezone(timezone.utc).replace(tzinfo=None)
+    if not duration:
+        return None
+    if not duration.isdigit() or int(duration) not in DURATIONS:
+        raise ValidationError(_l("Choose one of the lengths offered."))
+    return now + timedelta(seconds=int(duration))
+
+
+def running_by_client(client_ids: list[int], now: datetime) -> dict[int, list[Sanction]]:
+    """The running sanctions of several clients (the admin's users page), in one query."""
+    if not client_ids:
+        return {}
+    rows = db.session.scalars(select(Sanction).where(
+        Sanction.client_id.in_(client_ids), Sanction.lifted_at.is_(None), Sanction.started_at <= now,
+        or_(Sanction.ends_at.is_(None), Sanction.ends_at > now)).order_by(Sanction.id)).all()
+    found: dict[int, list[Sanction]] = {}
+    for sanction in rows:
+        found.setdefault(sanction.client_id, []).append(sanction)
+    return found
 
 
 def running(client_id: int, now: datetime) -> dict[str, Sanction]:
