@@ -58,6 +58,20 @@ def impose(actor: User, client_id: int, kind: str, reason: str, ends_at: datetim
     return sanction
 
 
+def mute_from_conversation(moderator: User, conversation_id: int, reason: str, duration: str | None,
+                           now: datetime) -> Sanction:
+    """A moderator mutes the client of a conversation they hold, for ``duration`` seconds (a form's
+    choice; at most ``MODERATOR_MUTE_MAX_SECONDS``, checked by ``impose``)."""
+    conversation = db.session.get(Conversation, conversation_id) if isinstance(conversation_id, int) else None
+    if conversation is None:
+        raise NotFound(_l("No such conversation."))
+    duration = (duration or "").strip()
+    if not duration.isdigit() or int(duration) <= 0:
+        raise ValidationError(_l("Choose how long the mute lasts."))
+    return impose(moderator, conversation.client_id, "mute", reason, now + timedelta(seconds=int(duration)), now,
+                  conversation_id=conversation_id)
+
+
 def _check_moderator_mute(moderator: User, client_id: int, kind: str, ends_at: datetime | None, now: datetime,
                           conversation_id: int | None) -> None:
     if kind != "mute":
