@@ -47,7 +47,9 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
     ``photos.uploads``), the body is its caption and may be empty; its row is written in the
     same transaction, so the one-statement case is not taken; nor with ``reply_to_id`` (the
     message it answers, checked to be of the conversation): a reply goes the checked path. A banned
-    or muted client is refused before anything is stored (``moderation.sanctions``)."""
+    or muted client is refused before anything is stored (``moderation.sanctions``): on PostgreSQL
+    by one indexed query before the statements, on SQLite by the statement itself
+    (``rows.not_sanctioned``), then the checked path, which says why."""
     try:
         clean = clean_body(body, max_length, required=photo is None), clean_token(token)
     except ValidationError:
@@ -55,7 +57,8 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
     checked = False
     if clean is not None and photo is None and reply_to_id is None:
         with single_statement_write() as alone:
-            if alone:  # in the statement's own autocommit: no transaction begun for the check
+            if alone:  # PostgreSQL: the check is a statement of its own (the one statement is at
+                # psycopg's size limit), in the same autocommit: no transaction begun for it
                 sanctions.check_may_send(client_id, now)
                 checked = True
             stored = postgresql.store(client_id, profile_id, *clean, now, session_version,
@@ -65,9 +68,9 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
         if stored is not None:
             return stored[1]
     with write_transaction():
-        if not checked:
-            sanctions.check_may_send(client_id, now)
         plain = clean is not None and reply_to_id is None
+        if plain and not checked and db.session.get_bind().dialect.name == "postgresql":
+            sanctions.check_may_send(client_id, now)
         stored = _store(client_id, profile_id, *clean, now, session_version) if plain else None
         if stored is not None:
             if photo is not None:
@@ -89,6 +92,7 @@ def post_client_message(client: User, profile_id: int, body: str | None, token: 
     message it answers (if any) checked to be of the conversation. Returns ORM rows."""
     if not client.is_client:
         raise Forbidden(_l("Only clients write to profiles."))
+    sanctions.check_may_send(client.id, now)
     body, token = clean_body(body, max_length, required=photo is None), clean_token(token)
     conversation = (_client_conversation(client.id, profile_id)
                     or get_or_create_conversation(client, _active_profile(profile_id), now))
