@@ -54,3 +54,15 @@ def test_a_mute_leaves_the_socket_open(web_server):
     with pytest.raises(TimeoutError):
         ws.recv(timeout=1.5)
     ws.close()
+
+
+def test_a_draining_close_keeps_what_is_queued_a_plain_one_drops_it():
+    from app.realtime.hub import RECONNECT, Connection
+
+    told, dropped = Connection(1, 8), Connection(1, 8)
+    for conn, drain in ((told, True), (dropped, False)):
+        conn.offer("<div id='live'>banned</div>")
+        conn.request_close(RECONNECT, drain)
+        assert conn.close_code == RECONNECT and not conn.offer("later")
+    assert told.take() == "<div id='live'>banned</div>" and told.take() is None
+    assert dropped.take() is None
