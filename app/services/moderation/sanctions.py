@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import DateTime, bindparam, or_, select
 
+from ...database import cached_statement
 from ...extensions import db
 from ...models import SANCTION_KINDS, Conversation, Role, Sanction, User
 from ..errors import Forbidden, NotFound, ValidationError
@@ -170,11 +171,22 @@ def end_expired(now: datetime) -> int:
 
 def check_may_send(client_id: int, now: datetime) -> None:
     """Refuse a banned or muted client's message (or reaction) before anything is stored: one
-    indexed query (``ix_sanctions_client_running``) on every client send."""
+    indexed query (``ix_sanctions_client_running``) on every client send, built once; the rows
+    are loaded only for a client who is refused."""
+    if db.session.execute(cached_statement(("sanctions.any_running",), _any_running), {
+            "client_id_": client_id, "now_": now}).first() is None:
+        return
     found = running(client_id, now)
     sanction = found.get("ban") or found.get("mute")
     if sanction is not None:
         raise Forbidden(refusal(sanction))
+
+
+def _any_running():
+    c = Sanction.__table__.c
+    now = bindparam("now_", type_=DateTime())
+    return (select(c.id).where(c.client_id == bindparam("client_id_"), c.lifted_at.is_(None), c.started_at <= now,
+                               or_(c.ends_at.is_(None), c.ends_at > now)).limit(1))
 
 
 def check_may_react(client_id: int, now: datetime) -> None:
