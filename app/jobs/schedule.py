@@ -17,6 +17,7 @@ from .inactivity import reassign_idle_moderators_work
 from .locks import clean_expired_locks
 from .monitoring import monitor_assignments
 from .presence import calculate_moderator_activity, sweep_stale_presence
+from .sanctions import end_expired_sanctions
 from .rounds import check_notification_round, process_pending_messages
 
 
@@ -38,6 +39,7 @@ PERIODIC_JOBS = (
     Periodic("switchboard-moderator-activity", calculate_moderator_activity, "PRESENCE_ACTIVITY_CHECK_SECONDS"),
     Periodic("switchboard-pending-messages", process_pending_messages, "ROUNDS_PROCESS_SECONDS"),
     Periodic("switchboard-round-check", check_notification_round, "ROUNDS_CHECK_SECONDS"),
+    Periodic("switchboard-end-sanctions", end_expired_sanctions, "SANCTION_END_SECONDS"),
     Periodic("switchboard-expired-exports", remove_expired_exports, "EXPORT_CLEAN_SECONDS", queue="low"),
 )
 

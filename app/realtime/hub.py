@@ -69,10 +69,12 @@ class Connection:
         self.bell.set()
         return True
 
-    def request_close(self, code: int) -> None:
+    def request_close(self, code: int, drain: bool = False) -> None:
+        """Close the socket; with ``drain``, after sending what is queued (a last word to the page)."""
         if self.close_code is None:
             self.close_code = code
-            self._fragments.clear()  # what it missed is in the database: free the memory now
+            if not drain:
+                self._fragments.clear()  # what it missed is in the database: free the memory now
             self.bell.set()
 
     def pending(self) -> bool:
@@ -183,11 +185,11 @@ class Hub:
                 self.dropped += 1
                 log.warning("socket queue full, closing socket of user %s", user_id)
 
-    def kick(self, user_id: int | None) -> None:
+    def kick(self, user_id: int | None, drain: bool = False) -> None:
         with self._lock:
             targets = [c for uid, cs in self._sockets.items() if user_id in (None, uid) for c in cs]
         for conn in targets:
-            conn.request_close(RECONNECT)
+            conn.request_close(RECONNECT, drain)
 
     def stop(self, r: redis.Redis, timeout: float = 5.0) -> None:
         """End this hub's subscription (a process that goes on without it: tests)."""
@@ -245,7 +247,7 @@ class Hub:
 
     def _command(self, command: dict) -> bool:
         if "kick" in command:
-            self.kick(command["kick"])
+            self.kick(command["kick"], bool(command.get("drain")))
         handler = self._handlers.get(command.get("broadcast"))
         if handler is not None:
             try:
@@ -295,6 +297,8 @@ def fragment_of(published: bytes | str) -> str:
     return published.partition(ORIGIN_END)[2]
 
 
-def publish_kick(r: redis.Redis, user_id: int | None) -> None:
-    """Close (with a reconnect code) every socket of a user, or of everyone, in every process."""
-    r.publish(names().control_channel, json.dumps({"kick": user_id}))
+def publish_kick(r: redis.Redis, user_id: int | None, drain: bool = False) -> None:
+    """Close (with a reconnect code) every socket of a user, or of everyone, in every process; with
+    ``drain``, each after the fragments already queued for it (published before, on the same
+    subscription: they are queued first)."""
+    r.publish(names().control_channel, json.dumps({"kick": user_id, "drain": True} if drain else {"kick": user_id}))

@@ -19,6 +19,7 @@ from ..models.chat import Sender
 from ..redis_client import get_redis
 from ..runtime import under_gevent
 from ..services import chat, events, reactions, reading
+from ..services.moderation import sanctions
 from ..web.fragments import message_html
 from ..web.i18n import in_language
 from .hub import get_hub, publish, publish_kick
@@ -75,6 +76,8 @@ def _dispatch(happened: list) -> None:
             queue = True
         elif isinstance(e, (events.AccountDisabled, events.SessionsEnded)):
             publish_kick(get_redis(), e.user_id)
+        elif isinstance(e, events.SanctionChanged):
+            sanction_changed(e.client_id)
     for e in posted:
         message_posted(e.message, e.client_unread_total)
     for e in happened:
@@ -116,6 +119,18 @@ def message_posted(message: Message, client_unread_total: int | None = None) -> 
     publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
                                       conversation=conversation, message=message, bubble=bubble,
                                       unread_total=client_unread_total))
+
+
+def sanction_changed(client_id: int) -> None:
+    """A banned client's open pages show why and until when in place of the chat, then their
+    sockets close (after that fragment); the page opens none again while the ban runs."""
+    ban = sanctions.running(client_id, utcnow()).get("ban")
+    if ban is None:
+        return
+    client = db.session.get(User, client_id)
+    r = get_redis()
+    publish(r, client_id, _render_for(client, "partials/push/_banned.html", ban=ban))
+    publish_kick(r, client_id, drain=True)
 
 
 def read_moved(conversation_id: int, side: str) -> None:

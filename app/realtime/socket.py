@@ -24,6 +24,7 @@ from ..clock import utcnow
 from ..extensions import db, sock
 from ..redis_client import get_redis
 from ..services import pages
+from ..services.moderation import sanctions
 from .hub import get_hub
 from .typing import TypingSignals
 from .typing_indicator import typing_signalled
@@ -35,6 +36,8 @@ def check_socket_request() -> None:
     """Before the handshake: a logged-in user, from one of our own pages."""
     if not current_user.is_authenticated:
         abort(401)
+    if current_user.is_client and "ban" in sanctions.running(current_user.id, utcnow()):
+        abort(403)  # a banned client's page is told why, and has no socket
     origin = request.headers.get("Origin")
     if origin is None:
         abort(403)
@@ -106,6 +109,10 @@ def websocket(ws):
                 _still_alive(r, user_id, conn.id)
                 last_alive = time.monotonic()
         if conn.close_code is not None and ws.connected:
+            fragment = conn.take()  # a closing that drains: the page's last word first
+            while fragment is not None:
+                ws.send(fragment)
+                fragment = conn.take()
             ws.close(reason=conn.close_code, message="reconnect")
     except ConnectionClosed:
         pass

@@ -102,6 +102,13 @@ class SessionsEnded:
     user_id: int
 
 
+@dataclass(frozen=True)
+class SanctionChanged:
+    """A client was banned or muted, or a ban or mute ended: a banned client's pages are told why
+    and closed."""
+    client_id: int
+
+
 def record(happened) -> None:
     """``happened`` follows the commit of the current unit of work (nothing, if it rolls back)."""
     db.session().info.setdefault(_KEY, []).append(happened)

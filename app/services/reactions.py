@@ -24,6 +24,7 @@ from ..database import dialect_insert
 from ..extensions import db
 from ..models import Message, MessageReaction, Role, User
 from . import emoji, events
+from .moderation import sanctions
 from .errors import Forbidden, NotFound, ServiceError
 from .photos.viewing import may_see
 
@@ -68,6 +69,8 @@ def toggle_reaction(actor: User, message_id: int, text: str | None, now: datetim
     chosen = emoji.canonical(text)
     if chosen is None:
         raise ServiceError(_l("Choose an emoji to react with."))
+    if actor.is_client:
+        sanctions.check_may_react(actor.id, now)
     message = visible_message(actor, message_id, lock=True)
     side = side_of(actor)
     table = MessageReaction.__table__

@@ -12,6 +12,7 @@ from ...redis_client import get_redis
 from ...services import assignment, conflicts, history, locks, monitoring, profiles, unlock_requests, users
 from ...services import overview as overview_service
 from ...services.errors import FileRefused, ValidationError
+from ...services.moderation import sanctions
 from ...web.auth import role_required
 from ..params import optional_id
 from . import bp
@@ -34,8 +35,43 @@ def overview():
 def user_list():
     role = request.args.get("role")
     selected = Role(role) if role in {r.value for r in Role} else None
-    return render_template("admin/users.html", users=users.list_users(selected), role=selected, roles=list(Role),
-                           form_values={})
+    return _users_page(selected)
+
+
+def _users_page(selected: Role | None, status: int = 200):
+    listed = users.list_users(selected)
+    return render_template("admin/users.html", users=listed, role=selected, roles=list(Role), form_values={},
+                           running_sanctions=sanctions.running_by_client([u.id for u in listed if u.is_client],
+                                                                         utcnow())), status
+
+
+@bp.route("/users/<int:user_id>/sanctions", methods=["POST"])
+def user_sanction(user_id: int):
+    """Ban or mute a client, with a reason and an optional end (a length offered, or a date)."""
+    form, now = request.form, utcnow()
+    try:
+        with write_transaction():
+            ends_at = sanctions.ends_at_from(form.get("duration"), form.get("until"), now,
+                                             current_app.config["BABEL_DEFAULT_TIMEZONE"])
+            sanction = sanctions.impose(current_user, user_id, form.get("kind", ""), form.get("reason", ""),
+                                        ends_at, now)
+    except ValidationError as exc:
+        flash(str(exc.message), "error")
+        return _users_page(Role.CLIENT, 422)
+    flash(_("The ban is in force.") if sanction.kind == "ban" else _("The mute is in force."), "success")
+    return redirect(url_for("admin.user_list", role="client"))
+
+
+@bp.route("/sanctions/<int:sanction_id>/lift", methods=["POST"])
+def sanction_lift(sanction_id: int):
+    try:
+        with write_transaction():
+            sanction = sanctions.lift(current_user, sanction_id, request.form.get("reason", ""), utcnow())
+    except ValidationError as exc:
+        flash(str(exc.message), "error")
+        return _users_page(Role.CLIENT, 422)
+    flash(_("The ban is lifted.") if sanction.kind == "ban" else _("The mute is lifted."), "success")
+    return redirect(url_for("admin.user_list", role="client"))
 
 
 @bp.route("/users", methods=["POST"])

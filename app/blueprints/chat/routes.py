@@ -9,6 +9,7 @@ from ...jobs.exports import enqueue_export
 from ...jobs.photos import enqueue_photo
 from ...services import chat, profiles, reactions, reading, sending
 from ...services.exports import access as exports
+from ...services.moderation import sanctions
 from ...services.exports.files import storage_from as export_storage_from
 from ...services.photos import uploads, viewing
 from ...services.photos.storage import storage_from
@@ -32,6 +33,9 @@ def index():
 @bp.route("/profiles")
 @client_only
 def home():
+    standing = sanctions.running(current_user.id, utcnow())
+    if "ban" in standing:
+        return _banned(standing["ban"])
     return render_template("chat/home.html", profiles=profiles.list_profiles(),
                            conversations=chat.client_conversations(current_user.id))
 
@@ -53,11 +57,21 @@ def unread_total():
 @bp.route("/profiles/<int:profile_id>")
 @client_only
 def conversation(profile_id: int):
-    """The chat with a profile, opened where the client left off (the page marks what it shows)."""
+    """The chat with a profile, opened where the client left off (the page marks what it shows); a
+    banned client is told why instead, a muted one reads with the composer saying until when."""
+    standing = sanctions.running(current_user.id, utcnow())
+    if "ban" in standing:
+        return _banned(standing["ban"])
     profile, opened = reading.open_for_client(current_user, profile_id, size=current_app.config["HISTORY_PAGE_SIZE"],
                                               unread_max=current_app.config["HISTORY_UNREAD_MAX"])
     return render_template("chat/conversation.html", profile=profile, conversation=opened.conversation,
-                           page=opened.page, first_unread_id=opened.first_unread_id, opened=opened)
+                           page=opened.page, first_unread_id=opened.first_unread_id, opened=opened,
+                           mute=standing.get("mute"))
+
+
+def _banned(ban):
+    """A banned client's page: why and until when, and no socket."""
+    return render_template("moderation/banned.html", ban=ban, without_socket=True), 403
 
 
 @bp.route("/profiles/<int:profile_id>/messages", methods=["GET"])

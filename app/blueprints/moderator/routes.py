@@ -9,6 +9,7 @@ from ...database import write_transaction
 from ...models import Role
 from ...jobs.photos import enqueue_photo
 from ...services import chat, conflicts, locks, moderator_queue, presence, reading, unlock_requests
+from ...services.moderation import sanctions
 from ...services.photos import uploads
 from ...services.photos.storage import storage_from
 from ...web.auth import role_required
@@ -48,7 +49,8 @@ def conversation(conversation_id: int):
                                                    size=config["HISTORY_PAGE_SIZE"],
                                                    reach_max=config["HISTORY_AROUND_MAX"])
     context = {"current": opened.conversation, "page": opened.page, "first_unread_id": opened.first_unread_id,
-               "opened": opened, "focus_id": opened.focus_id, "has_newer": opened.has_newer}
+               "opened": opened, "focus_id": opened.focus_id, "has_newer": opened.has_newer,
+               "client_sanctions": sanctions.running(opened.conversation.client_id, utcnow())}
     if request.htmx and request.htmx.target == "conversation-panel":
         return render_template("moderator/_conversation_panel.html", **context)
     return render_template("moderator/workspace.html",
@@ -99,6 +101,18 @@ def reply(conversation_id: int):
                                          config["MESSAGE_MAX_LENGTH"], reply_to_id=reply_to_id,
                                          language=str(get_locale()))
     return message_html(posted.message, "profile", str(get_locale()))
+
+
+@bp.route("/c/<int:conversation_id>/mute", methods=["POST"])
+@moderator_only
+def mute(conversation_id: int):
+    """Mute the client of a conversation the moderator holds, for a while, with a reason; the
+    answer is the client card's sanction widget."""
+    with write_transaction():
+        sanction = sanctions.mute_from_conversation(current_user, conversation_id, request.form.get("reason", ""),
+                                                    request.form.get("duration"), utcnow())
+    return render_template("moderation/_moderator_mute.html", conversation_id=conversation_id,
+                           client_sanctions={"mute": sanction})
 
 
 @bp.route("/locks/status")

@@ -27,6 +27,7 @@ from ...extensions import db
 from ...models import Conversation, Message, Profile, User
 from ...models.chat import Sender
 from .. import activity, assignment, events, filters, pending
+from ..moderation import sanctions
 from ..errors import Forbidden, NotFound, NotLoggedIn, ValidationError
 from ..messages import (MAX_BODY, Posted, check_reply_to, clean_body, clean_token, insert_message, orm_rows,
                         reload_keeping_links)
@@ -46,11 +47,16 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
     of work of its own: it commits, then its pushes follow. With a ``photo`` (stored, see
     ``photos.uploads``), the body is its caption and may be empty; its row is written in the
     same transaction, so the one-statement case is not taken; nor with ``reply_to_id`` (the
-    message it answers, checked to be of the conversation): a reply goes the checked path.
-    The content filters for ``language`` come first: a blocked message is refused (its log line
-    committed), a masked or flagged one goes the transaction, with its log lines."""
+    message it answers, checked to be of the conversation): a reply goes the checked path. A banned
+    or muted client is refused before anything is stored (``moderation.sanctions``): on PostgreSQL
+    by one indexed query before the statements, on SQLite by the statement itself
+    (``rows.not_sanctioned``), then the checked path, which says why. The content filters for
+    ``language`` come first: a blocked message is refused (its log line committed, unless the
+    client is sanctioned: then the sanction is the answer), a masked or flagged one goes the
+    transaction, with its log lines."""
     screened = filters.screen(body, language)
     if screened.blocked_by is not None:
+        sanctions.check_may_send(client_id, now)
         with write_transaction():
             filters.refuse(screened, author_id=client_id, profile_id=profile_id, now=now)
         raise filters.blocked()
@@ -59,8 +65,13 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
         clean = clean_body(body, max_length, required=photo is None), clean_token(token)
     except ValidationError:
         clean = None
+    checked = False
     if clean is not None and photo is None and reply_to_id is None and not screened.hit:
         with single_statement_write() as alone:
+            if alone:  # PostgreSQL: the check is a statement of its own (the one statement is at
+                # psycopg's size limit), in the same autocommit: no transaction begun for it
+                sanctions.check_may_send(client_id, now)
+                checked = True
             stored = postgresql.store(client_id, profile_id, *clean, now, session_version,
                                       held_and_active=True) if alone else None
             if stored is not None:
@@ -69,6 +80,8 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
             return stored[1]
     with write_transaction():
         plain = clean is not None and reply_to_id is None
+        if plain and not checked and db.session.get_bind().dialect.name == "postgresql":
+            sanctions.check_may_send(client_id, now)
         stored = _store(client_id, profile_id, *clean, now, session_version) if plain else None
         if stored is not None:
             if photo is not None:
@@ -92,6 +105,7 @@ def post_client_message(client: User, profile_id: int, body: str | None, token: 
     message it answers (if any) checked to be of the conversation. Returns ORM rows."""
     if not client.is_client:
         raise Forbidden(_l("Only clients write to profiles."))
+    sanctions.check_may_send(client.id, now)
     body, token = clean_body(body, max_length, required=photo is None), clean_token(token)
     conversation = (_client_conversation(client.id, profile_id)
                     or get_or_create_conversation(client, _active_profile(profile_id), now))

@@ -7,10 +7,10 @@ ORM rows and compares the HTML).
 """
 from __future__ import annotations
 
-from sqlalchemy import DateTime, bindparam, case, update
+from sqlalchemy import DateTime, bindparam, case, exists, or_, update
 
 from ...database import loaded
-from ...models import Conversation, Message, Profile, ProfileLock, User
+from ...models import Conversation, Message, Profile, ProfileLock, Sanction, User
 from ..messages import Posted
 from ..snapshots import PUSHED, ConversationSnapshot, MessageSnapshot, Selected, Snapshot
 
@@ -69,3 +69,12 @@ def linked(message: Snapshot, conversation: ConversationSnapshot, row) -> Posted
 # A session version no account reaches: the sender's sessions are not checked (a caller that is
 # no request). A session holding an older version than its account's was ended: it sends nothing.
 UNCHECKED_SESSION = 2**31 - 1
+
+
+def not_sanctioned(sender_id):
+    """The sender has no running ban or mute (``ix_sanctions_client_running``): the statements
+    store nothing for a sanctioned client, whom the checked path then refuses with the reason."""
+    sanctions = Sanction.__table__.c
+    return ~exists().where(sanctions.client_id == sender_id, sanctions.lifted_at.is_(None),
+                           sanctions.started_at <= bindparam("now_", type_=DateTime()),
+                           or_(sanctions.ends_at.is_(None), sanctions.ends_at > bindparam("now_", type_=DateTime())))

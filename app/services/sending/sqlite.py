@@ -17,11 +17,11 @@ from . import rows
 
 def store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
     """``(conversation, Posted, was_active)`` as snapshots, or None when nothing was stored: not an
-    active client, no such conversation, a hidden profile, or the token was stored before."""
+    active client, a banned or muted one, no such conversation, a hidden profile, or the token was stored before."""
     connection = db.session.connection()
     found = connection.execute(cached_statement(("sending.sqlite.conversation",), _conversation_statement),
                                {"client_": client_id, "profile_": profile_id,
-                                "session_version_": session_version}).first()
+                                "session_version_": session_version, "now_": now}).first()
     if found is None:
         return None
     found = found._mapping
@@ -60,4 +60,4 @@ def _conversation_statement():
                          .outerjoin(locks_table, locks_table.c.profile_id == c.profile_id))
             .where(c.client_id == bindparam("client_"), c.profile_id == bindparam("profile_"), p.active.is_(True),
                    sender.role == Role.CLIENT, sender.active.is_(True),
-                   sender.session_version <= bindparam("session_version_")))
+                   sender.session_version <= bindparam("session_version_"), rows.not_sanctioned(sender.id)))
