@@ -5,7 +5,6 @@ To walk a new row: add ``WALKERS["<key>"] = function(app, role) -> bool`` (True:
 through; False: it was refused with a 403/404 or Forbidden/NotFound) that tries the action in the
 situation the table's condition allows (a conversation the moderator holds, their own sanction…).
 """
-import re
 from datetime import timedelta
 from pathlib import Path
 
