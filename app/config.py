@@ -152,6 +152,12 @@ class Config:
     FILTER_EXPRESSION_MAX_LENGTH = int(os.environ.get("FILTER_EXPRESSION_MAX_LENGTH", "2000"))
     FILTER_PROGRAM_MAX_SIZE = int(os.environ.get("FILTER_PROGRAM_MAX_SIZE", "20000"))
     FILTER_RELOAD_CHECK_MS = int(os.environ.get("FILTER_RELOAD_CHECK_MS", "1000"))
+    # The moderation log's admin page shows MODERATION_LOG_PAGE_SIZE lines a page (the service
+    # bounds any asked size by MODERATION_LOG_PAGE_MAX); a client's card shows their latest
+    # CLIENT_LOG_CARD_SIZE lines a moderator may see.
+    MODERATION_LOG_PAGE_SIZE = int(os.environ.get("MODERATION_LOG_PAGE_SIZE", "50"))
+    MODERATION_LOG_PAGE_MAX = 200
+    CLIENT_LOG_CARD_SIZE = int(os.environ.get("CLIENT_LOG_CARD_SIZE", "10"))
     # Reactions: the emoji offered at one click under a message (space-separated), and how many
     # different emoji one side of a conversation may put on one message.
     REACTIONS_QUICK = os.environ.get("REACTIONS_QUICK", "👍 ❤️ 😂 😮 😢 🙏").split()

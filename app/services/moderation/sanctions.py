@@ -25,7 +25,7 @@ from ...extensions import db
 from ...models import SANCTION_KINDS, Conversation, Role, Sanction, User
 from ..errors import Forbidden, NotFound, ValidationError
 from .. import events
-from . import log
+from . import log, permissions
 
 REASON_MAX_LENGTH = 500
 
@@ -45,10 +45,10 @@ def impose(actor: User, client_id: int, kind: str, reason: str, ends_at: datetim
         raise ValidationError(_l("The reason is at most %(n)d characters long.", n=REASON_MAX_LENGTH))
     if ends_at is not None and ends_at <= now:
         raise ValidationError(_l("The end must be in the future."))
+    permissions.require(actor, f"sanction_{kind}",
+                        _l("Only an admin may ban a client.") if actor.role == Role.MODERATOR else None)
     if actor.role == Role.MODERATOR:
         _check_moderator_mute(actor, client_id, kind, ends_at, now, conversation_id)
-    elif actor.role != Role.ADMIN:
-        raise Forbidden(_l("You may not do this."))
     sanction = Sanction(client_id=client_id, kind=kind, reason=reason, imposed_by_id=actor.id,
                         conversation_id=conversation_id, started_at=now, ends_at=ends_at)
     db.session.add(sanction)
@@ -91,7 +91,8 @@ def lift(actor: User, sanction_id: int, reason: str, now: datetime) -> Sanction:
     sanction = db.session.get(Sanction, sanction_id) if isinstance(sanction_id, int) else None
     if sanction is None:
         raise NotFound(_l("No such ban or mute."))
-    if actor.role != Role.ADMIN and not (actor.role == Role.MODERATOR and sanction.imposed_by_id == actor.id):
+    permissions.require(actor, "sanction_lift")
+    if actor.role == Role.MODERATOR and sanction.imposed_by_id != actor.id:
         raise Forbidden(_l("You may not do this."))
     if not sanction.running(now):
         raise ValidationError(_l("This ban or mute has already ended."))
