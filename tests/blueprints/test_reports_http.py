@@ -56,6 +56,8 @@ def test_a_client_reports_a_message_from_the_control_under_it(people):
     assert again.status_code == 422 and "déjà signalé" in again.get_data(as_text=True)
     with app_context():
         assert [(r.kind, r.reason, r.comment) for r in Report.query] == [("message", "harassment", "<b>rude</b>")]
+    queue = browsers["admin"][0].get("/admin/reports").get_data(as_text=True)
+    assert "&lt;b&gt;rude&lt;/b&gt;" in queue and "<b>rude</b>" not in queue  # escaped, never rendered
 
 
 def test_bad_input_and_others_objects_get_clear_errors(people):
