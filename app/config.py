@@ -158,6 +158,14 @@ class Config:
     MODERATION_LOG_PAGE_SIZE = int(os.environ.get("MODERATION_LOG_PAGE_SIZE", "50"))
     MODERATION_LOG_PAGE_MAX = 200
     CLIENT_LOG_CARD_SIZE = int(os.environ.get("CLIENT_LOG_CARD_SIZE", "10"))
+    # Reports: a reporter files at most REPORTS_PER_HOUR reports in any hour (each open report is
+    # an admin's work); a report's comment is at most REPORT_COMMENT_MAX_LENGTH characters; the
+    # admins' queue shows REPORTS_PAGE_SIZE reports a page; the mute or ban an admin imposes from
+    # a report lasts one of REPORT_SANCTION_HOURS (space-separated hours, 0: until lifted).
+    REPORTS_PER_HOUR = int(os.environ.get("REPORTS_PER_HOUR", "10"))
+    REPORT_COMMENT_MAX_LENGTH = int(os.environ.get("REPORT_COMMENT_MAX_LENGTH", "1000"))
+    REPORTS_PAGE_SIZE = int(os.environ.get("REPORTS_PAGE_SIZE", "25"))
+    REPORT_SANCTION_HOURS = os.environ.get("REPORT_SANCTION_HOURS", "1 24 168 0")
     # Reactions: the emoji offered at one click under a message (space-separated), and how many
     # different emoji one side of a conversation may put on one message.
     REACTIONS_QUICK = os.environ.get("REACTIONS_QUICK", "👍 ❤️ 😂 😮 😢 🙏").split()

@@ -43,9 +43,11 @@ def test_catalog_is_complete(lang, tmp_path):
 # Every value the app stores for these columns, and the template global that shows it.
 def stored_values() -> dict[str, tuple[dict, list[str]]]:
     from app.models import (CLIENT_LOCK_REASONS, CONFLICT_KINDS, FILTER_ACTIONS, FILTER_KINDS, FILTER_LANGUAGES,
-                            MODERATION_ACTIONS, PROFILE_LOCK_TYPES, SANCTION_KINDS, ChangeReason)
+                            MODERATION_ACTIONS, PROFILE_LOCK_TYPES, REPORT_DECISIONS, REPORT_KINDS, REPORT_REASONS,
+                            REPORT_STATES, SANCTION_KINDS, ChangeReason)
     from app.web.templating import (CONFLICT_LABELS, FILTER_LABELS, LOCK_LABELS, MODERATION_ACTION_LABELS,
-                                    REASON_LABELS, SANCTION_LABELS)
+                                    REASON_LABELS, REPORT_DECISION_LABELS, REPORT_KIND_LABELS, REPORT_OUTCOME_LABELS,
+                                    REPORT_REASON_LABELS, REPORT_STATE_LABELS, SANCTION_LABELS)
 
     return {
         "reason_label": (REASON_LABELS, [reason.value for reason in ChangeReason]),
@@ -54,6 +56,11 @@ def stored_values() -> dict[str, tuple[dict, list[str]]]:
         "sanction_label": (SANCTION_LABELS, list(SANCTION_KINDS)),
         "moderation_action_label": (MODERATION_ACTION_LABELS, list(MODERATION_ACTIONS)),
         "filter_label": (FILTER_LABELS, [*FILTER_KINDS, *FILTER_ACTIONS, *FILTER_LANGUAGES]),
+        "report_kind_label": (REPORT_KIND_LABELS, list(REPORT_KINDS)),
+        "report_reason_label": (REPORT_REASON_LABELS, list(REPORT_REASONS)),
+        "report_state_label": (REPORT_STATE_LABELS, list(REPORT_STATES)),
+        "report_decision_label": (REPORT_DECISION_LABELS, list(REPORT_DECISIONS)),
+        "report_outcome_label": (REPORT_OUTCOME_LABELS, list(REPORT_DECISIONS)),
     }
 
 
@@ -64,7 +71,9 @@ def read_catalog(lang: str) -> dict:
 
 @pytest.mark.parametrize("lang", ["fr", "es", "de"])
 @pytest.mark.parametrize("global_name", ["reason_label", "lock_label", "conflict_label", "sanction_label",
-                                         "moderation_action_label", "filter_label"])
+                                         "moderation_action_label", "filter_label", "report_kind_label",
+                                         "report_reason_label", "report_state_label", "report_decision_label",
+                                         "report_outcome_label"])
 def test_every_stored_code_has_a_label_translated_on_pages(app, global_name, lang):
     """Assignment reasons, lock types and reasons, conflict kinds: each stored value has a label,
     translated in each UI language other than English, and the page's template global shows

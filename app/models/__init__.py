@@ -10,8 +10,10 @@ from .pending import PendingClientMessage
 from .photos import PHOTO_STATES, Photo
 from .profiles import Profile
 from .reactions import MessageReaction
+from .reports import (NOTICE_KINDS, REPORT_DECISIONS, REPORT_KINDS, REPORT_REASONS, REPORT_STATES,
+                      ModerationNotice, Report)
 from .queue import QueueEntry
 from .rounds import NotificationRound, RoundNotification
 from .users import Role, User
 
-__all__ = ["FILTER_ACTIONS", "FILTER_KINDS", "FILTER_LANGUAGES", "FilterRule", "FlaggedMessage", "CLIENT_LOCK_REASONS", "CONFLICT_KINDS", "PROFILE_LOCK_TYPES", "QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "EXPORT_FORMATS", "EXPORT_STATES", "Export", "Message", "MessageReaction", "MODERATION_ACTIONS", "ModerationAction", "SANCTION_KINDS", "Sanction", "NotificationRound", "PendingClientMessage", "Photo", "PHOTO_STATES", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User"]
+__all__ = ["FILTER_ACTIONS", "FILTER_KINDS", "FILTER_LANGUAGES", "FilterRule", "FlaggedMessage", "CLIENT_LOCK_REASONS", "CONFLICT_KINDS", "PROFILE_LOCK_TYPES", "QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "EXPORT_FORMATS", "EXPORT_STATES", "Export", "Message", "MessageReaction", "MODERATION_ACTIONS", "ModerationAction", "SANCTION_KINDS", "Sanction", "NotificationRound", "PendingClientMessage", "Photo", "PHOTO_STATES", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User", "ModerationNotice", "NOTICE_KINDS", "Report", "REPORT_DECISIONS", "REPORT_KINDS", "REPORT_REASONS", "REPORT_STATES"]

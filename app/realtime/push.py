@@ -19,6 +19,7 @@ from ..models.chat import Sender
 from ..redis_client import get_redis
 from ..runtime import under_gevent
 from ..services import chat, events, reactions, reading
+from ..services.moderation import reports as moderation_reports
 from ..services.moderation import sanctions
 from ..web.fragments import message_html
 from ..web.i18n import in_language
@@ -90,6 +91,9 @@ def _dispatch(happened: list) -> None:
             reactions_changed(e.message_id)
         elif isinstance(e, events.ExportChanged):
             export_changed(e.export_id)
+        elif isinstance(e, events.ReportDecided):
+            for user_id in e.user_ids:
+                moderation_notices_changed(user_id)
     for idle_id, conversation_ids in taken.items():
         _work_taken_for_inactivity(idle_id, conversation_ids)
     for moderator_id in sorted(lists - set(taken)):
@@ -213,6 +217,14 @@ def _work_taken_for_inactivity(idle_id: int, conversation_ids: list[int]) -> Non
     moved = [db.session.get(Conversation, cid) for cid in conversation_ids]
     publish(get_redis(), idle_id, _render_for(moderator, "partials/push/_reassigned_alert.html", moved=moved,
                                               conversations=chat.moderator_conversations(idle_id)))
+
+
+def moderation_notices_changed(user_id: int) -> None:
+    """A report was decided: its reporter's (or the warned client's) notices, in their open pages."""
+    user = db.session.get(User, user_id)
+    if user is not None:
+        publish(get_redis(), user_id, _render_for(user, "partials/_moderation_notices.html", oob=True,
+                                                  notices=moderation_reports.notices(user_id)))
 
 
 def _admin_alert(report) -> None:

@@ -109,6 +109,13 @@ class SanctionChanged:
     client_id: int
 
 
+@dataclass(frozen=True)
+class ReportDecided:
+    """An admin decided a report: its reporter (and a warned client, ``user_ids``) see the notice."""
+    report_id: int
+    user_ids: tuple[int, ...]
+
+
 def record(happened) -> None:
     """``happened`` follows the commit of the current unit of work (nothing, if it rolls back)."""
     db.session().info.setdefault(_KEY, []).append(happened)

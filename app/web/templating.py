@@ -126,6 +126,31 @@ def init_app(app) -> None:
         return str(SANCTION_LABELS.get(kind, kind))
 
     @app.template_global()
+    def report_kind_label(kind: str) -> str:
+        """What a report is about (a message, a profile, a client), in the reader's language."""
+        return str(REPORT_KIND_LABELS.get(kind, kind))
+
+    @app.template_global()
+    def report_reason_label(reason: str) -> str:
+        """Why something was reported, in the reader's language."""
+        return str(REPORT_REASON_LABELS.get(reason, reason))
+
+    @app.template_global()
+    def report_state_label(state: str) -> str:
+        """A report's state (open, decided), in the reader's language."""
+        return str(REPORT_STATE_LABELS.get(state, state))
+
+    @app.template_global()
+    def report_decision_label(decision: str) -> str:
+        """An admin's decision on a report, in the reader's language."""
+        return str(REPORT_DECISION_LABELS.get(decision, decision))
+
+    @app.template_global()
+    def report_outcome_label(decision: str) -> str:
+        """A decision as its reporter reads it: action taken, or none."""
+        return str(REPORT_OUTCOME_LABELS.get(decision, decision))
+
+    @app.template_global()
     def answering_lock(conversation):
         """The running "answering" lock of the conversation's moderator on its profile, if any
         (lists, panels and pushes load the profile's lock with the conversation)."""
@@ -183,6 +208,31 @@ MODERATION_ACTION_LABELS = {
     "account_enabled": _l("Account enabled"),
     "manual_reassignment": _l("Reassigned by hand"),
     "forced_unlock": _l("Profile unlocked by force"),
+}
+
+
+REPORT_KIND_LABELS = {"message": _l("a message"), "profile": _l("a profile"), "client": _l("a client")}
+REPORT_REASON_LABELS = {
+    "spam": _l("Spam"),
+    "harassment": _l("Harassment"),
+    "inappropriate": _l("Inappropriate content"),
+    "scam": _l("Scam or fraud"),
+    "other": _l("Something else"),
+}
+REPORT_STATE_LABELS = {"open": _l("Open"), "decided": _l("Decided")}
+REPORT_DECISION_LABELS = {
+    "dismiss": _l("Dismissed"),
+    "upheld": _l("Upheld"),
+    "warn": _l("Client warned"),
+    "mute": _l("Client muted"),
+    "ban": _l("Client banned"),
+}
+REPORT_OUTCOME_LABELS = {
+    "dismiss": _l("no action was taken"),
+    "upheld": _l("action was taken"),
+    "warn": _l("action was taken"),
+    "mute": _l("action was taken"),
+    "ban": _l("action was taken"),
 }
 
 
