@@ -42,7 +42,8 @@ def test_the_composer_offers_the_picker_to_moderators_only(app):
     c = conversation_with(mod, "salut")
     page = logged_in(app, mod).get(f"/moderateur/c/{c.conversation_id}").get_data(as_text=True)
     assert f'data-url="/moderateur/c/{c.conversation_id}/canned"' in page and "js/canned.js" in page
-    client_page = logged_in(app, c.client).get(f"/c/{c.profile.id}")
+    client_page = logged_in(app, c.client).get(f"/profiles/{c.profile.id}")
+    assert client_page.status_code == 200 and "data-send-form" in client_page.get_data(as_text=True)
     assert "data-canned-panel" not in client_page.get_data(as_text=True)
 
 
