@@ -4,7 +4,7 @@ import pytest
 
 from app.models import CannedReply, Role
 from tests.support.context import app_context
-from tests.support.factories import count, make_profile, make_user
+from tests.support.factories import count, make_user
 from tests.support.http import login
 from tests.support.search import conversation_with, moderator
 
