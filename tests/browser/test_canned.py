@@ -87,4 +87,10 @@ def test_a_moderator_inserts_a_canned_reply_with_the_keyboard_and_the_client_see
     client_page.goto(f"{web_server.url}/profiles/{c.profile.id}")
     expect(client_page.locator(".msg", has_text="Bonjour Julien, ravie de te lire ! 😊")).to_be_visible()
     shot(client_page, "canned_client_sees")
+
+    moderator_page.get_by_role("link", name="Réponses types").click()  # the moderator's own, from the top bar
+    own = moderator_page.locator("[data-canned-reply] textarea")
+    expect(own).to_have_count(1)
+    expect(own).to_have_value("<b>pas du gras</b> {client_first_name}")
+    shot(moderator_page, "canned_own_page", full_page=True)
     assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
