@@ -180,6 +180,11 @@ class Config:
     # Message search: results per page; longest query (longer is a 400); the last word also finds
     # longer words it starts once it has this many characters; characters of text around a match.
     SEARCH_PAGE_SIZE = int(os.environ.get("SEARCH_PAGE_SIZE", "20"))
+    # Canned replies: longest title and text (characters); most replies one owner may keep (a
+    # moderator's own; for admins, each scope: global, or one profile's).
+    CANNED_TITLE_MAX_LENGTH = int(os.environ.get("CANNED_TITLE_MAX_LENGTH", "80"))
+    CANNED_BODY_MAX_LENGTH = int(os.environ.get("CANNED_BODY_MAX_LENGTH", "2000"))
+    CANNED_MAX_PER_OWNER = int(os.environ.get("CANNED_MAX_PER_OWNER", "100"))
     SEARCH_QUERY_MAX_LENGTH = int(os.environ.get("SEARCH_QUERY_MAX_LENGTH", "200"))
     SEARCH_PREFIX_MIN_LENGTH = int(os.environ.get("SEARCH_PREFIX_MIN_LENGTH", "3"))
     SEARCH_SNIPPET_CHARS = int(os.environ.get("SEARCH_SNIPPET_CHARS", "160"))
