@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import routes, search  # noqa: E402,F401
+from . import desk, routes, search  # noqa: E402,F401
