@@ -122,3 +122,67 @@ def test_oversize_text_and_a_missing_version_are_refused_and_nothing_is_written(
     with pytest.raises(ValidationError):
         save_note(moderator, conversation_id, None, "1")
     assert count(ClientNoteVersion) == 1
+
+
+RACER = r"""
+import json, sys, time
+from app import create_app
+from app.config import TestConfig
+from app.database import write_transaction
+from app.clock import utcnow
+from app.extensions import db
+from app.models import User
+from app.services import desk_notes
+app = create_app(TestConfig)
+start_at, moderator_id, ids, text = float(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+with app.app_context():
+    moderator = db.session.get(User, moderator_id)
+    time.sleep(max(0, start_at - time.time()))
+    won = []
+    for conversation_id in ids:          # each save its own transaction, like separate requests
+        try:
+            with write_transaction():
+                desk_notes.save_client_note(moderator, conversation_id, text, "0", utcnow(), max_length=100, history=1)
+            won.append(conversation_id)
+        except desk_notes.StaleVersion:
+            pass
+    print(json.dumps(won))
+"""
+
+
+@pytest.mark.slow
+def test_racing_saves_from_the_same_version_keep_exactly_one(ctx):
+    """Processes save notes from version 0 on the same sheets at the same instant: each sheet gets
+    one version, the others are refused as stale (the unique (sheet, version) constraint where the
+    check alone would let both through), on SQLite and PostgreSQL alike."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from tests.support.processes import ROOT
+
+    moderator = make_user(Role.MODERATOR, online=True)
+    profile = make_profile()
+    ids = [sending.send_client_message(make_user().id, profile.id, "hi", token(), NOW).message.conversation_id
+           for _ in range(15)]
+    db.session.commit()
+    start_at = time.time() + 4
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(start_at), str(moderator.id),
+                                json.dumps(ids[i * 5:] + ids[:i * 5]), f"racer {i}"], cwd=ROOT,
+                               env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for i in range(3)]
+    won = []
+    for racer in racers:
+        out, err = racer.communicate(timeout=60)
+        assert racer.returncode == 0, err[-2000:]
+        won += json.loads(out.strip().splitlines()[-1])
+    assert sorted(won) == sorted(ids)
+    db.session.rollback()
+    per_sheet = db.session.execute(select(ClientNoteVersion.client_id, func.count())
+                                   .group_by(ClientNoteVersion.client_id)).all()
+    assert len(per_sheet) == 15 and all(n == 1 for _, n in per_sheet)
