@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.database import write_transaction
-from app.models import ChangeReason, ClientNoteVersion, ProfileFactVersion, Role
+from app.extensions import db
+from app.models import ChangeReason, ClientNoteVersion, Profile, ProfileFactVersion, Role
 from app.services import assignment, desk_notes, sending
 from app.services.errors import Forbidden, NotFound, ValidationError
 from tests.support.factories import count, make_profile, make_user, token
@@ -52,16 +53,15 @@ def test_notes_on_a_client_are_kept_for_the_next_holder_of_the_profile(ctx):
 def test_notes_belong_to_one_client_and_one_profile(ctx):
     moderator, client, conversation_id = held_conversation()
     save_note(moderator, conversation_id, "Likes jazz.", "0")
-    other_client = make_user()
-    _, _, other_conversation = held_conversation(client=other_client)
-    holder = assignment_holder(other_conversation)
-    assert desk_notes.desk_for_moderator(holder, other_conversation, history=3).note.text == ""
-
-
-def assignment_holder(conversation_id):
-    from app.extensions import db
-    from app.models import Conversation, User
-    return db.session.get(User, db.session.get(Conversation, conversation_id).assigned_moderator_id)
+    profile_id = desk_notes.desk_for_moderator(moderator, conversation_id, history=3).conversation.profile_id
+    assert desk_notes.desk_for_moderator(moderator, conversation_id, history=3).note.text == "Likes jazz."
+    _, _, same_profile_other_client = held_conversation(profile=db.session.get(Profile, profile_id))
+    _, _, same_client_other_profile = held_conversation(client=client)
+    for other in (same_profile_other_client, same_client_other_profile):
+        holder = make_user(Role.MODERATOR, online=True)
+        with write_transaction():
+            assert assignment.reassign(other, holder.id, NOW, ChangeReason.MANUAL)
+        assert desk_notes.desk_for_moderator(holder, other, history=3).note.text == ""
 
 
 def test_a_save_from_an_older_version_is_refused_with_the_current_text(ctx):
