@@ -59,4 +59,14 @@ def test_a_note_written_by_one_moderator_shows_for_the_next_after_a_reassignment
     expect(desk.locator("form[data-desk-form=note] .desk-meta")).to_contain_text("Last saved by Mona")
     expect(desk.locator("b")).to_have_count(0)          # the markup stays text
     shot(second_page, "desk_note_seen_by_next")
+
+    admin_page = browser_problems.watch(new_context(**DESKTOP), "admin")
+    log_in(admin_page, web_server.url, admin.email)
+    admin_page.goto(f"{web_server.url}/admin/profiles/{profile.id}")
+    facts = admin_page.locator(f"#facts-p{profile.id}")
+    facts.locator("textarea").fill("Hugo, 30, a nurse in Paris; a cat called Miso.")
+    facts.locator("button[type=submit]").click()
+    expect(facts.locator(".desk-saved")).to_have_text("Saved.")
+    expect(facts.locator(".desk-versions li")).to_have_count(1)
+    shot(admin_page, "desk_fact_sheet_admin", full_page=True)
     assert browser_problems.unexpected() == []
