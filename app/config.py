@@ -170,6 +170,12 @@ class Config:
     # different emoji one side of a conversation may put on one message.
     REACTIONS_QUICK = os.environ.get("REACTIONS_QUICK", "👍 ❤️ 😂 😮 😢 🙏").split()
     REACTIONS_PER_MESSAGE_MAX = int(os.environ.get("REACTIONS_PER_MESSAGE_MAX", "6"))
+    # The moderator's desk: longest fact sheet of a profile and longest notes on a client (longer
+    # is refused with a 422, the text kept); how many past versions the desk beside the chat shows
+    # (the admin's profile page shows them all).
+    DESK_FACTS_MAX_LENGTH = int(os.environ.get("DESK_FACTS_MAX_LENGTH", "4000"))
+    DESK_NOTE_MAX_LENGTH = int(os.environ.get("DESK_NOTE_MAX_LENGTH", "4000"))
+    DESK_HISTORY_SHOWN = int(os.environ.get("DESK_HISTORY_SHOWN", "3"))
     HISTORY_PAGE_SIZE = 50
     # A conversation opens on the first message its reader has not seen, when at most this many
     # messages are shown from there on; further back it opens on the latest page, without a divider.

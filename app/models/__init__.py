@@ -2,6 +2,7 @@
 from .assignment import AssignmentChange, ChangeReason, ProfileAssignment
 from .canned import CannedReply
 from .chat import Conversation, Message
+from .desk import ClientNoteVersion, ProfileFactVersion
 from .conflicts import CONFLICT_KINDS, AssignmentConflict
 from .exports import EXPORT_FORMATS, EXPORT_STATES, Export
 from .filters import FILTER_ACTIONS, FILTER_KINDS, FILTER_LANGUAGES, FilterRule, FlaggedMessage
@@ -17,4 +18,4 @@ from .queue import QueueEntry
 from .rounds import NotificationRound, RoundNotification
 from .users import Role, User
 
-__all__ = ["FILTER_ACTIONS", "FILTER_KINDS", "FILTER_LANGUAGES", "FilterRule", "FlaggedMessage", "CLIENT_LOCK_REASONS", "CONFLICT_KINDS", "PROFILE_LOCK_TYPES", "QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "EXPORT_FORMATS", "EXPORT_STATES", "Export", "Message", "MessageReaction", "MODERATION_ACTIONS", "ModerationAction", "SANCTION_KINDS", "Sanction", "NotificationRound", "PendingClientMessage", "Photo", "PHOTO_STATES", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User", "ModerationNotice", "NOTICE_KINDS", "Report", "REPORT_DECISIONS", "REPORT_KINDS", "REPORT_REASONS", "REPORT_STATES", "CannedReply"]
+__all__ = ["FILTER_ACTIONS", "FILTER_KINDS", "FILTER_LANGUAGES", "FilterRule", "FlaggedMessage", "CLIENT_LOCK_REASONS", "CONFLICT_KINDS", "PROFILE_LOCK_TYPES", "QueueEntry", "AssignmentConflict", "AssignmentChange", "ChangeReason", "ClientLock", "Conversation", "EXPORT_FORMATS", "EXPORT_STATES", "Export", "Message", "MessageReaction", "MODERATION_ACTIONS", "ModerationAction", "SANCTION_KINDS", "Sanction", "NotificationRound", "PendingClientMessage", "Photo", "PHOTO_STATES", "Profile", "ProfileAssignment", "ProfileLock", "RoundNotification", "Role", "UnlockRequest", "User", "ModerationNotice", "NOTICE_KINDS", "Report", "REPORT_DECISIONS", "REPORT_KINDS", "REPORT_REASONS", "REPORT_STATES", "CannedReply", "ClientNoteVersion", "ProfileFactVersion"]

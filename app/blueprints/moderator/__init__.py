@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("moderator", __name__)
 
-from . import canned, client_log, reports, routes, search  # noqa: E402,F401
+from . import canned, client_log, desk, reports, routes, search  # noqa: E402,F401
