@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import redis
 
+from ..redis_client import names
+
 WAITING, ALL = "waiting", "all"
 LONGEST_WAIT, LATEST = "wait", "latest"
 FILTERS = (WAITING, ALL)
@@ -36,7 +38,7 @@ def parse(filter_value: str | None, sort_value: str | None) -> ListView:
 
 
 def _key(moderator_id: int) -> str:
-    return f"desk:list-view:{moderator_id}"
+    return names().key("list-view", moderator_id)
 
 
 def saved(r: redis.Redis, moderator_id: int) -> ListView:
