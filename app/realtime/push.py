@@ -21,6 +21,7 @@ from ..runtime import under_gevent
 from ..services import chat, events, reactions, reading
 from ..services.moderation import reports as moderation_reports
 from ..services.moderation import sanctions
+from ..services import chat, conversation_view, events, reactions, reading
 from ..web.fragments import message_html
 from ..web.i18n import in_language
 from .hub import get_hub, publish, publish_kick
@@ -206,7 +207,13 @@ def conversation_list(moderator_id: int) -> None:
     moderator = db.session.get(User, moderator_id)
     if moderator is not None:
         publish(get_redis(), moderator_id, _render_for(moderator, "partials/push/_moderator_list.html",
-                                                       conversations=chat.moderator_conversations(moderator_id)))
+                                                       **_listing(moderator_id)))
+
+
+def _listing(moderator_id: int) -> dict:
+    """A moderator's list as they chose to see it (filter, order)."""
+    view = conversation_view.saved(get_redis(), moderator_id)
+    return {"view": view, "conversations": conversation_view.conversations(moderator_id, view)}
 
 
 def _work_taken_for_inactivity(idle_id: int, conversation_ids: list[int]) -> None:
@@ -216,7 +223,7 @@ def _work_taken_for_inactivity(idle_id: int, conversation_ids: list[int]) -> Non
         return
     moved = [db.session.get(Conversation, cid) for cid in conversation_ids]
     publish(get_redis(), idle_id, _render_for(moderator, "partials/push/_reassigned_alert.html", moved=moved,
-                                              conversations=chat.moderator_conversations(idle_id)))
+                                              **_listing(idle_id)))
 
 
 def moderation_notices_changed(user_id: int) -> None:
@@ -344,7 +351,8 @@ class QueuePanels:
         if not status.in_queue:
             return self._render(moderator, status)
         soon = status.estimated_wait_seconds == 0
-        key = (moderator.locale, soon, status.queued, status.waiting_unassigned, status.profiles_available)
+        key = (moderator.locale, soon, status.queued, status.waiting_unassigned, status.profiles_available,
+               status.holding_waiting)
         if key not in self.shapes:
             stand_in = dataclasses.replace(status, position=self.POSITION,
                                            estimated_wait_seconds=0 if soon else self.MINUTES * 60)

@@ -145,10 +145,17 @@ def client_conversations(client_id: int) -> list[Conversation]:
     )
 
 
-def moderator_conversations(moderator_id: int, limit: int = 200, profile_id: int | None = None) -> list[Conversation]:
+def moderator_conversations(moderator_id: int, limit: int = 200, profile_id: int | None = None,
+                            waiting_only: bool = False, longest_wait_first: bool = False) -> list[Conversation]:
     """Waiting conversations first (newest waiting on top), then the rest by last message; only
-    those written as ``profile_id`` when given."""
+    those written as ``profile_id`` when given. ``waiting_only``: only those awaiting a reply;
+    ``longest_wait_first``: the waiting ones by how long they have waited (oldest first)."""
     waiting_first = case((Conversation.awaiting_reply_since.is_(None), 1), else_=0)
+    if longest_wait_first:
+        ordering = (waiting_first, Conversation.awaiting_reply_since, Conversation.last_message_at.desc(),
+                    Conversation.id)
+    else:
+        ordering = (waiting_first, Conversation.last_message_at.desc(), Conversation.id.desc())
     statement = (
         select(Conversation)
         .options(joinedload(Conversation.client), joinedload(Conversation.profile),
@@ -156,9 +163,11 @@ def moderator_conversations(moderator_id: int, limit: int = 200, profile_id: int
                  joinedload(Conversation.last_message))  # the previews
         .execution_options(populate_existing=True)  # rows may have moved since they were loaded
         .where(Conversation.assigned_moderator_id == moderator_id)
-        .order_by(waiting_first, Conversation.last_message_at.desc(), Conversation.id.desc())
+        .order_by(*ordering)
         .limit(limit)
     )
+    if waiting_only:
+        statement = statement.where(Conversation.awaiting_reply_since.is_not(None))
     if profile_id is not None:
         statement = statement.where(Conversation.profile_id == profile_id)
     return list(db.session.scalars(statement))

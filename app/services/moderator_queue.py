@@ -8,7 +8,7 @@ A moderator's *position* is their rank in that order: 1 gets the next conversati
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -29,6 +29,13 @@ class Status:
     estimated_wait_seconds: int | None = None
     waiting_unassigned: int = 0
     profiles_available: int = 0  # active profiles nobody holds: the next ones to be handed out
+    holding_waiting: int = 0  # conversations this moderator holds that wait for their reply
+
+    @property
+    def position_means_something(self) -> bool:
+        """Their rank says something only with others in the queue; with their own clients
+        waiting, the wait for a *new* conversation is not what they need to know."""
+        return self.in_queue and self.queued > 1
 
 
 def available(user=User):
@@ -94,20 +101,32 @@ def statuses(now: datetime, default_wait: int = 60) -> dict[int, Status]:
     free = db.session.scalar(select(func.count()).select_from(Profile).where(
         Profile.active.is_(True), ~select(ProfileAssignment.profile_id)
         .where(ProfileAssignment.profile_id == Profile.id).exists()))
+    holding = dict(db.session.execute(
+        select(Conversation.assigned_moderator_id, func.count()).where(
+            Conversation.assigned_moderator_id.in_(ranking), Conversation.awaiting_reply_since.is_not(None))
+        .group_by(Conversation.assigned_moderator_id)).all()) if ranking else {}
     result = {}
     for position, moderator_id in enumerate(ranking, start=1):
         wait = 0 if waiting_unassigned >= position else round((position - waiting_unassigned) * every)
         result[moderator_id] = Status(in_queue=True, position=position, queued=len(ranking),
                                       estimated_wait_seconds=wait, waiting_unassigned=waiting_unassigned,
-                                      profiles_available=free)
+                                      profiles_available=free, holding_waiting=holding.get(moderator_id, 0))
     result[None] = Status(in_queue=False, queued=len(ranking), waiting_unassigned=waiting_unassigned,
                           profiles_available=free)
     return result
 
 
+def holding_waiting(moderator_id: int) -> int:
+    """How many of the conversations this moderator holds wait for their reply."""
+    return db.session.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.assigned_moderator_id == moderator_id, Conversation.awaiting_reply_since.is_not(None)))
+
+
 def status(moderator_id: int, now: datetime, default_wait: int = 60) -> Status:
     everyone = statuses(now, default_wait)
-    return everyone.get(moderator_id, everyone[None])
+    if moderator_id in everyone:
+        return everyone[moderator_id]
+    return replace(everyone[None], holding_waiting=holding_waiting(moderator_id))
 
 
 def queued_moderator_ids() -> list[int]:

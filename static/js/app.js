@@ -59,6 +59,10 @@
       } else { li.remove(); }
     });
     var list = document.getElementById("conversation-list");
+    /* Showing only the waiting ones: an entry pushed after a reply leaves the list. */
+    if (list && list.getAttribute("data-filter") === "waiting") {
+      list.querySelectorAll(":scope > [data-conversation-id]:not(.waiting)").forEach(function (li) { li.remove(); });
+    }
     if (list && list.querySelector("[data-conversation-id]")) {
       var empty = list.querySelector("[data-empty]");
       if (empty) { empty.remove(); }
@@ -73,6 +77,10 @@
     var waitingA = a.classList.contains("waiting"), waitingB = b.classList.contains("waiting");
     if (waitingA !== waitingB) { return waitingA; }
     var revA = a.getAttribute("data-rev"), revB = b.getAttribute("data-rev");
+    if (waitingA && a.parentNode && a.parentNode.getAttribute("data-sort") === "wait") {
+      var waitA = a.getAttribute("data-waiting-since"), waitB = b.getAttribute("data-waiting-since");
+      if (waitA !== waitB) { return newerRev(waitB, waitA); }   // longest wait (oldest) first
+    }
     if (revA !== revB) { return newerRev(revA, revB); }
     return parseInt(a.getAttribute("data-conversation-id"), 10) > parseInt(b.getAttribute("data-conversation-id"), 10);
   }

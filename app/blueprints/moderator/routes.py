@@ -10,6 +10,8 @@ from ...models import Role
 from ...jobs.photos import enqueue_photo
 from ...services import chat, conflicts, locks, moderator_queue, presence, reading, unlock_requests
 from ...services.moderation import sanctions
+from ...redis_client import get_redis
+from ...services import chat, conflicts, conversation_view, locks, moderator_queue, presence, reading, unlock_requests
 from ...services.photos import uploads
 from ...services.photos.storage import storage_from
 from ...web.auth import role_required
@@ -23,15 +25,25 @@ moderator_only = role_required(Role.MODERATOR)
 @bp.route("/")
 @moderator_only
 def workspace():
-    return render_template("moderator/workspace.html", conversations=chat.moderator_conversations(current_user.id),
-                           current=None)
+    return render_template("moderator/workspace.html", current=None, **_listing())
 
 
 @bp.route("/conversations")
 @moderator_only
 def conversation_list():
-    return render_template("moderator/_conversation_list.html",
-                           conversations=chat.moderator_conversations(current_user.id))
+    """The list; with ``filter``/``sort`` the moderator changes how they see it (kept for them)."""
+    if "filter" in request.args or "sort" in request.args:
+        view = conversation_view.parse(request.args.get("filter"), request.args.get("sort"))
+        conversation_view.save(get_redis(), current_user.id, view)
+        listing = _listing()
+        return (render_template("moderator/_conversation_list.html", **listing)
+                + render_template("moderator/_list_controls.html", oob=True, **listing))
+    return render_template("moderator/_conversation_list.html", **_listing())
+
+
+def _listing() -> dict:
+    view = conversation_view.saved(get_redis(), current_user.id)
+    return {"view": view, "conversations": conversation_view.conversations(current_user.id, view)}
 
 
 @bp.route("/c/<int:conversation_id>")
@@ -53,8 +65,7 @@ def conversation(conversation_id: int):
                "client_sanctions": sanctions.running(opened.conversation.client_id, utcnow())}
     if request.htmx and request.htmx.target == "conversation-panel":
         return render_template("moderator/_conversation_panel.html", **context)
-    return render_template("moderator/workspace.html",
-                           conversations=chat.moderator_conversations(current_user.id), **context)
+    return render_template("moderator/workspace.html", **_listing(), **context)
 
 
 @bp.route("/c/<int:conversation_id>/messages", methods=["GET"])

@@ -2,7 +2,8 @@
 from flask import current_app, render_template, request
 from flask_login import current_user
 
-from ...services import chat
+from ...redis_client import get_redis
+from ...services import conversation_view
 from ...services import search as message_search
 from ..params import optional_id
 from . import bp
@@ -23,5 +24,6 @@ def search():
         if request.args.get("before"):
             return render_template("search/_hits.html", **context)
         return render_template("search/_results.html", oob=True, **context)
-    return render_template("moderator/workspace.html", conversations=chat.moderator_conversations(current_user.id),
-                           current=None, **context)
+    view = conversation_view.saved(get_redis(), current_user.id)
+    return render_template("moderator/workspace.html", conversations=conversation_view.conversations(current_user.id, view),
+                           view=view, current=None, **context)

@@ -1,0 +1,115 @@
+"""The list a moderator works from: waiting / all and the order, chosen by clicking and kept
+through pushes and reloads; and the connection-lost state, in words, with the composer off."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from app.models import Role
+from tests.support.browser import DESKTOP, LIVE, is_online, log_in, require_chromium, type_and_send
+from tests.support.factories import make_profile, make_user, token
+from tests.support.http import LiveSession, login
+from tests.support.waiting import wait_until
+
+require_chromium()
+pytestmark = pytest.mark.slow
+
+
+def names_in_list(page) -> list[str]:
+    return page.locator("#conversation-list li.conv .names strong").all_inner_texts()
+
+
+def client_writes(base_url: str, name: str, profile_id: int, body: str) -> None:
+    session = LiveSession(base_url)
+    csrf = login(session, make_user(display_name=name).email)
+    response = session.post(f"/profiles/{profile_id}/messages", data={"body": body, "client_token": token()},
+                            headers={"X-CSRFToken": csrf, "HX-Request": "true"})
+    assert response.status_code == 200, response.text
+
+
+def test_waiting_filter_and_longest_wait_order_by_clicking_and_through_pushes(new_context, browser_problems, shot,
+                                                                              web_server):
+    moderator = make_user(Role.MODERATOR, display_name="Mona")
+    profile = make_profile("Hugo", 30)
+    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
+    log_in(page, web_server.url, moderator.email)
+    expect(page.locator("body")).to_have_class(LIVE)
+    wait_until(lambda: is_online(moderator.id))
+    for name in ("Anna", "Bruno", "Carla"):                       # Anna has waited longest
+        client_writes(web_server.url, name, profile.id, f"{name} is here")
+    expect(page.locator("#conversation-list li.conv.waiting")).to_have_count(3)
+    assert names_in_list(page) == ["Carla", "Bruno", "Anna"]      # all, latest activity
+
+    page.get_by_role("button", name="Waiting", exact=True).click()
+    expect(page.get_by_role("button", name="Waiting", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("[data-list-sort]")).to_have_value("wait")
+    expect(page.locator("#conversation-list")).to_have_attribute("data-filter", "waiting")
+    assert names_in_list(page) == ["Anna", "Bruno", "Carla"]      # longest wait first
+
+    entry = page.locator("#conversation-list li.conv").filter(has_text="Bruno")
+    entry.locator("a").click()
+    type_and_send(page, "Hello Bruno")                            # answered: leaves the waiting list
+    expect(page.locator("#conversation-list li.conv")).to_have_count(2)
+    assert names_in_list(page) == ["Anna", "Carla"]
+    client_writes(web_server.url, "Dora", profile.id, "Dora is here")   # pushed: goes last (newest wait)
+    expect(page.locator("#conversation-list li.conv")).to_have_count(3)
+    assert names_in_list(page) == ["Anna", "Carla", "Dora"]
+
+    page.locator("[data-list-sort]").select_option("latest")
+    expect(page.locator("#conversation-list")).to_have_attribute("data-sort", "latest")
+    assert names_in_list(page) == ["Dora", "Carla", "Anna"]
+    shot(page, "moderator_list_waiting_latest")
+
+    page.reload()                                                 # kept for the moderator
+    expect(page.locator("#conversation-list li.conv")).to_have_count(3)
+    assert names_in_list(page) == ["Dora", "Carla", "Anna"]
+    page.get_by_role("button", name="All", exact=True).click()
+    expect(page.locator("#conversation-list li.conv")).to_have_count(4)
+    assert "Bruno" in names_in_list(page)
+    assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
+
+
+def test_connection_lost_banner_disables_the_composer_until_the_socket_is_back(new_context, browser_problems, shot,
+                                                                                web_server):
+    moderator = make_user(Role.MODERATOR, display_name="Mona")
+    profile = make_profile("Hugo", 30)
+    context = new_context(**DESKTOP)
+    state = {"block": False, "sockets": []}
+
+    def route(ws):
+        if state["block"]:                       # the server cannot be reached: refused at once
+            ws.close(code=1013, reason="down")
+            return
+        ws.connect_to_server()
+        state["sockets"].append(ws)
+
+    context.route_web_socket("**/ws", route)
+    page = browser_problems.watch(context, "moderator")
+    log_in(page, web_server.url, moderator.email)
+    expect(page.locator("body")).to_have_class(LIVE)
+    wait_until(lambda: is_online(moderator.id))
+    client_writes(web_server.url, "Anna", profile.id, "Anna is here")
+    page.locator("#conversation-list li.conv").filter(has_text="Anna").locator("a").click()
+    textarea = page.locator("[data-send-form] textarea")
+    expect(textarea).to_be_enabled()
+    banner = page.locator("#connection-lost")
+    expect(banner).to_be_hidden()
+
+    browser_problems.phase = "socket-down"
+    state["block"] = True
+    state["sockets"][-1].close(code=1012, reason="restart")       # the server's socket drops
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Connection lost — reconnecting…")
+    expect(banner).to_contain_text("Your messages can't be sent until it's back.")
+    expect(textarea).to_be_disabled()
+    expect(page.locator("[data-send-form] button[type=submit]")).to_be_disabled()
+    shot(page, "connection_lost")
+
+    state["block"] = False                                         # back: the next attempt gets through
+    expect(banner).to_be_hidden(timeout=20_000)
+    expect(textarea).to_be_enabled()
+    browser_problems.phase = "back"
+    type_and_send(page, "Back again")
+    shot(page, "connection_back")
+    outside_the_window = [p for p in browser_problems.problems if p.phase != "socket-down"]
+    assert not outside_the_window, "\n".join(map(str, outside_the_window))
