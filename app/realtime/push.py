@@ -18,10 +18,9 @@ from ..models import ChangeReason, Conversation, Export, Message, Photo, Role, U
 from ..models.chat import Sender
 from ..redis_client import get_redis
 from ..runtime import under_gevent
-from ..services import chat, events, reactions, reading
+from ..services import chat, conversation_view, events, reactions, reading
 from ..services.moderation import reports as moderation_reports
 from ..services.moderation import sanctions
-from ..services import chat, conversation_view, events, reactions, reading
 from ..web.fragments import message_html
 from ..web.i18n import in_language
 from .hub import get_hub, publish, publish_kick

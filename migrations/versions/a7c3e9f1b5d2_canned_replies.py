@@ -1,8 +1,8 @@
 """canned replies: global, per profile, a moderator's own
 
 Revision ID: a7c3e9f1b5d2
-Revises: d2b6f8a4c1e7
-Create Date: 2026-12-06 15:45:00
+Revises: e5c1a7b3d9f2
+Create Date: 2026-12-06 15:42:00
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'a7c3e9f1b5d2'
-down_revision = 'd2b6f8a4c1e7'
+down_revision = 'e5c1a7b3d9f2'
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """reports (of messages, profiles, clients) and the notices that tell their outcome
 
 Revision ID: e5c1a7b3d9f2
-Revises: d2b6f8a4c1e7
-Create Date: 2026-12-06 15:50:00
+Revises: b8e1f4c7a2d9
+Create Date: 2026-12-06 15:41:00
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e5c1a7b3d9f2'
-down_revision = 'd2b6f8a4c1e7'
+down_revision = 'b8e1f4c7a2d9'
 branch_labels = None
 depends_on = None
 

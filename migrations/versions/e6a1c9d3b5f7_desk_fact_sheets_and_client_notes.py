@@ -1,8 +1,8 @@
 """the moderator's desk: versioned fact sheets of profiles and notes on clients
 
 Revision ID: e6a1c9d3b5f7
-Revises: d2b6f8a4c1e7
-Create Date: 2026-12-06 15:50:00
+Revises: a7c3e9f1b5d2
+Create Date: 2026-12-06 15:43:00
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e6a1c9d3b5f7'
-down_revision = 'd2b6f8a4c1e7'
+down_revision = 'a7c3e9f1b5d2'
 branch_labels = None
 depends_on = None
 

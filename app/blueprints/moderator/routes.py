@@ -8,10 +8,9 @@ from ...clock import utcnow
 from ...database import write_transaction
 from ...models import Role
 from ...jobs.photos import enqueue_photo
-from ...services import chat, conflicts, locks, moderator_queue, presence, reading, unlock_requests
-from ...services.moderation import sanctions
 from ...redis_client import get_redis
 from ...services import chat, conflicts, conversation_view, locks, moderator_queue, presence, reading, unlock_requests
+from ...services.moderation import sanctions
 from ...services.photos import uploads
 from ...services.photos.storage import storage_from
 from ...web.auth import role_required
