@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import ClientNoteVersion, Conversation, Profile, ProfileFactVersion, Role, User
 from . import chat, profiles
-from .errors import Forbidden, ServiceError, ValidationError
+from .errors import Forbidden, NotFound, ServiceError, ValidationError
 
 FACTS = "facts"
 NOTE = "note"
@@ -63,9 +63,20 @@ class StaleVersion(ServiceError):
         self.current = current
 
 
+def _conversation(actor: User, conversation_id: int) -> Conversation:
+    """The conversation whose desk ``actor`` may use: one they hold, or any for an admin."""
+    if actor.role is Role.ADMIN:
+        conversation = db.session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound(_l("No such conversation."))
+        return conversation
+    return chat.moderator_conversation(actor, conversation_id)
+
+
 def desk_for_moderator(moderator: User, conversation_id: int, *, history: int) -> Desk:
-    """The desk of a conversation the moderator holds: the profile's facts and the client's notes."""
-    conversation = chat.moderator_conversation(moderator, conversation_id)
+    """The desk of a conversation the moderator holds (any, for an admin): the profile's facts and
+    the client's notes."""
+    conversation = _conversation(moderator, conversation_id)
     return Desk(conversation, _facts(conversation.profile_id, history), _note(conversation, history))
 
 
@@ -78,8 +89,8 @@ def facts_for_admin(admin: User, profile_id: int, *, history: int | None = None)
 
 def save_facts_as_holder(moderator: User, conversation_id: int, text, base_version, now: datetime, *,
                          max_length: int, history: int) -> Desk:
-    """The holder of a conversation's profile rewrites the profile's fact sheet from the desk."""
-    conversation = chat.moderator_conversation(moderator, conversation_id)
+    """The holder of a conversation's profile (or an admin) rewrites the profile's fact sheet from the desk."""
+    conversation = _conversation(moderator, conversation_id)
     _save(ProfileFactVersion, {"profile_id": conversation.profile_id}, FACTS, moderator, text, base_version, now,
           max_length, lambda: _facts(conversation.profile_id, history))
     return Desk(conversation, _facts(conversation.profile_id, history), _note(conversation, history))
@@ -97,8 +108,9 @@ def save_facts_as_admin(admin: User, profile_id: int, text, base_version, now: d
 
 def save_client_note(moderator: User, conversation_id: int, text, base_version, now: datetime, *,
                      max_length: int, history: int) -> Desk:
-    """The holder of a conversation rewrites the notes on its client, kept for the profile's later holders."""
-    conversation = chat.moderator_conversation(moderator, conversation_id)
+    """The holder of a conversation (or an admin) rewrites the notes on its client, kept for the
+    profile's later holders."""
+    conversation = _conversation(moderator, conversation_id)
     _save(ClientNoteVersion, {"profile_id": conversation.profile_id, "client_id": conversation.client_id}, NOTE,
           moderator, text, base_version, now, max_length, lambda: _note(conversation, history))
     return Desk(conversation, _facts(conversation.profile_id, history), _note(conversation, history))

@@ -124,3 +124,20 @@ def test_others_desks_bad_ids_and_oversize_text(app):
     assert admin.post("/admin/profiles/999999/facts", data={"body": "x", "version": "0"},
                       headers=admin_headers).status_code == 404
     assert count(ClientNoteVersion) == 0 and count(ProfileFactVersion) == 0
+
+
+def test_an_admin_reads_and_writes_a_conversations_desk_from_its_page(app):
+    moderator, profile, conversation_id = held_conversation()
+    holder, headers = logged_in(app, moderator)
+    holder.post(f"/moderateur/c/{conversation_id}/desk/note", data={"body": "Has a cat.", "version": "0"},
+                headers=headers)
+    admin, admin_headers = logged_in(app, make_user(Role.ADMIN))
+    page = admin.get(f"/admin/conversations/{conversation_id}").get_data(as_text=True)
+    assert f'hx-get="/admin/conversations/{conversation_id}/desk"' in page
+    desk = admin.get(f"/admin/conversations/{conversation_id}/desk", headers=admin_headers).get_data(as_text=True)
+    assert "Has a cat." in desk and f'hx-post="/admin/conversations/{conversation_id}/desk/note"' in desk
+    saved = admin.post(f"/admin/conversations/{conversation_id}/desk/note",
+                       data={"body": "Has a cat and a dog.", "version": "1"}, headers=admin_headers)
+    assert saved.status_code == 200
+    assert "Has a cat and a dog." in holder.get(f"/moderateur/c/{conversation_id}/desk", headers=headers).get_data(as_text=True)
+    assert admin.get("/admin/conversations/999999/desk", headers=admin_headers).status_code == 404
