@@ -164,8 +164,10 @@ def build(export_id: str, storage: FolderStorage, settings: Settings, clock: Cal
                             raise _Expired()
                     reported = percent
             writer.finish()
-    except _Expired:
-        return "expired while running"
+    except _Expired:  # expired meanwhile, or another run of the job finished it first
+        now_state = db.session.scalar(select(Export.state).where(Export.id == export_id))
+        db.session.rollback()
+        return "expired while running" if now_state != READY else f"not finished by this run: {now_state}"
     except Exception:  # noqa: BLE001 - whatever broke, the owner is told it failed, nothing half-written stays
         log.exception("export %s could not be written", export_id)
         with write_transaction():
