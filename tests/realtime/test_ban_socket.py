@@ -15,7 +15,7 @@ from app.services.moderation import sanctions
 from tests.support.context import app_context
 from tests.support.factories import make_user
 from tests.support.http import LiveSession, login
-from tests.support.sockets import open_socket
+from tests.support.sockets import open_socket, until_hearing
 
 
 @pytest.mark.slow
@@ -24,6 +24,7 @@ def test_a_ban_tells_the_open_page_why_then_closes_its_socket(web_server):
     session = LiveSession(web_server.url)
     login(session, customer.email)
     ws = open_socket(session)
+    until_hearing(ws, customer.id)
     with app_context():
         now = utcnow()
         with write_transaction():
@@ -46,6 +47,7 @@ def test_a_mute_leaves_the_socket_open(web_server):
     session = LiveSession(web_server.url)
     login(session, customer.email)
     ws = open_socket(session)
+    until_hearing(ws, customer.id)
     with app_context():
         now = utcnow()
         with write_transaction():

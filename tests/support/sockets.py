@@ -15,6 +15,29 @@ def open_socket(session: LiveSession, origin: str | None = None):
                    additional_headers={"Cookie": cookie}, open_timeout=5, legacy=True)
 
 
+def until_hearing(ws, user_id: int, timeout: float = 10.0) -> None:
+    """Return once the server pushes to this socket: its handler is registered and its process
+    subscribed (a process's first socket starts the subscription, which takes a moment). Probes
+    published before that are lost, so one goes out every few tenths of a second."""
+    from app.realtime.hub import publish
+    from app.redis_client import get_redis
+    from tests.support.context import app_context
+
+    deadline = time.monotonic() + timeout
+    probe = 0
+    while time.monotonic() < deadline:
+        probe += 1
+        with app_context():
+            publish(get_redis(), user_id, f'<div id="probe-{probe}"></div>')
+        try:
+            while True:
+                if f"probe-{probe}" in ws.recv(timeout=0.3):
+                    return
+        except TimeoutError:
+            continue
+    raise AssertionError("the socket heard no push")
+
+
 def receive_until(ws, needle: str, timeout: float = 10.0) -> str:
     """The first frame containing ``needle`` (an AssertionError listing the others after ``timeout``)."""
     deadline = time.monotonic() + timeout
