@@ -125,14 +125,19 @@ def message_posted(message: Message, client_unread_total: int | None = None) -> 
                                       unread_total=client_unread_total))
 
 
+STANDING_CHANGED = '<span id="standing-changed" hx-swap-oob="true" hidden></span>'
+
+
 def sanction_changed(client_id: int) -> None:
     """A banned client's open pages show why and until when in place of the chat, then their
-    sockets close (after that fragment); the page opens none again while the ban runs."""
+    sockets close (after that fragment); the page opens none again while the ban runs. Any other
+    change (a mute imposed, lifted or ended) tells the pages to fetch their composer again."""
     ban = sanctions.running(client_id, utcnow()).get("ban")
+    r = get_redis()
     if ban is None:
+        publish(r, client_id, STANDING_CHANGED)
         return
     client = db.session.get(User, client_id)
-    r = get_redis()
     publish(r, client_id, _render_for(client, "partials/push/_banned.html", ban=ban))
     publish_kick(r, client_id, drain=True)
 

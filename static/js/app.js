@@ -117,6 +117,36 @@
     });
   }
 
+  /* The composer as the client's standing has it now (a mute imposed or lifted): fetched again
+     after a push says it changed and after a (re)connect, swapped in only when the standing
+     differs, so nothing typed is lost. */
+  function refreshStanding() {
+    document.querySelectorAll("[data-standing-url]").forEach(function (box) {
+      fetch(box.getAttribute("data-standing-url"), { credentials: "same-origin", headers: { "HX-Request": "true" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (!html || !box.isConnected) { return; }
+          var parsed = document.createElement("template");
+          parsed.innerHTML = html.trim();
+          var fresh = parsed.content.firstElementChild;
+          if (fresh && fresh.getAttribute("data-standing") !== box.getAttribute("data-standing")) {
+            htmx.swap(box, html, { swapStyle: "outerHTML" });
+          }
+        })
+        .catch(function () { /* the next reconnect asks again */ });
+    });
+  }
+
+  /* A push replaces the page's #standing-changed mark when the client's ban or mute changed. */
+  var standingMark = document.getElementById("standing-changed");
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    var mark = document.getElementById("standing-changed");
+    if (mark && mark !== standingMark) {
+      standingMark = mark;
+      refreshStanding();
+    }
+  });
+
   function markOpenConversation() {
     var open = document.querySelector("[data-open-conversation]");
     var id = open ? open.getAttribute("data-open-conversation") : null;
@@ -213,6 +243,7 @@
   document.addEventListener("htmx:wsOpen", function () {
     setLive(true);
     catchUp();
+    refreshStanding();
   });
   /* Typing signals: typing.js. */
   document.addEventListener("htmx:wsClose", function (evt) {

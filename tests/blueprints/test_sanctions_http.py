@@ -137,3 +137,23 @@ def test_a_banned_client_opens_no_socket(client, talking):
     customer, _, _, _ = talking
     sanction(customer.id, "ban")
     assert client.get("/ws", headers={"Origin": "http://localhost"}).status_code == 403
+
+
+def test_the_composer_follows_the_clients_standing(app, client, talking):
+    """What the page fetches when a push says the standing changed: the send form, the muted note
+    (data-standing tells the page whether to swap), the banned page; never another user's."""
+    customer, profile, _, _ = talking
+    url = f"/profiles/{profile.id}/composer"
+    html = client.get(url, headers=HX).get_data(as_text=True)
+    assert 'data-standing="open"' in html and "data-send-form" in html and f"/profiles/{profile.id}/messages" in html
+    sanction(customer.id, "mute", reason="shouting")
+    html = client.get(url, headers=HX).get_data(as_text=True)
+    assert 'data-standing="muted"' in html and "You are muted until" in html and "shouting" in html
+    assert "data-send-form" not in html
+    assert client.get("/profiles/999999/composer", headers=HX).status_code == 404
+    sanction(customer.id, "ban", reason="spam links")
+    banned = client.get(url, headers=HX)
+    assert banned.status_code == 403 and "spam links" in banned.get_data(as_text=True)
+    moderator = app.test_client()
+    login(moderator, make_user(Role.MODERATOR).email)
+    assert moderator.get(url, headers=HX).status_code == 403

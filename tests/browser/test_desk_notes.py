@@ -36,6 +36,8 @@ def test_a_note_written_by_one_moderator_shows_for_the_next_after_a_reassignment
     desk = first_page.locator(f"#desk-c{conversation_id}")
     expect(desk).to_be_visible()
     note = desk.locator("form[data-desk-form=note] textarea")
+    expect(note).to_be_hidden()                          # nothing written yet: folded, the messages keep their room
+    desk.locator("> summary").click()
     note.click()
     first_page.keyboard.type("Has a dog called Rex. <b>works nights</b>")
     desk.locator("form[data-desk-form=note] button[type=submit]").click()

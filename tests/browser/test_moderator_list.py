@@ -101,6 +101,7 @@ def test_connection_lost_banner_disables_the_composer_until_the_socket_is_back(n
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("Connection lost — reconnecting…")
     expect(banner).to_contain_text("Your messages can't be sent until it's back.")
+    expect(banner).to_contain_text("Until then you count as away: new conversations go to other moderators.")
     expect(textarea).to_be_disabled()
     expect(page.locator("[data-send-form] button[type=submit]")).to_be_disabled()
     shot(page, "connection_lost")

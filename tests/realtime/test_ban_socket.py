@@ -11,6 +11,7 @@ from app.clock import utcnow
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Role, User
+from app.realtime.push import STANDING_CHANGED
 from app.services.moderation import sanctions
 from tests.support.context import app_context
 from tests.support.factories import make_user
@@ -42,7 +43,7 @@ def test_a_ban_tells_the_open_page_why_then_closes_its_socket(web_server):
 
 
 @pytest.mark.slow
-def test_a_mute_leaves_the_socket_open(web_server):
+def test_a_mute_tells_the_page_to_fetch_its_composer_and_leaves_the_socket_open(web_server):
     admin, customer = make_user(Role.ADMIN), make_user()
     session = LiveSession(web_server.url)
     login(session, customer.email)
@@ -53,8 +54,11 @@ def test_a_mute_leaves_the_socket_open(web_server):
         with write_transaction():
             sanctions.impose(db.session.get(User, admin.id), customer.id, "mute", "shouting",
                              now + timedelta(hours=1), now)
-    with pytest.raises(TimeoutError):
+    told = ws.recv(timeout=5)  # the page is told to fetch its composer again...
+    assert told == STANDING_CHANGED
+    with pytest.raises(TimeoutError):  # ...and its socket stays open
         ws.recv(timeout=1.5)
+    ws.ping().wait(5)
     ws.close()
 
 

@@ -69,6 +69,18 @@ def conversation(profile_id: int):
                            mute=standing.get("mute"))
 
 
+@bp.route("/profiles/<int:profile_id>/composer")
+@client_only
+def composer(profile_id: int):
+    """The chat's composer as the client's standing has it now (the page asks when a push says a
+    ban or mute changed, and after a reconnect): the send form, or until when they are muted."""
+    standing = sanctions.running(current_user.id, utcnow())
+    if "ban" in standing:
+        return _banned(standing["ban"])
+    return render_template("moderation/_composer_box.html", profile=profiles.get_profile(profile_id),
+                           mute=standing.get("mute"))
+
+
 def _banned(ban):
     """A banned client's page: why and until when, and no socket."""
     return render_template("moderation/banned.html", ban=ban, without_socket=True), 403
