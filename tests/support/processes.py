@@ -51,6 +51,24 @@ def wait_for_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listening on {port}")
 
 
+def wait_until_serving(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Return once a page is served: gunicorn's master listens at once, its workers accept only
+    once they have loaded the app (seconds on a busy machine, several workers booting together)."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before serving {url}")
+        try:
+            requests.get(url, timeout=max(0.5, deadline - time.monotonic()), allow_redirects=False)
+            return
+        except requests.RequestException:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+
+
 def wait_for_port_closed(port: int, timeout: float = 10.0) -> None:
     """Return once nothing listens on ``port`` any more."""
     deadline = time.monotonic() + timeout
@@ -113,6 +131,7 @@ class WebServer:
             start_new_session=True, preexec_fn=dies_with_the_tests,
         )
         wait_for_port(self.port, proc=self.proc)
+        wait_until_serving(self.url + "/login", proc=self.proc)
         return self
 
     def stop(self) -> None:
