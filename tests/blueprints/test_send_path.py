@@ -36,19 +36,20 @@ def _client_in_a_conversation(app, client, moderator_locale="en"):
 
 
 def test_the_usual_message_loads_no_user_and_its_pushes_run_no_query(app, client):
-    """PostgreSQL: the sanctions check, then one statement. SQLite: under BEGIN IMMEDIATE, the
-    checked conversation (and no running sanction), the message, its pending row and the counters."""
+    """PostgreSQL: one statement (the sender checked, with no running sanction). SQLite: under
+    BEGIN IMMEDIATE, the checked conversation (and no running sanction), the message, its pending
+    row and the counters."""
     _, profile, csrf = _client_in_a_conversation(app, client)
     with app_context():
         engine = db.engine
     with recorded_statements(engine) as statements:
         response = send(client, csrf, profile.id, "second")
     assert response.status_code == 200 and "second" in response.get_data(as_text=True)
-    if ON_POSTGRESQL:  # the sanctions check (one indexed read), then the one statement
-        assert len(statements) == 2, statements
-        assert statements[0].startswith("SELECT sanctions.")
-        assert "sender.role" in statements[1] and "INSERT INTO messages" in statements[1]
-        assert_parsed_once(statements[1])
+    if ON_POSTGRESQL:
+        assert len(statements) == 1, statements
+        assert "s.session_version <=" in statements[0] and "FROM sanctions AS x" in statements[0]
+        assert "INSERT INTO messages" in statements[0]
+        assert_parsed_once(statements[0])
     else:
         kinds = [" ".join(statement.split()[:3]) for statement in statements]
         assert kinds == ["BEGIN IMMEDIATE", "SELECT conversations.id AS", "INSERT INTO messages",
@@ -114,10 +115,10 @@ def test_a_conversation_nobody_holds_any_more_goes_to_a_moderator_with_the_next_
     assert count(Message) == 2
 
 
-def test_the_usual_message_is_the_sanctions_read_and_one_write_on_postgresql(app, client, tmp_path):
+def test_the_usual_message_is_one_write_on_postgresql(app, client, tmp_path):
     """The statement is the whole write there, so it is its own transaction: no BEGIN and no COMMIT
-    on the wire (read from libpq's protocol trace): the sanctions read, then one query and its
-    answer (the write statement is at psycopg's size limit: the check could not go inside it)."""
+    on the wire (read from libpq's protocol trace): one query (the sanctions checked inside it) and
+    its answer."""
     if not ON_POSTGRESQL:
         pytest.skip("SQLite writes begin with BEGIN IMMEDIATE")
     _, profile, csrf = _client_in_a_conversation(app, client)
@@ -144,9 +145,9 @@ def test_the_usual_message_is_the_sanctions_read_and_one_write_on_postgresql(app
     sent = [(fields[3], fields[4].strip()) for fields in lines if fields[1] == "F"]  # time, F/B, length, kind, detail
     queries = [detail for kind, detail in sent if kind == "Query"]  # simple protocol: BEGIN, COMMIT...
     syncs = [kind for kind, _ in sent if kind == "Sync"]             # extended protocol: one per statement
-    assert queries == [] and len(syncs) == 2, sent
+    assert queries == [] and len(syncs) == 1, sent
     parsed = [detail for kind, detail in sent if kind == "Parse"]
-    assert parsed[0].startswith('"" "SELECT sanctions.') and "WITH target AS" in parsed[1], parsed
+    assert len(parsed) == 1 and parsed[0].startswith('"" "WITH t AS'), parsed
     assert count(Message) == 2
 
 

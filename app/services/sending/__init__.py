@@ -48,9 +48,8 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
     ``photos.uploads``), the body is its caption and may be empty; its row is written in the
     same transaction, so the one-statement case is not taken; nor with ``reply_to_id`` (the
     message it answers, checked to be of the conversation): a reply goes the checked path. A banned
-    or muted client is refused before anything is stored (``moderation.sanctions``): on PostgreSQL
-    by one indexed query before the statements, on SQLite by the statement itself
-    (``rows.not_sanctioned``), then the checked path, which says why. The content filters for
+    or muted client is refused before anything is stored (``moderation.sanctions``): the
+    statements store nothing for them (``rows.not_sanctioned``), then the checked path says why. The content filters for
     ``language`` come first: a blocked message is refused (its log line committed, unless the
     client is sanctioned: then the sanction is the answer), a masked or flagged one goes the
     transaction, with its log lines."""
@@ -65,13 +64,8 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
         clean = clean_body(body, max_length, required=photo is None), clean_token(token)
     except ValidationError:
         clean = None
-    checked = False
     if clean is not None and photo is None and reply_to_id is None and not screened.hit:
         with single_statement_write() as alone:
-            if alone:  # PostgreSQL: the check is a statement of its own (the one statement is at
-                # psycopg's size limit), in the same autocommit: no transaction begun for it
-                sanctions.check_may_send(client_id, now)
-                checked = True
             stored = postgresql.store(client_id, profile_id, *clean, now, session_version,
                                       held_and_active=True) if alone else None
             if stored is not None:
@@ -80,8 +74,6 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
             return stored[1]
     with write_transaction():
         plain = clean is not None and reply_to_id is None
-        if plain and not checked and db.session.get_bind().dialect.name == "postgresql":
-            sanctions.check_may_send(client_id, now)
         stored = _store(client_id, profile_id, *clean, now, session_version) if plain else None
         if stored is not None:
             if photo is not None:

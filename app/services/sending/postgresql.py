@@ -1,10 +1,12 @@
 """PostgreSQL: a client's message in a conversation they have, stored by one statement.
 
-Data-modifying CTEs check the sender (an active client), find their conversation with the
-(active) profile, store the message (unless its token was stored before), its pending row and the
-conversation's counters, and return them with the profile, the holder, the profile's lock and
-the sender. The statement must stay under psycopg's 4,096 bytes, past which psycopg parses it
-again at every run (the send path's tests check it).
+Data-modifying CTEs check the sender (an active client with no running ban or mute), find their
+conversation with the (active) profile, store the message (unless its token was stored before),
+its pending row and the conversation's counters, and return them with the profile, the holder, the
+profile's lock and the sender. The statement must stay under psycopg's 4,096 bytes, past which
+psycopg parses it again at every run (the send path's tests check it): hence its one-letter names
+(``t`` the target conversation, ``m`` the stored message, ``k`` the counted conversation, ``q`` its
+pending row, ``s`` the sender, ``l`` the profile's lock, ``x`` a sanction).
 """
 from __future__ import annotations
 
@@ -14,11 +16,15 @@ from sqlalchemy import DateTime, Integer, bindparam, false, insert, select, true
 
 from ...database import cached_statement, dialect_insert
 from ...extensions import db
-from ...models import Conversation, Message, PendingClientMessage, Profile, ProfileLock, Role, User
+from ...models import Conversation, Message, PendingClientMessage, Profile, ProfileLock, Role, Sanction, User
 from ...models.chat import Sender
 from .. import activity
 from ..snapshots import ConversationSnapshot
 from . import rows
+
+SENDER = User.__table__.alias("s")
+LOCKS = ProfileLock.__table__.alias("l")
+SANCTIONS = Sanction.__table__.alias("x")
 
 
 def store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int,
@@ -50,24 +56,25 @@ def _pending_row(stored):
                           "is_processed"],
                          select(stored.c.id, bindparam("client_", type_=Integer), bindparam("profile_", type_=Integer),
                                 stored.c.conversation_id, stored.c.created_at, false(), false()))
-            .cte("pending"))
+            .cte("q"))
 
 
 def _statement(held_and_active: bool):
     c, p = Conversation.__table__.c, Profile.__table__.c
-    sender = rows.SENDER.c
+    sender = SENDER.c
     was_active = activity.active_condition(c, bindparam("active_since_", type_=DateTime()))
     # Held and active: ``was_active`` is the condition, true on every row (not computed twice: the
     # statement stays under psycopg's size limit).
     target = (select(c.id, (true() if held_and_active else was_active).label("was_active"))
               .join_from(Conversation.__table__, Profile.__table__, p.id == c.profile_id)
-              .join(rows.SENDER, sender.id == c.client_id)
+              .join(SENDER, sender.id == c.client_id)
               .where(c.client_id == bindparam("client_"), c.profile_id == bindparam("profile_"), p.active.is_(True),
                      sender.role == Role.CLIENT, sender.active.is_(True),
-                     sender.session_version <= bindparam("session_version_")))
+                     sender.session_version <= bindparam("session_version_"),
+                     rows.not_sanctioned(sender.id, SANCTIONS)))
     if held_and_active:
         target = target.where(c.assigned_moderator_id.is_not(None), was_active)
-    target = target.cte("target")
+    target = target.cte("t")
     messages = Message.__table__
     stored = (dialect_insert(messages)
               .from_select(["conversation_id", "sender", "author_id", "body", "client_token", "created_at"],
@@ -75,18 +82,18 @@ def _statement(held_and_active: bool):
                                                  ("sender", "author_id", "body", "client_token", "created_at"))))
               .on_conflict_do_nothing(index_elements=["conversation_id", "client_token"])
               .returning(*(messages.c[name] for name in rows.MESSAGE.names))
-              .cte("stored"))
+              .cte("m"))
     counted = (rows.counters(select(stored.c.conversation_id).scalar_subquery())
                .returning(*rows.CONVERSATION_COLUMNS)
-               .cte("counted"))
-    locks_table, users = ProfileLock.__table__, User.__table__
+               .cte("k"))
+    locks_table, users = LOCKS, User.__table__
     return (select(*rows.MESSAGE.labelled(stored), *rows.CONVERSATION.labelled(counted),
                    *rows.PROFILE.labelled(Profile.__table__), *rows.HOLDER.labelled(users),
-                   *rows.LOCK.labelled(locks_table), *rows.SENDER_COLUMNS.labelled(rows.SENDER), target.c.was_active)
+                   *rows.LOCK.labelled(locks_table), *rows.SENDER_COLUMNS.labelled(SENDER), target.c.was_active)
             .select_from(stored.join(counted, counted.c.id == stored.c.conversation_id)
                          .join(target, target.c.id == counted.c.id)
                          .join(Profile.__table__, p.id == counted.c.profile_id)
-                         .join(rows.SENDER, sender.id == counted.c.client_id)
+                         .join(SENDER, sender.id == counted.c.client_id)
                          .outerjoin(users, users.c.id == counted.c.assigned_moderator_id)
                          .outerjoin(locks_table, locks_table.c.profile_id == counted.c.profile_id))
             .add_cte(_pending_row(stored)))

@@ -71,10 +71,10 @@ def linked(message: Snapshot, conversation: ConversationSnapshot, row) -> Posted
 UNCHECKED_SESSION = 2**31 - 1
 
 
-def not_sanctioned(sender_id):
+def not_sanctioned(sender_id, sanctions_table=None):
     """The sender has no running ban or mute (``ix_sanctions_client_running``): the statements
     store nothing for a sanctioned client, whom the checked path then refuses with the reason."""
-    sanctions = Sanction.__table__.c
+    sanctions = (Sanction.__table__ if sanctions_table is None else sanctions_table).c
     return ~exists().where(sanctions.client_id == sender_id, sanctions.lifted_at.is_(None),
                            sanctions.started_at <= bindparam("now_", type_=DateTime()),
                            or_(sanctions.ends_at.is_(None), sanctions.ends_at > bindparam("now_", type_=DateTime())))
