@@ -6,6 +6,7 @@ from flask_login import current_user
 from ...clock import utcnow
 from ...database import write_transaction
 from ...services import desk_notes
+from ..desk_views import save_desk, show_desk
 from . import bp
 
 
@@ -32,28 +33,14 @@ def profile_facts_save(profile_id: int):
 
 @bp.route("/conversations/<int:conversation_id>/desk")
 def conversation_desk(conversation_id: int):
-    desk = desk_notes.desk_for_moderator(current_user, conversation_id,
-                                         history=current_app.config["DESK_HISTORY_SHOWN"])
-    return render_template("moderator/_desk.html", desk=desk)
+    return show_desk(conversation_id)
 
 
 @bp.route("/conversations/<int:conversation_id>/desk/facts", methods=["POST"])
 def conversation_desk_facts(conversation_id: int):
-    return _save_desk(desk_notes.save_facts_as_holder, conversation_id, current_app.config["DESK_FACTS_MAX_LENGTH"])
+    return save_desk(desk_notes.save_facts_as_holder, conversation_id, current_app.config["DESK_FACTS_MAX_LENGTH"])
 
 
 @bp.route("/conversations/<int:conversation_id>/desk/note", methods=["POST"])
 def conversation_desk_note(conversation_id: int):
-    return _save_desk(desk_notes.save_client_note, conversation_id, current_app.config["DESK_NOTE_MAX_LENGTH"])
-
-
-def _save_desk(save, conversation_id: int, max_length: int):
-    history = current_app.config["DESK_HISTORY_SHOWN"]
-    try:
-        with write_transaction():
-            desk = save(current_user, conversation_id, request.form.get("body"), request.form.get("version"),
-                        utcnow(), max_length=max_length, history=history)
-    except desk_notes.StaleVersion as stale:
-        desk = desk_notes.desk_for_moderator(current_user, conversation_id, history=history)
-        return render_template("moderator/_desk.html", desk=desk, stale=stale, mine=request.form.get("body", "")), 409
-    return render_template("moderator/_desk.html", desk=desk, saved=True)
+    return save_desk(desk_notes.save_client_note, conversation_id, current_app.config["DESK_NOTE_MAX_LENGTH"])
