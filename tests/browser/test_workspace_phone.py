@@ -107,6 +107,7 @@ def test_a_desktop_shows_the_list_and_the_conversation_side_by_side(new_context,
     side, conversation = sidebar.bounding_box(), page.locator("#conversation-panel").bounding_box()
     assert conversation["x"] >= side["x"] + side["width"], (side, conversation)
     assert abs(conversation["y"] - side["y"]) < 2, (side, conversation)
+    shot(page, "moderator_desktop_first")
     wait_until(lambda: pane.evaluate(FULLY_SHOWN) >= 6)
     entry(page, "Zoé").click()
     expect(page).to_have_url(re.compile(r"/c/\d+$"))
