@@ -59,6 +59,10 @@ pytest_plugins = ["tests.support"]
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: starts processes (web servers, the worker, the SMTP sink, "
                                        "Chromium, subprocesses); left out by `make test-fast`")
+    config.addinivalue_line("markers", "database_independent: checks something no database or Redis behind "
+                                       "the app changes (the embedded launcher, SQLite's checkpoints, the "
+                                       "catalogs, the layers, the README, GC settings); CI runs it in the "
+                                       "embedded pass only")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from importlinter import configuration
 from importlinter.application.use_cases import lint_imports
+import pytest
+
+pytestmark = pytest.mark.database_independent
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app"

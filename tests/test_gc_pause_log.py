@@ -9,7 +9,7 @@ import requests
 from tests.support.processes import WebServer
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database_independent]
 
 
 def _pauses(server: WebServer) -> list[float]:

@@ -7,6 +7,8 @@ import pytest
 
 from tests.support.processes import ROOT
 
+pytestmark = pytest.mark.database_independent
+
 gc_thresholds = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["gc_thresholds"]
 
 

@@ -15,7 +15,7 @@ import requests
 
 from tests.support.processes import ROOT, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database_independent]
 
 STARTUP_SECONDS = 90
 

@@ -1,6 +1,9 @@
 """The README's layout section names every module of the application, and nothing that is gone."""
 import re
 from pathlib import Path
+import pytest
+
+pytestmark = pytest.mark.database_independent
 
 ROOT = Path(__file__).resolve().parent.parent
 

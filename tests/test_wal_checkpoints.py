@@ -14,6 +14,8 @@ from app.wal_checkpoints import BackgroundCheckpoints, database_file
 from tests.support.processes import ROOT
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.database_independent
+
 
 def _rows_in_database_file(path) -> int:
     """Rows the main database file holds, ignoring the write-ahead log (``immutable``)."""
