@@ -19,6 +19,11 @@ accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
+# gevent's debugging aid off: a greenlet would keep who spawned it and the spawning stack's
+# frames, two greenlets per socket for as long as the socket is open (GEVENT_TRACK_GREENLET_TREE=1
+# brings it back for a debugging session).
+os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "0")
+
 
 def post_worker_init(worker):
     # Objects alive after start-up never need scanning again: shorter GC pauses.
