@@ -8,6 +8,7 @@ import json
 import logging
 import _thread
 import random
+import selectors
 import socket as socket_module
 import threading
 import time
@@ -221,6 +222,42 @@ class BareThread:
         _thread.start_new_thread(self._target, ())
 
 
+class OneSocketWait:
+    """simple-websocket's reader waits on its one socket for reading, until the next ping, through
+    a selector it makes for each socket. Under gevent this one waits on the event loop directly
+    (``gevent.socket.wait_read``): none of a selector's tables and event per open socket. Given to
+    simple-websocket as its ``selector_class`` when gevent has patched the process."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self):
+        self._key = None
+
+    def register(self, fileobj, events, data=None):
+        self._key = selectors.SelectorKey(fileobj, fileobj.fileno(), events, data)
+        return self._key
+
+    def select(self, timeout=None):
+        from gevent.socket import wait_read
+
+        try:
+            wait_read(self._key.fd, None if timeout is None else max(0.0, timeout))
+        except socket_module.timeout:
+            return []
+        return [(self._key, selectors.EVENT_READ)]
+
+    def close(self) -> None:
+        self._key = None
+
+
+def _gevent_patched() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
+
+
 class JitteredPings(Mapping):
     """``SOCK_SERVER_OPTIONS`` whose ping interval is drawn anew for each socket, within
     ``jitter`` (a fraction) of the configured one. Sockets opened together (a restart, a network
@@ -246,7 +283,8 @@ class JitteredPings(Mapping):
 def init_app(app) -> None:
     options = app.config.get("SOCK_SERVER_OPTIONS") or {}
     if not isinstance(options, JitteredPings):  # flask-sock unpacks it for every new socket
-        options = {"thread_class": BareThread, **options}
+        options = {"thread_class": BareThread, **({"selector_class": OneSocketWait} if _gevent_patched() else {}),
+                   **options}
         app.config["SOCK_SERVER_OPTIONS"] = JitteredPings(options, app.config.get("WS_PING_JITTER", 0.2))
 
     @app.before_request
