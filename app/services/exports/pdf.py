@@ -6,6 +6,10 @@ character as typed.
 
 fpdf2 holds the document until it is written out: its memory grows with the PDF's size (the
 text, compressed), not with the rows read, which come a chunk at a time like the other formats.
+
+fpdf2 and fontTools are imported when a document is made (in the worker, by the export job), not
+with this module: a web process imports it with the exports and never writes a PDF, and the two
+libraries weigh tens of MB in every process that loads them.
 """
 from __future__ import annotations
 
@@ -14,9 +18,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
-
-from fontTools.ttLib import TTFont
-from fpdf import FPDF
 
 from .formats import Header, Line
 
@@ -29,6 +30,8 @@ _INVISIBLE = {0x200D, 0xFE0E, 0xFE0F}  # joiners and variation selectors of emoj
 @lru_cache(maxsize=4)
 def drawable(font: Path = REGULAR) -> frozenset[int]:
     """The code points the font has a glyph for."""
+    from fontTools.ttLib import TTFont
+
     with TTFont(str(font), lazy=True) as ttf:
         return frozenset(ttf.getBestCmap()) - _INVISIBLE
 
@@ -64,14 +67,21 @@ class Labels:
     when: object        # datetime -> str, in the owner's language and the display time zone
 
 
-class _Document(FPDF):
-    footer_text = ""
+@lru_cache(maxsize=1)
+def _document_class():
+    """fpdf2's document with our footer ("Page 3 of 12")."""
+    from fpdf import FPDF
 
-    def footer(self):
-        self.set_y(-12)
-        self.set_font("DejaVu", size=8)
-        self.set_text_color(120, 120, 120)
-        self.cell(0, 6, self.footer_text.replace("{page}", str(self.page_no())), align="C")
+    class Document(FPDF):
+        footer_text = ""
+
+        def footer(self):
+            self.set_y(-12)
+            self.set_font("DejaVu", size=8)
+            self.set_text_color(120, 120, 120)
+            self.cell(0, 6, self.footer_text.replace("{page}", str(self.page_no())), align="C")
+
+    return Document
 
 
 class PdfWriter:
@@ -81,7 +91,7 @@ class PdfWriter:
         self.out = out
         self.labels = labels
         self.glyphs = drawable()
-        pdf = _Document(format="A4")
+        pdf = _document_class()(format="A4")
         pdf.set_title(legible(labels.title, self.glyphs))
         pdf.set_creator("Switchboard")
         pdf.add_font("DejaVu", "", str(REGULAR))
