@@ -174,6 +174,17 @@ class Hub:
             self.listening = False  # Redis is gone: its subscription too, whether it noticed yet or not
             raise
 
+    def publish_all(self, r: redis.Redis, fragments: list[tuple[int, str]]) -> None:
+        """``publish`` for several (user id, fragment) pairs, in order, with one round trip to Redis."""
+        pipe = r.pipeline(transaction=False)
+        for user_id, fragment in fragments:
+            self.publish(pipe, user_id, fragment)
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            self.listening = False  # as in publish: the subscription is gone too
+            raise
+
     def deliver(self, user_id: int, fragment: str) -> None:
         if user_id not in self._sockets:  # most users have no socket in this process
             return
@@ -282,6 +293,12 @@ def get_hub() -> Hub:
 def publish(r: redis.Redis, user_id: int, fragment: str) -> None:
     """A fragment for every socket of the user, in every process (``r`` may be a pipeline)."""
     get_hub().publish(r, user_id, fragment)
+
+
+def publish_all(r: redis.Redis, fragments: list[tuple[int, str]]) -> None:
+    """Several fragments (user id, fragment), each to every socket of its user, in order, in one
+    round trip to Redis."""
+    get_hub().publish_all(r, fragments)
 
 
 def envelope(origin: str, fragment: str) -> str:

@@ -23,7 +23,7 @@ from ..services.moderation import reports as moderation_reports
 from ..services.moderation import sanctions
 from ..web.fragments import message_html
 from ..web.i18n import in_language
-from .hub import get_hub, publish, publish_kick
+from .hub import get_hub, publish, publish_all, publish_kick
 
 log = logging.getLogger(__name__)
 
@@ -109,20 +109,21 @@ def _dispatch(happened: list) -> None:
 
 def message_posted(message: Message, client_unread_total: int | None = None) -> None:
     """A new message: to the moderator holding the conversation first (they are the ones who must
-    act; their fragment leaves before the client's is rendered), then to the client's pages. With
-    a reply, the client's unread total (returned by the reply's own statement): whatever page they
-    are on, their badge and the conversation's entry in their list follow."""
+    act), then to the client's pages, both in one round trip to Redis. With a reply, the client's
+    unread total (returned by the reply's own statement): whatever page they are on, their badge
+    and the conversation's entry in their list follow."""
     conversation: Conversation = message.conversation
     client = conversation.client
-    r = get_redis()
+    fragments = []
     if conversation.assigned_moderator_id is not None:
         moderator = conversation.moderator  # their bubble is rendered inside their fragment
-        publish(r, moderator.id, _render_for(moderator, "partials/push/_moderator_message.html",
-                                             conversation=conversation, message=message))
+        fragments.append((moderator.id, _render_for(moderator, "partials/push/_moderator_message.html",
+                                                    conversation=conversation, message=message)))
     bubble = message_html(message, "client", client.locale)  # also the answer to the client's POST
-    publish(r, client.id, _render_for(client, "partials/push/_client_message.html",
-                                      conversation=conversation, message=message, bubble=bubble,
-                                      unread_total=client_unread_total))
+    fragments.append((client.id, _render_for(client, "partials/push/_client_message.html",
+                                             conversation=conversation, message=message, bubble=bubble,
+                                             unread_total=client_unread_total)))
+    publish_all(get_redis(), fragments)
 
 
 STANDING_CHANGED = '<span id="standing-changed" hx-swap-oob="true" hidden></span>'

@@ -40,10 +40,30 @@ def test_a_fragment_published_here_reaches_a_local_socket_once_and_others_throug
             here.publish(pipe, 7002, "nobody here")
             pipe.execute()
             assert queued(mine) == ["two"] and queued(theirs) == ["two"]
+
+            # several at once (a message's two pushes): each delivered here at once, in order,
+            # and to the other process through Redis in the same order
+            here.publish_all(r, [(7001, "three"), (7002, "nobody"), (7001, "four")])
+            assert mine.take() == "three" and mine.take() == "four"
+            assert queued(mine) == [] and queued(theirs) == ["three", "four"]
         finally:
             here.stop(r)
             elsewhere.stop(r)
         assert not here._thread.is_alive() and not elsewhere._thread.is_alive()
+
+
+def test_publishing_several_while_redis_is_unreachable_raises_and_stops_local_delivery(app):
+    """As a single publish: the subscription cannot be standing either, so this process delivers
+    nothing locally until it has subscribed again (then every page catches up)."""
+    import redis
+
+    with app.app_context():
+        hub = Hub(app.config["REDIS_URL"], names())
+    hub.listening = True
+    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    with pytest.raises(redis.RedisError):
+        hub.publish_all(unreachable, [(7004, "lost")])
+    assert hub.listening is False
 
 
 def test_the_envelope_carries_any_fragment_unchanged():
