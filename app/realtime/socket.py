@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import redis
 from flask import abort, current_app, request
+from gevent import monkey
+from gevent.socket import wait_read
 from flask_login import current_user
 from simple_websocket import ConnectionClosed
 
@@ -238,8 +240,6 @@ class OneSocketWait:
         return self._key
 
     def select(self, timeout=None):
-        from gevent.socket import wait_read
-
         try:
             wait_read(self._key.fd, None if timeout is None else max(0.0, timeout))
         except socket_module.timeout:
@@ -251,10 +251,6 @@ class OneSocketWait:
 
 
 def _gevent_patched() -> bool:
-    try:
-        from gevent import monkey
-    except ImportError:
-        return False
     return monkey.is_module_patched("socket")
 
 
