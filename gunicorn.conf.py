@@ -118,3 +118,11 @@ def _report_memory_on_sigusr2(directory: str, frames: int) -> None:
         os.replace(base + ".json.part", base + ".json")  # complete once it has its name
 
     signal.signal(signal.SIGUSR2, report)
+
+
+def child_exit(server, worker):
+    """A worker gone: its live gauges (sockets held) no longer count in /metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

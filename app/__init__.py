@@ -1,8 +1,6 @@
 """Switchboard: clients chat with profiles that moderators operate."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
 from .config import BASE_DIR, Config
@@ -20,7 +18,7 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.jinja_environment = TemplateEnvironment  # before anything creates app.jinja_env
 
-    from . import database, redis_client
+    from . import database, logs, redis_client
     from .extensions import babel, csrf, db, htmx, limiter, login, mail, sock
     from .web.i18n import install_template_translations, select_locale
 
@@ -49,11 +47,22 @@ def create_app(config_class: type = Config) -> Flask:
     from .services import events
 
     events.subscribe(push.dispatch)  # pushes follow the commits of units of work
+    from .jobs import notifications as notification_jobs
+
+    events.subscribe(notification_jobs.after_commit)  # so do the jobs they call for (mails, checks)
+    from . import metrics
+
+    metrics.init_app(app)  # counts what was committed, once its pushes are out
     push.init_app(app)
     from .realtime import typing_indicator
 
     typing_indicator.init_app(app)
     app.wsgi_app = NoDeflateMiddleware(app.wsgi_app)
+    if app.config["TRUSTED_PROXIES"]:  # the client's address and scheme as the proxies in front saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from . import web
 
@@ -66,11 +75,14 @@ def create_app(config_class: type = Config) -> Flask:
     from .blueprints.auth import bp as auth_bp
     from .blueprints.chat import bp as chat_bp
     from .blueprints.moderator import bp as moderator_bp
+    from .blueprints.ops import bp as ops_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(chat_bp)
     app.register_blueprint(moderator_bp, url_prefix="/moderateur")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(ops_bp)
+    limiter.exempt(ops_bp)
 
     from .realtime import socket  # registers /ws on `sock`
 
@@ -81,7 +93,7 @@ def create_app(config_class: type = Config) -> Flask:
     cli.init_app(app)
     from . import models  # noqa: F401  so Flask-Migrate sees every table
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app.config["LOG_FORMAT"])
     return app
 
 

@@ -67,6 +67,9 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Switchboard <noreply@switchboard.local>")
+    # A mail's claim (services.deliveries) whose sender never marked it sent is taken over after
+    # this long: past the mail job's time limit (60 s), its sender was killed.
+    MAIL_CLAIM_STALE_SECONDS = int(os.environ.get("MAIL_CLAIM_STALE_SECONDS", "180"))
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
@@ -125,7 +128,14 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
 
     PASSWORD_MIN_LENGTH = int(os.environ.get("PASSWORD_MIN_LENGTH", "8"))
-    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+    # New password hashes: "argon2" (argon2id, the cost below), or a Werkzeug method such as
+    # "scrypt" or "pbkdf2:sha256:600000". Stored hashes of another method or cost still verify and
+    # are replaced at the next successful log-in (SECURITY.md).
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "argon2")
+    # argon2id's cost: passes, memory in KiB, lanes (argon2-cffi's defaults, RFC 9106's low-memory profile).
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "3"))
+    ARGON2_MEMORY_COST_KIB = int(os.environ.get("ARGON2_MEMORY_COST_KIB", "65536"))
+    ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "4"))
     # Failed log-ins (wrong e-mail or password) per account (the e-mail as typed, trimmed and
     # lower-cased): each window adds a longer wait once its count is reached, so guessing slows
     # down while the account's owner, and everyone else behind the same address, still log in.
@@ -273,6 +283,117 @@ class Config:
     ROUNDS_MODERATORS_PER_ROUND = int(os.environ.get("ROUNDS_MODERATORS_PER_ROUND", "3"))
     # A round marks the messages it told about in batches this size, each a short transaction.
     ROUNDS_MARK_BATCH = int(os.environ.get("ROUNDS_MARK_BATCH", "5000"))
+    # Accounts. Activation: a sign-up's account can log in once the link mailed to it is followed
+    # (the launcher of the embedded demo turns it off).
+    ACCOUNT_ACTIVATION = _bool("ACCOUNT_ACTIVATION", True)
+    ACTIVATION_TOKEN_MAX_AGE_SECONDS = int(os.environ.get("ACTIVATION_TOKEN_MAX_AGE_SECONDS", str(3 * 24 * 3600)))
+    RESET_TOKEN_MAX_AGE_SECONDS = int(os.environ.get("RESET_TOKEN_MAX_AGE_SECONDS", "3600"))
+    # Activation mails sent again, and reset mails asked for, per address and per account.
+    RATELIMIT_ACTIVATION_RESEND = os.environ.get("RATELIMIT_ACTIVATION_RESEND", "3 per hour;10 per day")
+    RATELIMIT_RESET_ADDRESS = os.environ.get("RATELIMIT_RESET_ADDRESS", "10 per hour;50 per day")
+    RATELIMIT_RESET_ACCOUNT = os.environ.get("RATELIMIT_RESET_ACCOUNT", "3 per hour;10 per day")
+    # Attempts at a new password through a reset link, per address (each checks a token and a password).
+    RATELIMIT_RESET_SUBMIT = os.environ.get("RATELIMIT_RESET_SUBMIT", "20 per hour")
+    # Password changes on the account page, per account (each verifies the current password).
+    RATELIMIT_PASSWORD_CHANGE = os.environ.get("RATELIMIT_PASSWORD_CHANGE", "5 per minute;30 per hour")
+
+    # Notification centre. A reply notifies the client when it is still unread after this long
+    # (they were elsewhere: another conversation, another page, a hidden tab, gone).
+    NOTIFY_REPLY_AFTER_SECONDS = int(os.environ.get("NOTIFY_REPLY_AFTER_SECONDS", "10"))
+    # ... and its mail (for those who want replies mailed) goes this much later, if still unread.
+    NOTIFY_REPLY_MAIL_AFTER_SECONDS = int(os.environ.get("NOTIFY_REPLY_MAIL_AFTER_SECONDS", "300"))
+    # New notifications per user and minute; past it, events only merge into unread ones.
+    NOTIFICATIONS_PER_MINUTE = int(os.environ.get("NOTIFICATIONS_PER_MINUTE", "20"))
+    NOTIFICATIONS_PAGE_SIZE = int(os.environ.get("NOTIFICATIONS_PAGE_SIZE", "20"))
+    NOTIFICATIONS_PANEL_SIZE = int(os.environ.get("NOTIFICATIONS_PANEL_SIZE", "8"))
+    # How long a cached unread count lives in Redis (each write drops it anyway).
+    NOTIFICATION_COUNT_CACHE_SECONDS = int(os.environ.get("NOTIFICATION_COUNT_CACHE_SECONDS", "3600"))
+
+    # Support tickets.
+    TICKET_BODY_MAX = int(os.environ.get("TICKET_BODY_MAX", "5000"))
+    TICKET_SUBJECT_MAX = int(os.environ.get("TICKET_SUBJECT_MAX", "200"))
+    TICKET_COMMENT_MAX = int(os.environ.get("TICKET_COMMENT_MAX", "5000"))
+    TICKETS_PAGE_SIZE = int(os.environ.get("TICKETS_PAGE_SIZE", "30"))
+    RATELIMIT_TICKETS = os.environ.get("RATELIMIT_TICKETS", "5 per hour;20 per day")  # tickets opened per user
+
+    # Operations: database backups (flask backup, the daily job).
+    # A backup every BACKUP_SECONDS into BACKUP_DIR (PostgreSQL: pg_dump's custom format; SQLite:
+    # a copy through its online backup API), the newest BACKUP_KEEP kept. The periodic job skips
+    # its turn while the newest backup is younger than BACKUP_FRESH_SECONDS, so scheduler restarts
+    # do not each make one (`flask backup run` always does). pg_dump and pg_restore are taken from
+    # PG_BIN_DIR (empty: the PATH) and stopped after BACKUP_TOOL_TIMEOUT_SECONDS; the periodic job
+    # is also bounded by RQ's job timeout.
+    BACKUP_DIR = os.environ.get("BACKUP_DIR", str(INSTANCE_DIR / "backups"))
+    BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "7"))
+    BACKUP_SECONDS = int(os.environ.get("BACKUP_SECONDS", str(24 * 3600)))
+    BACKUP_FRESH_SECONDS = int(os.environ.get("BACKUP_FRESH_SECONDS", str(BACKUP_SECONDS // 2)))
+    PG_BIN_DIR = os.environ.get("PG_BIN_DIR", "")
+    BACKUP_TOOL_TIMEOUT_SECONDS = int(os.environ.get("BACKUP_TOOL_TIMEOUT_SECONDS", "3600"))
+
+    # Operations: old rows removed (flask cleanup, the daily job).
+    # Days each kind of row is kept (0: for good): answered client messages' pending rows, the
+    # assignment history, resolved conflicts, the rounds of an ended cycle, read notifications,
+    # unread ones, sent mails' delivery keys, and photos' originals (the sizes shown stay).
+    CLEANUP_PENDING_DAYS = int(os.environ.get("CLEANUP_PENDING_DAYS", "30"))
+    CLEANUP_ASSIGNMENT_HISTORY_DAYS = int(os.environ.get("CLEANUP_ASSIGNMENT_HISTORY_DAYS", "180"))
+    CLEANUP_CONFLICTS_DAYS = int(os.environ.get("CLEANUP_CONFLICTS_DAYS", "180"))
+    CLEANUP_ROUNDS_DAYS = int(os.environ.get("CLEANUP_ROUNDS_DAYS", "90"))
+    CLEANUP_READ_NOTIFICATIONS_DAYS = int(os.environ.get("CLEANUP_READ_NOTIFICATIONS_DAYS", "90"))
+    CLEANUP_UNREAD_NOTIFICATIONS_DAYS = int(os.environ.get("CLEANUP_UNREAD_NOTIFICATIONS_DAYS", "365"))
+    CLEANUP_MAIL_DELIVERIES_DAYS = int(os.environ.get("CLEANUP_MAIL_DELIVERIES_DAYS", "90"))
+    CLEANUP_PHOTO_ORIGINALS_DAYS = int(os.environ.get("CLEANUP_PHOTO_ORIGINALS_DAYS", "30"))
+    # Rows removed per batch, each batch a short transaction of its own; the job runs every CLEANUP_SECONDS.
+    CLEANUP_BATCH_SIZE = int(os.environ.get("CLEANUP_BATCH_SIZE", "1000"))
+    CLEANUP_SECONDS = int(os.environ.get("CLEANUP_SECONDS", str(24 * 3600)))
+    CLEANUP_TIMEOUT_SECONDS = int(os.environ.get("CLEANUP_TIMEOUT_SECONDS", "3600"))  # one run's time limit
+
+    # Operations: jobs, health, metrics.
+    # The seed's targets: a job waits at most JOB_WAIT_ALERT_SECONDS, runs at most
+    # JOB_RUN_ALERT_SECONDS, and at most JOB_FAILURE_RATE_ALERT of the jobs ended in
+    # JOB_STATS_WINDOW_SECONDS failed for good; the operations page raises an alert past each.
+    JOB_WAIT_ALERT_SECONDS = float(os.environ.get("JOB_WAIT_ALERT_SECONDS", "3600"))
+    JOB_RUN_ALERT_SECONDS = float(os.environ.get("JOB_RUN_ALERT_SECONDS", "5"))
+    JOB_FAILURE_RATE_ALERT = float(os.environ.get("JOB_FAILURE_RATE_ALERT", "0.01"))
+    JOB_STATS_WINDOW_SECONDS = int(os.environ.get("JOB_STATS_WINDOW_SECONDS", "3600"))
+    # Per-minute job counts and recent wait and run times (at most JOB_TIMINGS_KEPT per queue)
+    # are kept in Redis this long.
+    JOB_STATS_KEEP_SECONDS = int(os.environ.get("JOB_STATS_KEEP_SECONDS", str(2 * 3600)))
+    JOB_TIMINGS_KEPT = int(os.environ.get("JOB_TIMINGS_KEPT", "20000"))
+    # A kind of job's failures are mailed to an admin at most once in this long (in-app: each).
+    JOB_ALERT_MAIL_EVERY_SECONDS = int(os.environ.get("JOB_ALERT_MAIL_EVERY_SECONDS", "3600"))
+    # The operations page refreshes itself this often while it is open; failed jobs per page.
+    OPERATIONS_REFRESH_SECONDS = int(os.environ.get("OPERATIONS_REFRESH_SECONDS", "5"))
+    FAILED_JOBS_PAGE_SIZE = int(os.environ.get("FAILED_JOBS_PAGE_SIZE", "25"))
+    # The reports page: the clients waiting longest now (how many listed); a moderator is
+    # overloaded when more than OVERLOADED_WAITING of their conversations wait for a reply, or one
+    # has waited longer than OVERLOADED_WAIT_SECONDS. The daily report is mailed to admins once a
+    # day after DAILY_REPORT_HOUR (DISPLAY_TIMEZONE), checked every DAILY_REPORT_CHECK_SECONDS.
+    REPORT_WAITING_CLIENTS = int(os.environ.get("REPORT_WAITING_CLIENTS", "20"))
+    # A wait that starts in a reported period counts as answered when the reply came within this
+    # many days of the period's end; later, as not answered (the report reads no further).
+    REPORT_ANSWER_WITHIN_DAYS = int(os.environ.get("REPORT_ANSWER_WITHIN_DAYS", "7"))
+    OVERLOADED_WAITING = int(os.environ.get("OVERLOADED_WAITING", "3"))
+    OVERLOADED_WAIT_SECONDS = int(os.environ.get("OVERLOADED_WAIT_SECONDS", "300"))
+    DAILY_REPORT_MAIL = _bool("DAILY_REPORT_MAIL", True)
+    DAILY_REPORT_HOUR = int(os.environ.get("DAILY_REPORT_HOUR", "7"))
+    DAILY_REPORT_CHECK_SECONDS = int(os.environ.get("DAILY_REPORT_CHECK_SECONDS", "3600"))
+    # Logs: "text" (lines for people: `make run`, the default) or "json" (one object per line, for a
+    # log pipeline: production). REQUEST_LOG: a line per request (on by default with json).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    REQUEST_LOG = _bool("REQUEST_LOG", LOG_FORMAT.strip().lower() == "json")
+    # Proxies in front of the web processes (nginx: 1) whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed: the client's address (the limits counted per address, /metrics' allowed
+    # addresses) is then the one the first proxy saw. 0: the connection's own address.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # /metrics: with METRICS_TOKEN, only for "Authorization: Bearer <token>"; without, only from
+    # METRICS_ALLOW_FROM (comma-separated addresses or networks).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    METRICS_ALLOW_FROM = tuple(n.strip() for n in os.environ.get("METRICS_ALLOW_FROM", "127.0.0.1,::1").split(",")
+                               if n.strip())
+    # /health/ready: a worker counts as alive while its last heartbeat is this recent (an idle RQ
+    # worker beats about every 7 minutes, so the worker's key itself expires a little later).
+    HEALTH_WORKER_STALE_SECONDS = int(os.environ.get("HEALTH_WORKER_STALE_SECONDS", "480"))
+
     SQLITE_WRITE_WAIT_SECONDS = float(os.environ.get("SQLITE_WRITE_WAIT_SECONDS", "15"))
     # PostgreSQL: runs of a statement before psycopg prepares it server-side ("none": never).
     PG_PREPARE_THRESHOLD = os.environ.get("PG_PREPARE_THRESHOLD", "5").strip().lower()

@@ -31,7 +31,8 @@ limiter = Limiter(key_func=get_remote_address)
 # The views with Flask-Limiter limits (``@limiter.limit``): every other request skips its checks,
 # which cost the busiest requests more than anything they could find (the send view counts
 # itself: ``web.send_limit``). tests/test_rate_limited_views.py keeps this list true.
-RATE_LIMITED_VIEWS = frozenset({"auth.login", "auth.signup"})
+RATE_LIMITED_VIEWS = frozenset({"auth.login", "auth.signup", "auth.activation_resend", "auth.password_forgot",
+                                "auth.password_reset", "auth.account_password"})
 
 
 @limiter.request_filter

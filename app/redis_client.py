@@ -60,6 +60,34 @@ class Names:
         """The sorted set of a user's open sockets (presence)."""
         return self.key("sockets", user_id)
 
+    def notification_count(self, user_id: int) -> str:
+        """A user's cached unread notification count (``services.notifications``)."""
+        return self.key("notif", "count", user_id)
+
+    def notification_count_version(self, user_id: int) -> str:
+        """Raised on every write of a user's notifications: a count read before it is not cached."""
+        return self.key("notif", "ver", user_id)
+
+    def notification_budget(self, user_id: int) -> str:
+        """New notifications of a user in the current minute (the rate limit)."""
+        return self.key("notif", "budget", user_id)
+
+    def alert_mail(self, user_id: int, object_key: str) -> str:
+        """Set while an alert of this kind was mailed to the user (one mail per kind and hour)."""
+        return self.key("notif", "alert-mail", user_id, object_key)
+
+    def job_minute(self, queue: str, minute: int) -> str:
+        """A queue's jobs ended in one minute, by outcome (``services.job_metrics``)."""
+        return self.key("jobs", "minute", queue, minute)
+
+    def job_timings(self, queue: str) -> str:
+        """A queue's recent jobs' wait and run times, scored by when they ended."""
+        return self.key("jobs", "timings", queue)
+
+    def daily_report(self, day: str) -> str:
+        """Set once a day's report was mailed (``jobs.reports``)."""
+        return self.key("report", "daily", day)
+
     @property
     def filter_rules_version(self) -> str:
         """The content filters' version, bumped on every change: each process reloads when it moves."""

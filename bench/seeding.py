@@ -1,4 +1,5 @@
-"""Bulk rows a benchmark starts from: users (one password hash computed once) and profiles."""
+"""Bulk rows a benchmark starts from: users (one password hash computed once) and profiles; the
+numbers an INSERT ... SELECT seeds from, and the guard of the benches that replace their data."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -51,3 +52,45 @@ def create_profiles(setup: Setup, count: int) -> list[int]:
         ids = dict(db.session.execute(select(Profile.name, Profile.id).where(Profile.name.like("Bench%"))).all())
         db.session.remove()
     return [ids[n] for n in names]
+
+
+def numbers_sql(dialect: str) -> str:
+    """A row per number from :lo to :hi, as ``s(g)``: what the bulk seeds insert from."""
+    if dialect == "postgresql":
+        return "SELECT g FROM generate_series(CAST(:lo AS int), CAST(:hi AS int)) AS g"
+    return "WITH RECURSIVE n(g) AS (SELECT :lo UNION ALL SELECT g + 1 FROM n WHERE g < :hi) SELECT g FROM n"
+
+
+def replaceable_database(parser) -> str:
+    """DATABASE_URL, for a bench that replaces its data; a parser error when it is unset or
+    names the suite's database, ``test``."""
+    import os
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        parser.error("needs DATABASE_URL (its data is replaced) and REDIS_URL")
+    name = make_url(url).database or ""
+    if name == "test" or Path(name).stem == "test":
+        parser.error("refuses the database named test: its data would be replaced")
+    return url
+
+
+def insert_in_batches(statement, values: dict, count: int, batch: int, what: str = "messages") -> None:
+    """Run an ``INSERT ... SELECT`` over :lo..:hi in batches of ``batch`` up to ``count`` (one
+    transaction each, with progress), then analyse the tables (in the caller's app context)."""
+    from sqlalchemy import text
+
+    from app.database import write_transaction
+    from app.extensions import db
+
+    for lo in range(1, count + 1, batch):
+        hi = min(count, lo + batch - 1)
+        with write_transaction():
+            db.session.execute(statement, values | {"lo": lo, "hi": hi})
+        print(f"  {hi:,} {what}", flush=True)
+    db.session.remove()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as raw:
+        raw.execute(text("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE"))

@@ -42,7 +42,12 @@ os.environ["MAIL_PORT"] = str(_free_port())
 os.environ["MAIL_OUTBOX_DIR"] = str(TMP / "outbox")
 os.environ["UPLOAD_DIR"] = str(TMP / "uploads")
 os.environ.setdefault("RATELIMIT_ENABLED", "0")
-os.environ["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"  # fast hashing in tests only
+os.environ["NOTIFY_REPLY_MAIL_AFTER_SECONDS"] = "1"  # the worker's mail of an unread reply, soon
+# The production method (argon2id) at its smallest cost: fast hashing in tests only.
+os.environ["PASSWORD_HASH_METHOD"] = "argon2"
+os.environ["ARGON2_TIME_COST"] = "1"
+os.environ["ARGON2_MEMORY_COST_KIB"] = "8"
+os.environ["ARGON2_PARALLELISM"] = "1"
 
 import pytest  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -144,15 +149,27 @@ def clean_state(app):
 
 def _drop_waiting_jobs(app) -> None:
     """Jobs an earlier test queued or delayed (an offline check runs a grace period after a socket closes)
-    would act on this test's rows: SQLite gives the emptied tables' ids out again."""
-    from app.jobs import get_queue
+    would act on this test's rows: SQLite gives the emptied tables' ids out again. Its failed jobs
+    go too (the operations page lists them)."""
+    from tests.support.jobs import empty_queues
 
-    for name in app.config["RQ_QUEUES"]:
-        queue = get_queue(name)
-        queue.empty()
-        delayed = queue.scheduled_job_registry
-        for job_id in delayed.get_job_ids():
-            delayed.remove(job_id, delete_job=True)
+    empty_queues(app.config["RQ_QUEUES"])
+
+
+@pytest.fixture
+def private_queues(app):
+    """The app's queues are ``PRIVATE_QUEUES`` meanwhile: the tests' shared worker (on high, default
+    and low) runs none of their jobs, so each runs, and fails, when and where a test says."""
+    from tests.support.jobs import PRIVATE_QUEUES, empty_queues
+
+    configured = app.config["RQ_QUEUES"]
+    app.config["RQ_QUEUES"] = PRIVATE_QUEUES
+    try:
+        yield PRIVATE_QUEUES
+    finally:
+        app.config["RQ_QUEUES"] = configured
+        with app.app_context():
+            empty_queues(PRIVATE_QUEUES)
 
 
 @pytest.fixture

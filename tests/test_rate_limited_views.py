@@ -11,8 +11,8 @@ DECORATED = re.compile(r"^@limiter\.limit\((?:.|\n)*?^def (\w+)\(", re.M)
 
 
 def test_every_view_with_a_limit_is_checked():
-    decorated = {f"{routes.parent.name}.{name}"
-                 for routes in BLUEPRINTS.glob("*/routes.py")
-                 for name in DECORATED.findall(routes.read_text())}
+    decorated = {f"{module.parent.name}.{name}"  # every module of a blueprint (routes.py, account.py…)
+                 for module in BLUEPRINTS.glob("*/*.py")
+                 for name in DECORATED.findall(module.read_text())}
     assert "auth.login" in decorated  # the pattern finds the decorated views
     assert decorated == RATE_LIMITED_VIEWS

@@ -43,6 +43,15 @@ def required_id(value: str | None) -> int:
     return number
 
 
+def uploaded_file(files, name: str, max_bytes: int) -> bytes | None:
+    """The file a form sent as ``name`` (at most ``max_bytes`` + 1 bytes read: the service refuses
+    a larger one), or None when none was chosen."""
+    upload = files.get(name)
+    if upload is None or not upload.filename:
+        return None
+    return upload.read(max_bytes + 1)
+
+
 def history_bounds(args) -> tuple[int | None, int | None]:
     """A history request's ``before`` (older page) or ``after`` (catch-up) message id, at most one:
     anything else is a 400 that says so, in the reader's language."""

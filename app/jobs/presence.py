@@ -4,25 +4,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from rq import Retry
 
 from ..clock import utcnow
 from ..database import write_transaction
 from ..redis_client import get_redis
 from ..services import presence
 from .context import job_context
+from .policy import JobKind
 
 
 def schedule_offline_check(user_id: int, since: datetime):
     """In PRESENCE_GRACE_SECONDS, mark the user offline unless a page came back (RQ's scheduler
     in the worker runs it; if it never runs, the sweep and the activity pass still catch them)."""
-    from . import get_queue
-
-    return get_queue("high").enqueue_in(
-        timedelta(seconds=current_app.config["PRESENCE_GRACE_SECONDS"]), confirm_offline_after_grace,
-        user_id, since.isoformat(), job_timeout=30, result_ttl=600, failure_ttl=24 * 3600,
-        retry=Retry(max=2, interval=[5, 30]),  # a worker killed mid-run: the check runs again (it is idempotent)
-        description=f"offline check of user {user_id}")
+    return CONFIRM_OFFLINE.enqueue_in(timedelta(seconds=current_app.config["PRESENCE_GRACE_SECONDS"]),
+                                      user_id, since.isoformat(), description=f"offline check of user {user_id}")
 
 
 def confirm_offline_after_grace(user_id: int, since_iso: str, now_iso: str | None = None) -> bool:
@@ -31,6 +26,11 @@ def confirm_offline_after_grace(user_id: int, since_iso: str, now_iso: str | Non
         with write_transaction():
             went = presence.confirm_offline(get_redis(), user_id, datetime.fromisoformat(since_iso), now)
         return went
+
+
+# a worker killed mid-run: the check runs again (it is idempotent)
+CONFIRM_OFFLINE = JobKind(confirm_offline_after_grace, queue="high", attempts=3, backoff=5, backoff_max=30,
+                          timeout=30, failure_ttl=24 * 3600)
 
 
 def sweep_stale_presence() -> int:

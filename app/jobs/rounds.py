@@ -3,7 +3,7 @@
 The pass records its round in one transaction; only after that commit does it render and
 enqueue the e-mails, so a pass that recorded nothing (another pass won, see services.rounds)
 sends nothing, and a retry of a pass whose round committed finds the cycle open and sends
-nothing either. Each e-mail is a mail job with RQ retries. Marking the round's messages
+nothing either. Each e-mail is a mail job with retries, sent once per round and moderator. Marking the round's messages
 notified is a job of its own (``mark_round_messages_notified``, with retries): a backlog of
 100,000 waiting messages takes a few seconds to mark, and the pass need not wait for it.
 """
@@ -13,7 +13,6 @@ from datetime import datetime
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale, format_timedelta, ngettext
-from rq import Retry
 
 from ..clock import utcnow
 from ..database import write_transaction
@@ -21,6 +20,7 @@ from ..extensions import db
 from ..models import NotificationRound
 from ..services import pending, rounds
 from .context import job_context
+from .policy import JobKind
 
 
 def process_pending_messages(now_iso: str | None = None) -> dict:
@@ -39,11 +39,8 @@ def _run(step, now_iso: str | None) -> dict:
             outcome = step(now, rounds.Settings.from_config(app.config))
         if outcome.action == "round":
             enqueue_round_emails(outcome.round_id, now)
-            from . import get_queue
-
-            get_queue("default").enqueue(mark_round_messages_notified, outcome.round_id, job_timeout=300,
-                                         retry=Retry(max=3, interval=[10, 60, 300]), result_ttl=600,
-                                         description=f"mark the messages of round #{outcome.round_id} notified")
+            MARK_ROUND_MESSAGES.enqueue(outcome.round_id,
+                                        description=f"mark the messages of round #{outcome.round_id} notified")
         return outcome.as_dict()
 
 
@@ -64,9 +61,13 @@ def mark_round_messages_notified(round_id: int, batch: int | None = None) -> int
                 return marked
 
 
+MARK_ROUND_MESSAGES = JobKind(mark_round_messages_notified, attempts=4, backoff=10, backoff_max=300, timeout=300)
+
+
 def enqueue_round_emails(round_id: int, now: datetime) -> int:
-    """Render each called-in moderator's e-mail in their language and enqueue it."""
-    from . import enqueue_email
+    """Render each called-in moderator's e-mail in their language and enqueue it (once per round
+    and moderator, however often this runs)."""
+    from . import enqueue_email_once
 
     round_ = db.session.get(NotificationRound, round_id)
     for notification in round_.notifications:
@@ -82,7 +83,7 @@ def enqueue_round_emails(round_id: int, now: datetime) -> int:
             }
             text = render_template("emails/pending_messages.txt", **context)
             html = render_template("emails/pending_messages.html", **context)
-        enqueue_email(notification.email, subject, text, html)
+        enqueue_email_once(f"round:{round_id}:{notification.moderator_id}", notification.email, subject, text, html)
     return len(round_.notifications)
 
 

@@ -11,7 +11,10 @@ from flask import Flask
 from rq_scheduler import Scheduler
 
 from .assignment import assign_orphan_conversations
+from .backups import back_up_database
 from .balancing import rebalance_loads
+from .cleanup import remove_old_rows
+from .reports import send_daily_report
 from .exports import remove_expired_exports
 from .inactivity import reassign_idle_moderators_work
 from .locks import clean_expired_locks
@@ -27,6 +30,7 @@ class Periodic:
     func: object
     interval_setting: str
     queue: str = "default"
+    timeout: int | str = 180  # seconds, or the name of the setting that holds them
 
 
 PERIODIC_JOBS = (
@@ -41,6 +45,10 @@ PERIODIC_JOBS = (
     Periodic("switchboard-round-check", check_notification_round, "ROUNDS_CHECK_SECONDS"),
     Periodic("switchboard-end-sanctions", end_expired_sanctions, "SANCTION_END_SECONDS"),
     Periodic("switchboard-expired-exports", remove_expired_exports, "EXPORT_CLEAN_SECONDS", queue="low"),
+    Periodic("switchboard-cleanup", remove_old_rows, "CLEANUP_SECONDS", queue="low", timeout="CLEANUP_TIMEOUT_SECONDS"),
+    Periodic("switchboard-daily-report", send_daily_report, "DAILY_REPORT_CHECK_SECONDS", queue="low"),
+    Periodic("switchboard-backup", back_up_database, "BACKUP_SECONDS", queue="low",
+             timeout="BACKUP_TOOL_TIMEOUT_SECONDS"),
 )
 
 
@@ -55,6 +63,7 @@ def reconcile(scheduler: Scheduler, app: Flask) -> list[str]:
         scheduler.schedule(
             scheduled_time=_now(), func=periodic.func, interval=app.config[periodic.interval_setting],
             repeat=None, id=periodic.id, queue_name=periodic.queue, result_ttl=600,
+            timeout=periodic.timeout if isinstance(periodic.timeout, int) else app.config[periodic.timeout],
         )
     return list(wanted)
 

@@ -16,7 +16,7 @@ MODERATION_ACTIONS = (
     "ban", "unban", "mute", "unmute", "sanction_ended", "warn",
     "filter_blocked", "filter_masked", "filter_flagged",
     "report_decided", "account_disabled", "account_enabled",
-    "manual_reassignment", "forced_unlock",
+    "manual_reassignment", "forced_unlock", "role_promoted", "role_demoted",
 )
 
 

@@ -15,8 +15,10 @@ PHOTO_STATES = (PENDING, READY, FAILED)
 
 
 class Photo(db.Model):
-    """A photo of a message (``Message.photo_id``). Its id is random and unguessable, but it is
-    no key: every request for it is checked against the conversation (``services.photos.viewing``).
+    """A photo of a message (``Message.photo_id``, with its ``conversation_id``), or attached to a
+    support ticket (``ticket_id``: its description, or the comment ``ticket_comment_id``). Its id is
+    random and unguessable, but it is no key: every request for it is checked against what it
+    belongs to (``services.photos.viewing``).
 
     ``pending`` until the job has made the thumbnail and the display size from the original,
     then ``ready``, or ``failed`` when the original could not be decoded. The original is kept
@@ -25,7 +27,9 @@ class Photo(db.Model):
     __tablename__ = "photos"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), nullable=False)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    ticket_comment_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_comments.id", ondelete="CASCADE"))
     uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default=PENDING)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
@@ -38,11 +42,14 @@ class Photo(db.Model):
     thumb_width: Mapped[int | None] = mapped_column(Integer)
     thumb_height: Mapped[int | None] = mapped_column(Integer)
 
-    conversation: Mapped[Conversation] = relationship()
+    conversation: Mapped[Conversation | None] = relationship()
 
     __table_args__ = (
         CheckConstraint(f"state IN {PHOTO_STATES!r}", name="state"),
+        CheckConstraint("(conversation_id IS NULL) <> (ticket_id IS NULL)", name="one_owner"),
+        CheckConstraint("ticket_comment_id IS NULL OR ticket_id IS NOT NULL", name="comment_of_ticket"),
         Index("ix_photos_conversation", "conversation_id"),
+        Index("ix_photos_ticket", "ticket_id"),
         Index("ix_photos_created", "created_at"),  # the originals' cleanup: the oldest first
     )
 

@@ -5,9 +5,8 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Enum, Index, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, Enum, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..clock import utcnow
 from ..extensions import db
@@ -28,7 +27,7 @@ class User(UserMixin, db.Model):
     )
     email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
     display_name: Mapped[str] = mapped_column(String(80), nullable=False)
-    password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(256), nullable=False)  # services.passwords
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     locale: Mapped[str] = mapped_column(String(5), nullable=False, default="fr")
     is_online: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -40,6 +39,14 @@ class User(UserMixin, db.Model):
     # Copied into the session at log-in; raised to end every session of the account (log-out,
     # disabling, the admin's "end sessions"): a session holding an older one is nobody.
     session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # An IANA zone name ("Europe/Paris") times are shown in: the browser's at sign-up, else the
+    # display zone (DISPLAY_TIMEZONE); the account page changes it.
+    time_zone: Mapped[str] = mapped_column(String(64), nullable=False, default="UTC", server_default="UTC")
+    # When the sign-up's activation link was followed (or the account was made by an admin, the
+    # CLI, the demo); None: it cannot log in yet (``ACCOUNT_ACTIVATION``).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Notification kinds mailed ({kind: bool}); a kind missing takes ``notifications.MAIL_BY_DEFAULT``.
+    mail_preferences: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict, server_default="{}")
 
     __table_args__ = (
         Index("ix_users_role_online", "role", "is_online"),
@@ -62,13 +69,9 @@ class User(UserMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
-    def set_password(self, password: str) -> None:
-        from flask import current_app
-
-        self.password_hash = generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"])
-
-    def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role.value} {self.email}>"

@@ -34,6 +34,7 @@ from collections import defaultdict, deque
 import redis
 from flask import Flask, current_app
 
+from ..metrics import SOCKETS
 from ..redis_client import Names, names
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class Connection:
         self.size = size
         self.close_code: int | None = None
         self.bell = bell if bell is not None else threading.Event()
-        self._fragments: deque[str] = deque()
+        self._fragments: deque[tuple[str, float]] = deque()  # each with when it came (monotonic)
 
     def offer(self, fragment: str) -> bool:
         """Queue a fragment; False once the socket is being closed (it will catch up later)."""
@@ -65,7 +66,7 @@ class Connection:
         if len(self._fragments) >= self.size:
             self.request_close(RECONNECT)
             return False
-        self._fragments.append(fragment)
+        self._fragments.append((fragment, time.monotonic()))
         self.bell.set()
         return True
 
@@ -83,9 +84,16 @@ class Connection:
     def take(self) -> str | None:
         """The oldest waiting fragment, or None."""
         try:
-            return self._fragments.popleft()
+            return self._fragments.popleft()[0]
         except IndexError:
             return None
+
+    def take_with_time(self) -> tuple[str | None, float]:
+        """The oldest waiting fragment and when it came (``time.monotonic()``); (None, 0) if none."""
+        try:
+            return self._fragments.popleft()
+        except IndexError:
+            return None, 0.0
 
     def next(self, timeout: float) -> str | None:
         """The oldest waiting fragment, waiting up to ``timeout`` seconds for one (None: nothing
@@ -129,13 +137,15 @@ class Hub:
         conn = Connection(user_id, self.queue_size, bell)
         with self._lock:
             self._sockets[user_id].add(conn)
+        SOCKETS.inc()
         return conn
 
     def unregister(self, conn: Connection) -> None:
         with self._lock:
             conns = self._sockets.get(conn.user_id)
-            if conns is not None:
+            if conns is not None and conn in conns:
                 conns.discard(conn)
+                SOCKETS.dec()
                 if not conns:
                     del self._sockets[conn.user_id]
 
@@ -160,30 +170,41 @@ class Hub:
 
     # -- fan-out -------------------------------------------------------------------
     def publish(self, r: redis.Redis, user_id: int, fragment: str) -> None:
-        """To the user's sockets in this process now; to those held by other processes through
-        Redis (``r`` may be a pipeline)."""
+        """To the user's sockets held by other processes through Redis, then to those in this
+        process: nothing here either when Redis refused it (a page catches up from the newest
+        message it shows, so one shown here while the others' were lost would hide them)."""
+        self._through_redis(lambda: r.publish(self.names.user_channel(user_id), envelope(self.origin, fragment)),
+                            [user_id])
+        self._here(user_id, fragment)
+
+    def publish_all(self, r: redis.Redis, fragments: list[tuple[int, str]]) -> None:
+        """``publish`` for several (user id, fragment) pairs, in order, with one round trip to Redis."""
+        def send() -> None:
+            pipe = r.pipeline(transaction=False)
+            for user_id, fragment in fragments:
+                pipe.publish(self.names.user_channel(user_id), envelope(self.origin, fragment))
+            pipe.execute()
+
+        self._through_redis(send, [user_id for user_id, _ in fragments])
+        for user_id, fragment in fragments:
+            self._here(user_id, fragment)
+
+    def _through_redis(self, send, user_ids: list[int]) -> None:
         if self._pid != os.getpid():
             self._new_origin()
+        try:
+            send()
+        except redis.RedisError:
+            self.listening = False  # Redis is gone: its subscription too, whether it noticed yet or not
+            if any(user_id in self._sockets for user_id in user_ids):
+                self._held_back = True  # their pages here missed it: they catch up once live again
+            raise
+
+    def _here(self, user_id: int, fragment: str) -> None:
         if self.listening:
             self.deliver(user_id, fragment)
         elif user_id in self._sockets:
             self._held_back = True
-        try:
-            r.publish(self.names.user_channel(user_id), envelope(self.origin, fragment))
-        except redis.RedisError:
-            self.listening = False  # Redis is gone: its subscription too, whether it noticed yet or not
-            raise
-
-    def publish_all(self, r: redis.Redis, fragments: list[tuple[int, str]]) -> None:
-        """``publish`` for several (user id, fragment) pairs, in order, with one round trip to Redis."""
-        pipe = r.pipeline(transaction=False)
-        for user_id, fragment in fragments:
-            self.publish(pipe, user_id, fragment)
-        try:
-            pipe.execute()
-        except redis.RedisError:
-            self.listening = False  # as in publish: the subscription is gone too
-            raise
 
     def deliver(self, user_id: int, fragment: str) -> None:
         if user_id not in self._sockets:  # most users have no socket in this process
@@ -226,13 +247,12 @@ class Hub:
                 pubsub = client.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(self.names.user_channels)
                 pubsub.subscribe(self.names.control_channel)
-                self.listening = True
-                if not first or self._held_back:
-                    self._held_back = False
-                    self.kick(None)  # pushes may have been missed: make every page catch up
+                self._live(catch_up=not first)
                 first = False
                 backoff, failures = 0.2, 0
                 for message in pubsub.listen():
+                    if not self.listening:  # a publish failed, yet the subscription stands: live again
+                        self._live(catch_up=False)
                     if not self._dispatch(message):
                         self.listening = False
                         pubsub.close()
@@ -246,6 +266,12 @@ class Hub:
                 failures += 1
                 time.sleep(backoff)
                 backoff = min(backoff * 2, self.retry_at_most)
+
+    def _live(self, catch_up: bool) -> None:
+        self.listening = True
+        if catch_up or self._held_back:
+            self._held_back = False
+            self.kick(None)  # pushes may have been missed: make every page catch up
 
     def _dispatch(self, message: dict) -> bool:
         """Handle one message from the subscription; False once this hub is told to stop."""
@@ -291,7 +317,7 @@ def get_hub() -> Hub:
 
 
 def publish(r: redis.Redis, user_id: int, fragment: str) -> None:
-    """A fragment for every socket of the user, in every process (``r`` may be a pipeline)."""
+    """A fragment for every socket of the user, in every process."""
     get_hub().publish(r, user_id, fragment)
 
 

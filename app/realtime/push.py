@@ -18,11 +18,11 @@ from ..models import ChangeReason, Conversation, Export, Message, Photo, Role, U
 from ..models.chat import Sender
 from ..redis_client import get_redis
 from ..runtime import under_gevent
-from ..services import chat, conversation_view, events, reactions, reading
+from ..services import chat, conversation_view, events, notifications, reactions, reading
 from ..services.moderation import reports as moderation_reports
 from ..services.moderation import sanctions
 from ..web.fragments import message_html
-from ..web.i18n import in_language
+from ..web.i18n import for_viewer
 from .hub import get_hub, publish, publish_all, publish_kick
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def _render_for(user: User, template: str, **context) -> str:
     Rendered from the template alone, without the request's context processors: they describe
     the user whose request triggered the push (``current_user``, their CSRF token), not the one
     who receives it; and they cost more than most fragments."""
-    with in_language(user.locale):
+    with for_viewer(user.locale, user.time_zone):
         return current_app.jinja_env.get_template(template).render(viewer=user, **context)
 
 
@@ -103,6 +103,9 @@ def _dispatch(happened: list) -> None:
     for e in happened:
         if isinstance(e, events.MonitoringAlert):
             _admin_alert(e.report)
+    counts = {e.user_id for e in happened if isinstance(e, events.NotificationsChanged)}
+    if counts:
+        notification_counts(counts)
     if queue:
         queue_changed()
 
@@ -119,7 +122,7 @@ def message_posted(message: Message, client_unread_total: int | None = None) -> 
         moderator = conversation.moderator  # their bubble is rendered inside their fragment
         fragments.append((moderator.id, _render_for(moderator, "partials/push/_moderator_message.html",
                                                     conversation=conversation, message=message)))
-    bubble = message_html(message, "client", client.locale)  # also the answer to the client's POST
+    bubble = message_html(message, "client", client.locale, client.time_zone)  # also the answer to the client's POST
     fragments.append((client.id, _render_for(client, "partials/push/_client_message.html",
                                              conversation=conversation, message=message, bubble=bubble,
                                              unread_total=client_unread_total)))
@@ -127,6 +130,22 @@ def message_posted(message: Message, client_unread_total: int | None = None) -> 
 
 
 STANDING_CHANGED = '<span id="standing-changed" hx-swap-oob="true" hidden></span>'
+
+
+def notification_counts(user_ids) -> None:
+    """Users whose notifications were written: the cached count goes (``notifications.invalidate``)
+    and every page of theirs gets the new one, read again after the commit."""
+    fragments = []
+    for user_id in sorted(user_ids):
+        notifications.invalidate(user_id)
+        fragments.append((user_id, notification_count_html(notifications.unread_count(user_id), oob=True)))
+    publish_all(get_redis(), fragments)
+
+
+def notification_count_html(count: int, oob: bool = False) -> str:
+    """The bell's badge: a number and no words, the same in every language (the words are the
+    bell's), so a push renders it once without loading its user."""
+    return current_app.jinja_env.get_template("partials/_notification_count.html").render(count=count, oob=oob)
 
 
 def sanction_changed(client_id: int) -> None:
@@ -168,7 +187,7 @@ def photo_processed(photo_id: str) -> None:
     """A photo's sizes were made (or it failed): its placeholder is replaced on the pages of the
     conversation's client and of the moderator holding it now, each in their language."""
     photo = db.session.get(Photo, photo_id)
-    if photo is None:
+    if photo is None or photo.conversation_id is None:  # a ticket's: its figure asks again until ready
         return
     conversation = photo.conversation
     r = get_redis()

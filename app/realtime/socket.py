@@ -25,6 +25,7 @@ from simple_websocket import ConnectionClosed
 from .. import database
 from ..clock import utcnow
 from ..extensions import db, sock
+from ..metrics import SOCKET_WRITE_SECONDS
 from ..redis_client import get_redis
 from ..services import pages
 from ..services.moderation import sanctions
@@ -96,10 +97,11 @@ def websocket(ws):
                 now = time.monotonic()
                 conn.bell.wait(typing.wait(now, longest=max(0.0, last_alive + alive_every - now)))
             conn.bell.clear()
-            fragment = conn.take()
+            fragment, came = conn.take_with_time()
             while fragment is not None and ws.connected:
                 ws.send(fragment)
-                fragment = conn.take()
+                SOCKET_WRITE_SECONDS.observe(time.monotonic() - came)
+                fragment, came = conn.take_with_time()
             if not ws.connected:
                 break
             typed_in = _typing_seen(ws)

@@ -12,6 +12,10 @@ from . import profiles, sending, users
 from .demo_portraits import Look, portrait
 
 DEMO_PASSWORD = "demo-password"
+# The demo's accounts speak English (the README's walkthrough), but for a moderator and a client
+# who show the other languages; the language menu changes any of them.
+MODERATOR_LOCALES = ("en", "en", "en", "fr")
+CLIENT_LOCALES = ("en", "en", "en", "en", "de", "es")
 PROFILES = [  # name, age, city, bio, the portrait's hair
     ("Camille", 29, "Paris", "Loves jazz bars and long walks by the Seine.", "long"),
     ("Léa", 26, "Lyon", "Chef in training; ask me about bouchons.", "bob"),
@@ -36,13 +40,13 @@ def seed(now: datetime, upload_dir: str, avatar_max_bytes: int, image_max_pixels
     if db.session.scalar(select(func.count()).select_from(User)):
         return None
     users.create_user(email="admin@switchboard.local", password=DEMO_PASSWORD, role=Role.ADMIN,
-                      display_name="Admin", locale="fr")
+                      display_name="Admin", locale="en", now=now)
     for n in range(1, 5):
         users.create_user(email=f"mod{n}@switchboard.local", password=DEMO_PASSWORD, role=Role.MODERATOR,
-                          display_name=f"Moderator {n}", locale="fr" if n % 2 else "en")
+                          display_name=f"Moderator {n}", locale=MODERATOR_LOCALES[n - 1], now=now)
     clients = [
         users.create_user(email=f"client{n}@switchboard.local", password=DEMO_PASSWORD, role=Role.CLIENT,
-                          display_name=name, locale="fr")
+                          display_name=name, locale=CLIENT_LOCALES[n - 1], now=now)
         for n, name in enumerate(["Alex", "Sam", "Max", "Robin", "Charlie", "Dominique"], start=1)
     ]
     created = [profiles.create_profile(name=n, age=a, city=c, bio=b) for n, a, c, b, _ in PROFILES]

@@ -116,6 +116,25 @@ class ReportDecided:
     user_ids: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class NotificationsChanged:
+    """A user's notifications were written: the cached count goes, their pages get the new one."""
+    user_id: int
+
+
+@dataclass(frozen=True)
+class NotificationToMail:
+    """A new notification its user wants mailed (a job sends it, once)."""
+    notification_id: int
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class TicketChanged:
+    """Something happened to a support ticket (``ticket_events`` row): its people are mailed."""
+    event_id: int
+
+
 def record(happened) -> None:
     """``happened`` follows the commit of the current unit of work (nothing, if it rolls back)."""
     db.session().info.setdefault(_KEY, []).append(happened)

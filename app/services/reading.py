@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..extensions import db
 from ..models import Conversation, Message, Profile, Role, User
 from ..models.chat import Sender
-from . import chat, events, profiles, reactions
+from . import chat, events, notifications, profiles, reactions
 from .errors import Forbidden, NotFound
 
 @dataclass
@@ -191,7 +191,10 @@ def mark_read_by_client(client: User, profile_id: int, up_to_id: int, now: datet
     conversation = chat.find_conversation(client.id, profiles.get_profile(profile_id).id)
     if conversation is None:
         return False
-    return _move_read_position(conversation.id, Sender.CLIENT, up_to_id, now)
+    moved = _move_read_position(conversation.id, Sender.CLIENT, up_to_id, now)
+    if moved:  # they saw the conversation: its reply notification is read too
+        notifications.object_read(client.id, "reply", f"conversation:{conversation.id}", now)
+    return moved
 
 
 def mark_read_by_moderator(moderator: User, conversation_id: int, up_to_id: int, now: datetime) -> bool:

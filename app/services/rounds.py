@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import NotificationRound, PendingClientMessage, Role, RoundNotification, User
-from . import pending
+from . import notifications, pending
 from .activity import load_subquery
 
 ROUNDS_LOCK_KEY = 0x5B0B  # one PostgreSQL advisory lock for "who decides on rounds"
@@ -179,6 +179,9 @@ def _record_round(cycle: int, number: int, now: datetime, summary: pending.Summa
             db.session.add_all([RoundNotification(cycle=cycle, round_id=round_.id, moderator_id=m.id, email=m.email)
                                 for m in moderators])
             db.session.flush()
+            for m in moderators:  # in the app too, beside the mail
+                notifications.notify(m.id, "round_called", f"round:{cycle}", now=now,
+                                     params={"pending": summary.count}, link=notifications.path("moderator.workspace"))
     except IntegrityError:
         return Outcome("lost_race", cycle=cycle)
     return Outcome("round", cycle=cycle, round_id=round_.id, round_number=number,

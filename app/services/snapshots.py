@@ -17,7 +17,7 @@ from ..models import Conversation, Profile, ProfileLock, User
 # renders every push template from snapshots and from ORM rows and compares the HTML).
 PUSHED = {
     Profile: [Profile.__table__.c[name] for name in ("id", "name", "avatar_filename", "active")],
-    User: [User.__table__.c[name] for name in ("id", "role", "display_name", "locale", "active")],
+    User: [User.__table__.c[name] for name in ("id", "role", "display_name", "locale", "time_zone", "active")],
     ProfileLock: [ProfileLock.__table__.c[name] for name in ("id", "profile_id", "moderator_id", "expires_at",
                                                              "lock_type")],
 }

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    from . import auth, errors, input_guard, security, templating
+    from . import auth, errors, input_guard, request_log, security, templating
 
+    request_log.init_app(app)
     auth.init_app(app)
     security.init_app(app)
     input_guard.init_app(app)

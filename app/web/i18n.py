@@ -1,6 +1,7 @@
 """Language choice: the user's own setting, then a cookie, then the browser's."""
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from flask import current_app, g, has_request_context, request, session
@@ -43,6 +44,50 @@ def locale_without_database() -> str:
         if candidate in languages:
             return candidate
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@lru_cache(maxsize=64)
+def zone(name: str | None) -> ZoneInfo | None:
+    """A stored time zone name as a ZoneInfo (None for a name this machine does not know)."""
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def viewer_zone() -> ZoneInfo | None:
+    """The zone times are shown in for this render: the one set for a push's recipient
+    (``for_viewer``), else the logged-in user's when this request loaded them (a page always has:
+    its top bar names them); never a query of its own. None: the display zone."""
+    if not has_request_context():
+        return None
+    chosen = g.get(_VIEWER_ZONE_KEY)
+    if chosen is not None:
+        return chosen or None  # False: someone else's render, in the display zone
+    user = g.get("_login_user")
+    try:
+        from sqlalchemy import inspect
+
+        name = inspect(user).dict.get("time_zone") if user is not None else None
+    except Exception:  # noqa: BLE001 - the anonymous user is no mapped row
+        name = None
+    return zone(name)
+
+
+_VIEWER_ZONE_KEY = "_sb_viewer_zone"
+
+
+@contextmanager
+def for_viewer(locale: str, time_zone: str | None):
+    """Render for someone (a push's recipient): their language and time zone; ``time_zone`` None:
+    the request's user's (their own answer)."""
+    before = g.get(_VIEWER_ZONE_KEY)
+    setattr(g, _VIEWER_ZONE_KEY, before if time_zone is None else (zone(time_zone) or False))
+    try:
+        with in_language(locale):
+            yield
+    finally:
+        setattr(g, _VIEWER_ZONE_KEY, before)
 
 
 def in_language(locale: str) -> AbstractContextManager:

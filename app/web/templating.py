@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from ..clock import utcnow, whole_seconds
 from ..models import ChangeReason, Role
 from ..services.locks import ANSWERING
+from .i18n import viewer_zone
 
 
 class TemplateEnvironment(Environment):
@@ -42,16 +43,26 @@ def init_app(app) -> None:
     display_zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
 
     def local(value: datetime) -> datetime:
-        """Stored times are UTC (naive): shown in the display time zone."""
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(display_zone)
+        """Stored times are UTC (naive): shown in the viewer's time zone (their account's), else
+        the display time zone."""
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(
+            viewer_zone() or display_zone)
 
     @app.template_filter("when")
     def when(value):
-        return _short_datetime(local(value).replace(second=0, microsecond=0), str(get_locale())) if value else ""
+        # The wall-clock time, without its zone: two aware datetimes of one instant in two zones are
+        # equal, and the memo would give one zone's text for the other.
+        return _short_datetime(local(value).replace(second=0, microsecond=0, tzinfo=None),
+                               str(get_locale())) if value else ""
 
     @app.template_filter("day")
     def day(value):
         return format_date(value, "medium") if value else ""
+
+    @app.template_filter("weekday")
+    def weekday(value):
+        """A date as a chart's axis shows it: "Mon 7"."""
+        return format_date(value, "EEE d") if value else ""
 
     @app.template_filter("rev")
     def rev(value: datetime) -> str:
@@ -151,6 +162,43 @@ def init_app(app) -> None:
         return str(REPORT_OUTCOME_LABELS.get(decision, decision))
 
     @app.template_global()
+    def notification_badge_count() -> int:
+        """The logged-in user's unread notifications (the bell), cached in Redis."""
+        from flask_login import current_user
+
+        from ..services import notifications
+
+        return notifications.unread_count(current_user.id) if current_user.is_authenticated else 0
+
+    @app.template_global()
+    def notification_kind_label(kind: str) -> str:
+        """What a kind of notification is about (the account page's mail choices)."""
+        return str(NOTIFICATION_KIND_LABELS.get(kind, kind))
+
+    @app.template_global()
+    def ticket_kind_label(kind: str) -> str:
+        return str(TICKET_KIND_LABELS.get(kind, kind))
+
+    @app.template_global()
+    def ticket_state_label(state: str) -> str:
+        return str(TICKET_STATE_LABELS.get(state, state))
+
+    @app.template_global()
+    def ticket_priority_label(priority: str) -> str:
+        return str(TICKET_PRIORITY_LABELS.get(priority, priority))
+
+    @app.template_global()
+    def ticket_action_label(action: str) -> str:
+        """A change of a ticket (its history, the mails and notifications telling it)."""
+        return str(TICKET_ACTION_LABELS.get(action, action))
+
+    @app.template_global()
+    def job_label(what: str, value) -> str:
+        """A background job's queue, status, worker state or alert, in the reader's language."""
+        value = str(getattr(value, "value", value) or "")
+        return str(JOB_LABELS.get(what, {}).get(value, value))
+
+    @app.template_global()
     def answering_lock(conversation):
         """The running "answering" lock of the conversation's moderator on its profile, if any
         (lists, panels and pushes load the profile's lock with the conversation)."""
@@ -208,6 +256,8 @@ MODERATION_ACTION_LABELS = {
     "account_enabled": _l("Account enabled"),
     "manual_reassignment": _l("Reassigned by hand"),
     "forced_unlock": _l("Profile unlocked by force"),
+    "role_promoted": _l("Role raised"),
+    "role_demoted": _l("Role lowered"),
 }
 
 
@@ -235,6 +285,44 @@ REPORT_OUTCOME_LABELS = {
     "ban": _l("action was taken"),
 }
 
+NOTIFICATION_KIND_LABELS = {
+    "reply": _l("Replies in my conversations"),
+    "work_assigned": _l("Conversations given to me while I am away"),
+    "round_called": _l("Calls to come and answer waiting messages"),
+    "report_outcome": _l("Outcomes of my reports"),
+    "ticket": _l("My support tickets"),
+    "job_failed": _l("Failed background jobs"),
+    "export_ready": _l("Exports ready to download"),
+}
+TICKET_KIND_LABELS = {
+    "problem": _l("A problem"),
+    "appeal": _l("An appeal of a ban or mute"),
+    "conversation": _l("A report about a conversation"),
+}
+TICKET_STATE_LABELS = {
+    "open": _l("Open"),
+    "waiting": _l("Waiting for the opener's answer"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+}
+TICKET_PRIORITY_LABELS = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"), "urgent": _l("Urgent")}
+TICKET_ACTION_LABELS = {
+    "created": _l("opened"),
+    "assigned": _l("assigned"),
+    "status": _l("status changed"),
+    "priority": _l("priority changed"),
+    "commented": _l("new comment"),
+}
+
+JOB_LABELS = {
+    "queue": {"high": _l("high priority"), "default": _l("normal priority"), "low": _l("low priority")},
+    "status": {"queued": _l("queued"), "started": _l("running"), "finished": _l("finished"), "failed": _l("failed"),
+               "deferred": _l("deferred"), "scheduled": _l("scheduled"), "stopped": _l("stopped"),
+               "canceled": _l("cancelled")},
+    "worker": {"idle": _l("idle"), "busy": _l("busy"), "started": _l("starting"), "suspended": _l("suspended")},
+    "alert": {"wait": _l("a job waited longer than the target"), "run": _l("a job ran longer than the target"),
+              "failures": _l("more jobs failed than the target allows")},
+}
 
 _ID_MARK = 918273645546372819  # an id no table reaches, found again in the address built with it
 

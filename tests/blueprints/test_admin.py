@@ -141,7 +141,7 @@ def test_overview_shows_online_moderators_and_waiting_messages(app):
     make_user(Role.MODERATOR, online=True, display_name="Online Olga")
     html = client.get("/admin/").get_data(as_text=True)
     assert "Online Olga" in html
-    assert "default" in html and "high" in html
+    assert "normal priority" in html and "high priority" in html  # the queues, named in the reader's language
 
 
 def test_overview_shows_the_last_check_time_as_the_other_times(app, rq_worker):
@@ -162,8 +162,8 @@ def test_users_page_names_roles_in_the_admins_language(app):
     login(client, make_user(Role.ADMIN, locale="fr").email)
     make_user(Role.MODERATOR, display_name="Mona")
     html = client.get("/admin/users").get_data(as_text=True)
-    assert "<td>Mona</td>" in html
-    assert "<td>Modérateur</td>" in html and "<td>moderator</td>" not in html
+    assert '<td class="user-name">Mona</td>' in html
+    assert '<td data-label="Rôle">Modérateur</td>' in html and ">moderator</td>" not in html
     assert '<option value="moderator" selected>Modérateur</option>' in html  # the creation form
     filtered = client.get("/admin/users?role=admin").get_data(as_text=True)
     assert 'aria-current="page">Administrateur</a>' in filtered

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.support.browser import PHONE, log_in, require_chromium
+from tests.support.browser import LIVE, PHONE, log_in, require_chromium
 from tests.support.factories import make_profile, make_user
 
 require_chromium()
@@ -24,7 +24,12 @@ def test_a_phone_shows_profiles_two_abreast_and_the_footer_after_them(new_contex
 
     cards = page.locator(".profile-card")
     expect(cards).to_have_count(10)
-    boxes = [cards.nth(i).bounding_box() for i in range(10)]
+    expect(page.locator("body")).to_have_class(LIVE)  # what the socket's opening changes is done
+    # every card measured in one go (one box at a time, the page could move between two of them)
+    boxes = page.eval_on_selector_all(".profile-card", """cards => cards.map(card => {
+        const r = card.getBoundingClientRect();
+        return {x: r.x, y: r.y, width: r.width, height: r.height};  // as bounding_box() gives them
+    })""")
     assert boxes[0]["y"] == boxes[1]["y"] and boxes[1]["x"] > boxes[0]["x"] + boxes[0]["width"], boxes[:2]
     content_bottom = max(box["y"] + box["height"] for box in boxes)
     assert content_bottom > PHONE["viewport"]["height"], "the page should be taller than the window"

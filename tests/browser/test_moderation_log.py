@@ -10,7 +10,7 @@ from app.clock import utcnow
 from app.database import write_transaction
 from app.models import Role
 from app.services.moderation import log
-from tests.support.browser import DESKTOP, LIVE, log_in, require_chromium
+from tests.support.browser import DESKTOP, admin_menu, LIVE, log_in, require_chromium
 from tests.support.context import app_context
 from tests.support.factories import make_user
 from tests.support.search import conversation_with, moderator
@@ -42,7 +42,7 @@ def test_the_card_shows_the_clients_log_and_the_admin_filters_it(new_context, br
 
     admin_page = browser_problems.watch(new_context(**DESKTOP), "admin")
     log_in(admin_page, web_server.url, admin.email)
-    admin_page.get_by_role("link", name="Moderation").click()
+    admin_menu(admin_page, "/admin/moderation")
     expect(admin_page.locator("[data-log-line]")).to_have_count(2)
     admin_page.get_by_label("Client (address or #)").fill(written.client.email)
     admin_page.get_by_role("button", name="Filter").click()

@@ -11,7 +11,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import Role, User
 from app.services import chat, sending
-from tests.support.browser import DESKTOP, LIVE, log_in, require_chromium
+from tests.support.browser import DESKTOP, admin_menu, LIVE, log_in, require_chromium
 from tests.support.context import app_context
 from tests.support.factories import make_profile, make_user, token
 
@@ -46,7 +46,7 @@ def test_a_report_goes_from_client_to_admin_and_back(new_context, browser_proble
 
     adm = browser_problems.watch(new_context(**DESKTOP), "admin")
     log_in(adm, web_server.url, admin.email)
-    adm.locator("nav.mainnav a", has_text="Reports").click()
+    admin_menu(adm, "/admin/reports")
     row = adm.locator("tr[data-report-id]").filter(has_text="Demande mon code bancaire")
     expect(row).to_contain_text("Scam or fraud")
     expect(row).to_contain_text("Envoie-moi ton code de carte")

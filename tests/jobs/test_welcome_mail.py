@@ -1,4 +1,7 @@
-"""Signing up sends the welcome mail through a real RQ worker to a real SMTP server."""
+"""Signing up sends the activation mail, and following its link the welcome mail, through a real
+RQ worker to a real SMTP server."""
+import re
+
 from app.dev import outbox
 from app.models import Role
 from tests.support.factories import make_user
@@ -6,15 +9,25 @@ from tests.support.http import csrf_from, login
 from tests.support.waiting import wait_until
 
 
-def test_signup_enqueues_welcome_mail_sent_by_the_worker(app, client, rq_worker, smtp_sink):
+def _mail_to(sink, address, subject_not=None):
+    return wait_until(lambda: next((m for m in outbox.list_mails(sink) if address in m["recipients"]
+                                    and m["subject"] != subject_not), None), timeout=20)
+
+
+def test_activation_then_welcome_mail_sent_by_the_worker(app, client, rq_worker, smtp_sink):
     page = client.get("/signup", headers={"Accept-Language": "en"})
     response = client.post("/signup", data={
         "csrf_token": csrf_from(page.get_data(as_text=True)), "display_name": "Théo",
         "email": "theo@example.test", "password": "long-enough-1", "locale": "en"})
     assert response.status_code == 302       # answered at once: the mail is the worker's job
 
-    mail = wait_until(lambda: next((m for m in outbox.list_mails(smtp_sink) if "theo@example.test" in m["recipients"]),
-                                   None), timeout=20)
+    activation = _mail_to(smtp_sink, "theo@example.test")
+    assert activation["subject"] == "Activate your Switchboard account"
+    text = outbox.get_mail(smtp_sink, activation["key"])["text"]
+    link = re.search(r"http://\S+(/activate/\S+)", text).group(1)
+    assert client.get(link).status_code == 302
+
+    mail = _mail_to(smtp_sink, "theo@example.test", subject_not=activation["subject"])
     assert mail["subject"] == "Welcome to Switchboard"
     full = outbox.get_mail(smtp_sink, mail["key"])
     assert "Hello Théo," in full["text"] and "/login" in full["text"]
@@ -29,11 +42,9 @@ def test_signup_enqueues_welcome_mail_sent_by_the_worker(app, client, rq_worker,
     assert admin_client.get("/admin/outbox/..%2F..%2Fetc").status_code == 404
 
 
-def test_welcome_mail_speaks_the_new_clients_language(app, client, rq_worker, smtp_sink):
+def test_activation_mail_speaks_the_new_clients_language(app, client, rq_worker, smtp_sink):
     page = client.get("/signup")
     client.post("/signup", data={"csrf_token": csrf_from(page.get_data(as_text=True)), "display_name": "Lucía",
                                  "email": "lucia@example.test", "password": "long-enough-1", "locale": "es"})
-    mail = wait_until(lambda: next((m for m in outbox.list_mails(smtp_sink)
-                                    if "lucia@example.test" in m["recipients"]), None), timeout=20)
-    assert mail["subject"] != "Welcome to Switchboard"     # translated (Spanish)
-    assert "Lucía" in outbox.get_mail(smtp_sink, mail["key"])["text"]
+    mail = _mail_to(smtp_sink, "lucia@example.test")
+    assert outbox.get_mail(smtp_sink, mail["key"])["text"].startswith("Hola, Lucía:")   # Spanish

@@ -50,6 +50,15 @@ def log_in(page, base_url: str, email: str, *, touch: bool = False, before_submi
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def admin_menu(page, path: str) -> None:
+    """Go to an admin page through the top bar, as a person does: open the group holding its link
+    (the overview has none), then follow the link."""
+    group = page.locator(f'nav.mainnav details[data-navgroup]:has(a[href="{path}"])')
+    if group.count():
+        group.locator("summary").click()
+    page.locator(f'nav.mainnav a[href="{path}"]').click()
+
+
 def type_and_send(page, text: str, *, touch: bool = False):
     """Type ``text`` in the conversation's box and press Enter; returns the box."""
     textarea = page.locator("form[data-send-form] textarea")

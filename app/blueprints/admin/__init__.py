@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import canned, desk, filters, moderation_log, reports, routes, search  # noqa: E402,F401
+from . import canned, desk, filters, moderation_log, operations, reports, routes, search, statistics, tickets  # noqa: E402,F401

@@ -191,6 +191,25 @@ def outbox_mail(key: str):
                            mail=mail)
 
 
+# An HTML mail's own page, framed by the outbox (sandboxed): mails style themselves inline, which
+# the site's CSP refuses; this response alone allows inline styles and nothing else (no script,
+# no request anywhere, images only inline).
+MAIL_PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
+
+
+@bp.route("/outbox/<key>/html")
+def outbox_mail_html(key: str):
+    from ...dev import outbox
+
+    mail = outbox.get_mail(current_app.config["MAIL_OUTBOX_DIR"], key)
+    if mail is None or mail["html"] is None:
+        abort(404)
+    response = current_app.response_class(mail["html"], mimetype="text/html")
+    response.headers["Content-Security-Policy"] = MAIL_PREVIEW_CSP
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
 @bp.route("/locks")
 def lock_list():
     now = utcnow()

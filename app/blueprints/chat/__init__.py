@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("chat", __name__)
 
-from . import reports, routes  # noqa: E402,F401
+from . import reports, routes, support  # noqa: E402,F401

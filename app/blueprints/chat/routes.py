@@ -132,7 +132,8 @@ def send(profile_id: int):
                                              request.form.get("client_token"), utcnow(),
                                              config["MESSAGE_MAX_LENGTH"], session_version(), reply_to_id=reply_to_id,
                                              language=locale_without_database())
-    return message_html(posted.message, "client", posted.message.conversation.client.locale)
+    client = posted.message.conversation.client
+    return message_html(posted.message, "client", client.locale, client.time_zone)
 
 
 @bp.route("/messages/<int:message_id>/reactions", methods=["GET"])

@@ -24,7 +24,7 @@ from ...database import write_transaction
 from ...extensions import db
 from ...models import Conversation, Export, Message, User
 from ...models.exports import CSV, FAILED, JSON, READY, RUNNING, UNFINISHED
-from .. import events
+from .. import events, notifications
 from ..storage import FolderStorage
 from .files import export_key
 from .formats import CsvWriter, Header, JsonWriter, Line, message_chunks
@@ -87,7 +87,18 @@ def finish(export_id: str, file_key: str | None, file_bytes: int | None, message
     done = _changed(update(t).where(t.c.id == export_id, t.c.state == RUNNING).values(**values))
     if done:
         events.record(events.ExportChanged(export_id))
+        if file_key is not None:
+            _tell_owner(export_id, now)
     return done
+
+
+def _tell_owner(export_id: str, now: datetime) -> None:
+    """A ready export is in its owner's notifications (they may have left the page that asked)."""
+    export = db.session.get(Export, export_id)
+    conversation = db.session.get(Conversation, export.conversation_id)
+    notifications.notify(export.owner_id, "export_ready", f"export:{export_id}"[:48], now=now,
+                         params={"profile": conversation.profile.name, "format": export.format},
+                         link=notifications.path("chat.export_file", export_id=export_id))
 
 
 def _labels(owner: User, header: Header) -> Labels:

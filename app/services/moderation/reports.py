@@ -26,7 +26,7 @@ from ...extensions import db
 from ...models import (REPORT_DECISIONS, REPORT_REASONS, Conversation, Message, ModerationNotice, Profile, Report,
                        Role, User)
 from ...models.chat import Sender
-from .. import events
+from .. import events, notifications
 from ..errors import Forbidden, NotFound, TooMany, ValidationError
 from . import log, sanctions
 
@@ -193,6 +193,8 @@ def decide(actor: User, report_id: int, decision: str, note: str, hours: int | N
                sanction_id=report.sanction_id,
                detail={"report": report.id, "kind": report.kind, "reason": report.reason, "decision": decision})
     db.session.add(ModerationNotice(user_id=report.reporter_id, report_id=report.id, kind="outcome", created_at=now))
+    notifications.notify(report.reporter_id, "report_outcome", f"report:{report.id}", now=now,
+                         params={"decision": decision}, link=notifications.path("chat.index"))
     events.record(events.ReportDecided(report.id, tuple(sorted({report.reporter_id, report.client_id}
                                                                if decision == "warn" else {report.reporter_id}))))
     return report

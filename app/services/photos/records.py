@@ -43,6 +43,17 @@ def attach(message, conversation_id: int, uploader_id: int, photo: NewPhoto, now
     return row
 
 
+def attach_to_ticket(ticket_id: int, comment_id: int | None, uploader_id: int, photo: NewPhoto,
+                     now: datetime) -> Photo:
+    """The photo's row, attached to a support ticket: its description (``comment_id`` None) or one
+    of its comments; who may see it follows the ticket and the comment (``viewing``)."""
+    row = Photo(id=photo.id, ticket_id=ticket_id, ticket_comment_id=comment_id, uploader_id=uploader_id,
+                state=PENDING, created_at=now, original_key=photo.original_key, original_bytes=photo.original_bytes)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
 @dataclass(frozen=True)
 class Made:
     """The sizes the job wrote (pixels)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable, TypeVar
 
 from ...database import write_transaction
 from ...models import User
@@ -20,6 +21,8 @@ from ..messages import MAX_BODY, Posted
 from ..sending.rows import UNCHECKED_SESSION
 from .records import NewPhoto, new_photo_id
 from .storage import FolderStorage, original_key
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,22 @@ def _store(data: bytes, storage: FolderStorage, limits: Limits) -> NewPhoto:
     photo = NewPhoto(photo_id, original_key(photo_id), len(data))
     storage.write(photo.original_key, data)
     return photo
+
+
+def with_upload(data: bytes | None, storage: FolderStorage, limits: Limits, write: Callable[[NewPhoto | None], T]
+                ) -> tuple[T, str | None]:
+    """``write(photo)`` in a write transaction, with the upload ``data`` (if any) checked and
+    stored first: what ``write`` returns, and the new photo's id for its job (after this commit).
+    A refused upload stores nothing; a ``write`` that fails removes the stored file."""
+    photo = _store(data, storage, limits) if data else None
+    try:
+        with write_transaction():
+            result = write(photo)
+    except BaseException:
+        if photo is not None:
+            storage.delete(photo.original_key)
+        raise
+    return result, (photo.id if photo is not None else None)
 
 
 def _sent(posted: Posted, photo: NewPhoto, storage: FolderStorage) -> PhotoSent:

@@ -1,5 +1,6 @@
-"""Who may see a photo, checked on every request: the conversation's client, the moderator who
-holds the conversation now, and admins. Nobody else, whoever has the address."""
+"""Who may see a photo, checked on every request: for a message's, the conversation's client, the
+moderator who holds the conversation now, and admins; for a support ticket's, its opener (not
+on an internal note) and admins. Nobody else, whoever has the address."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
-from ...models import Conversation, Photo, Role, User
+from ...models import Conversation, Photo, Role, Ticket, TicketComment, User
 from ..errors import Forbidden, NotFound
 from .storage import VARIANTS, FolderStorage, variant_key
 
@@ -32,9 +33,19 @@ def viewable_photo(viewer: User, photo_id: str) -> Photo:
     photo = db.session.get(Photo, photo_id, options=(joinedload(Photo.conversation),))
     if photo is None:
         raise NotFound(_l("This photo does not exist."))
-    if not viewer.active or not may_see(viewer, photo.conversation):
+    allowed = may_see(viewer, photo.conversation) if photo.conversation_id is not None else _may_see_ticket_photo(
+        viewer, photo)
+    if not viewer.active or not allowed:
         raise Forbidden(_l("You may not see this photo."))
     return photo
+
+
+def _may_see_ticket_photo(viewer: User, photo: Photo) -> bool:
+    if viewer.role == Role.ADMIN:
+        return True
+    ticket = db.session.get(Ticket, photo.ticket_id)
+    note = db.session.get(TicketComment, photo.ticket_comment_id) if photo.ticket_comment_id else None
+    return ticket is not None and ticket.opener_id == viewer.id and not (note is not None and note.internal)
 
 
 @dataclass(frozen=True)
