@@ -42,8 +42,9 @@ def socket_alive(r: redis.Redis, user_id: int, socket_id: str, now: datetime) ->
 
 
 def live_socket_count(r: redis.Redis, user_id: int, now: datetime) -> int:
-    r.zremrangebyscore(_key(user_id), "-inf", epoch(now) - _stale_seconds())
-    return r.zcard(_key(user_id))
+    """Sockets of the user alive at ``now``. Only counts: a reader whose clock is ahead (another
+    process, a job run late) must not erase sockets that are alive for the writer."""
+    return r.zcount(_key(user_id), epoch(now) - _stale_seconds(), "+inf")
 
 
 def _live_socket_counts(r: redis.Redis, user_ids: list[int], now: datetime) -> dict[int, int]:
@@ -132,7 +133,10 @@ def hand_out_waiting(now: datetime) -> dict[int, int]:
 def socket_closed(r: redis.Redis, user: User, socket_id: str, now: datetime) -> bool:
     """Forget a socket. True when it was the user's last live one: the caller schedules
     ``confirm_offline`` after the grace (the user stays online until then)."""
-    r.zrem(_key(user.id), socket_id)
+    with r.pipeline(transaction=False) as pipe:   # its own socket gone, and those stale at its owner's clock
+        pipe.zrem(_key(user.id), socket_id)
+        pipe.zremrangebyscore(_key(user.id), "-inf", f"({epoch(now) - _stale_seconds()}")
+        pipe.execute()
     return live_socket_count(r, user.id, now) == 0
 
 

@@ -31,6 +31,20 @@ def test_online_while_any_socket_is_open(ctx):
     assert not moderator.is_online
 
 
+def test_a_count_from_a_process_whose_clock_is_ahead_forgets_no_socket(ctx):
+    """A job run late (``notify_work_if_away``) counts a moderator's sockets at its own time: the
+    sockets stay for the page that holds them."""
+    r = get_redis()
+    moderator = make_user(Role.MODERATOR)
+    with write_transaction():
+        presence.socket_opened(r, moderator, "tab-1", NOW)
+        presence.socket_opened(r, moderator, "tab-2", NOW)
+    assert presence.live_socket_count(r, moderator.id, NOW + timedelta(days=14)) == 0
+    assert presence.live_socket_count(r, moderator.id, NOW) == 2
+    with write_transaction():
+        assert presence.socket_closed(r, moderator, "tab-1", NOW) is False
+
+
 def test_sockets_of_a_dead_process_stop_counting(ctx):
     r = get_redis()
     moderator = make_user(Role.MODERATOR)
