@@ -51,9 +51,14 @@ def in_queue_order(query):
 
 
 def next_in_line(user=User):
-    """The first of the queue whose moderator is available (an index walk), as a query."""
-    return in_queue_order(select(QueueEntry.moderator_id).join(user, QueueEntry.moderator_id == user.id)
-                          .where(available(user))).limit(1)
+    """The first of the queue whose moderator is available, as a query: a walk of the queue in
+    its order (the index ``ix_moderator_queue_pick``) that stops at the first available. Whether
+    the moderator is available is a subquery per queued row, not a join: a join lets the planner
+    start from the online moderators when its statistics say few are online (as they do after
+    many came online since the last ANALYZE), and then read and sort every one of them."""
+    is_available = (select(available(user)).where(user.id == QueueEntry.moderator_id)
+                    .correlate(QueueEntry).scalar_subquery())
+    return in_queue_order(select(QueueEntry.moderator_id).where(is_available)).limit(1)
 
 
 def join(moderator_id: int, now: datetime, priority: int = 0) -> None:

@@ -1,9 +1,14 @@
 """The moderator queue: order, positions, estimated wait, leaving and rejoining."""
+import json
+import os
 from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import text, update
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import Role
+from app.models import Role, User
 from app.services import activity, chat, moderator_queue, sending
 from tests.support.factories import make_profile, make_user, queued_moderator, token
 
@@ -95,3 +100,30 @@ def test_clients_writing_to_two_profiles_do_not_pull_every_free_profile_to_one_m
                                       .where(Conversation.assigned_moderator_id.is_not(None))))
     assert set(held) <= {m.id for m in moderators}
     assert len(held) >= 5 and max(held.values()) <= 12, held
+
+
+def _rows_read_from(plan: dict, table: str) -> int:
+    """The most rows any node of an ``EXPLAIN (ANALYZE, FORMAT JSON)`` plan read from ``table``."""
+    here = plan.get("Actual Rows", 0) * plan.get("Actual Loops", 1) if plan.get("Relation Name") == table else 0
+    return max([here, *(_rows_read_from(child, table) for child in plan.get("Plans", []))])
+
+
+@pytest.mark.skipif(not os.environ["DATABASE_URL"].startswith("postgresql"), reason="PostgreSQL's planner")
+def test_the_next_in_line_walks_the_queue_whatever_the_statistics_say(ctx):
+    """200 moderators came online since the users were last analysed (none online then: a busy
+    night's start, too few rows of a large table for autovacuum to analyse it again): the pick
+    still walks the queue in its order and stops at the first available, instead of reading every
+    online moderator and sorting them (what a join to the users let the planner do). The queue
+    itself is analysed as it is: a small table written at every decision, autovacuum keeps it so."""
+    moderators = [make_user(Role.MODERATOR) for _ in range(200)]
+    db.session.execute(text("ANALYZE users"))
+    with write_transaction():
+        db.session.execute(update(User).where(User.id.in_([m.id for m in moderators])).values(is_online=True))
+        for moderator in moderators:
+            moderator_queue.join(moderator.id, T0)
+    db.session.execute(text("ANALYZE moderator_queue"))
+    query = moderator_queue.next_in_line().compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = db.session.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {query}")).scalar()
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    assert db.session.scalar(moderator_queue.next_in_line()) == moderators[0].id
+    assert _rows_read_from(plan, "users") <= 1 and _rows_read_from(plan, "moderator_queue") <= 1
