@@ -46,7 +46,12 @@ def after_commit(happened: list) -> None:
             away.setdefault(e.moderator_id, []).append(e.conversation_id)
         elif isinstance(e, events.WorkMoved):
             away.setdefault(e.to_id, []).extend(e.conversation_ids)
+    if not away:
+        return
+    r, now = get_redis(), utcnow()
     for moderator_id, conversation_ids in away.items():
+        if presence.live_socket_count(r, moderator_id, now) > 0:
+            continue  # a page of theirs is open: the push shows the work (the job would find the same)
         NOTIFY_WORK_IF_AWAY.enqueue(moderator_id, conversation_ids,
                                     description=f"work for moderator {moderator_id} while away?")
 
