@@ -22,7 +22,7 @@ from ..services import chat, conversation_view, events, notifications, reactions
 from ..services.moderation import reports as moderation_reports
 from ..services.moderation import sanctions
 from ..web.fragments import message_html
-from ..web.i18n import for_viewer
+from ..web.i18n import for_viewer, in_language
 from .hub import get_hub, publish, publish_all, publish_kick
 
 log = logging.getLogger(__name__)
@@ -331,8 +331,6 @@ def _refresh_queue_panels(app, interval: float) -> None:
 def _push_queue_panels() -> None:
     """The panels of the queued moderators whose sockets this process holds, written to those
     sockets: one read of the queue and of those moderators, a few renders (``QueuePanels``)."""
-    from sqlalchemy import select
-
     from ..clock import utcnow
     from ..services import moderator_queue
 
@@ -340,16 +338,14 @@ def _push_queue_panels() -> None:
     here = hub.local_user_ids()
     if not here or not hub.listening:  # no socket here, or they are about to reconnect and read anew
         return
-    queued = [moderator_id for moderator_id in moderator_queue.queued_moderator_ids() if moderator_id in here]
-    if not queued:
+    locales = {moderator_id: locale for moderator_id, locale in moderator_queue.queued_locales().items()
+               if moderator_id in here}
+    if not locales:
         return
     everyone = moderator_queue.statuses(utcnow(), current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
-    moderators = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(queued)))}
     panels = QueuePanels()
-    for count, moderator_id in enumerate(queued, 1):
-        moderator = moderators.get(moderator_id)
-        if moderator is not None:
-            hub.deliver(moderator_id, panels.panel(moderator, everyone.get(moderator_id, everyone[None])))
+    for count, (moderator_id, locale) in enumerate(locales.items(), 1):
+        hub.deliver(moderator_id, panels.panel(locale, everyone.get(moderator_id, everyone[None])))
         if count % 100 == 0:
             time.sleep(0)  # under gevent: let requests and sockets run between batches
 
@@ -371,16 +367,16 @@ class QueuePanels:
     def __init__(self):
         self.shapes: dict[tuple, tuple[str, ...] | None] = {}
 
-    def panel(self, moderator: User, status) -> str:
+    def panel(self, locale: str, status) -> str:
         if not status.in_queue:
-            return self._render(moderator, status)
+            return self._render(locale, status)
         soon = status.estimated_wait_seconds == 0
-        key = (moderator.locale, soon, status.queued, status.waiting_unassigned, status.profiles_available,
+        key = (locale, soon, status.queued, status.waiting_unassigned, status.profiles_available,
                status.holding_waiting)
         if key not in self.shapes:
             stand_in = dataclasses.replace(status, position=self.POSITION,
                                            estimated_wait_seconds=0 if soon else self.MINUTES * 60)
-            text = self._render(moderator, stand_in)
+            text = self._render(locale, stand_in)
             parts = text.split(str(self.POSITION))
             if len(parts) == 2 and (soon or parts[1].count(str(self.MINUTES)) == 1) and str(self.MINUTES) not in parts[0]:
                 self.shapes[key] = (parts[0], *parts[1].split(str(self.MINUTES)))
@@ -388,15 +384,18 @@ class QueuePanels:
                 self.shapes[key] = None
         shape = self.shapes[key]
         if shape is None:
-            return self._render(moderator, status)
+            return self._render(locale, status)
         if soon:
             return shape[0] + str(status.position) + shape[1]
         minutes = (status.estimated_wait_seconds + 59) // 60
         return shape[0] + str(status.position) + shape[1] + str(minutes) + shape[2]
 
     @staticmethod
-    def _render(moderator: User, status) -> str:
-        return _render_for(moderator, "moderator/_queue.html", status=status, oob=True)
+    def _render(locale: str, status) -> str:
+        """The panel in ``locale``: it shows no time and names nobody, so the language is all
+        that it needs of its reader (a refresh reads no user but their language)."""
+        with in_language(locale):
+            return current_app.jinja_env.get_template("moderator/_queue.html").render(status=status, oob=True)
 
 
 def lock_status_changed(moderator_id: int, profile_id: int) -> None:

@@ -106,9 +106,10 @@ def statuses(now: datetime, default_wait: int = 60) -> dict[int, Status]:
     free = db.session.scalar(select(func.count()).select_from(Profile).where(
         Profile.active.is_(True), ~select(ProfileAssignment.profile_id)
         .where(ProfileAssignment.profile_id == Profile.id).exists()))
-    holding = dict(db.session.execute(
-        select(Conversation.assigned_moderator_id, func.count()).where(
-            Conversation.assigned_moderator_id.in_(ranking), Conversation.awaiting_reply_since.is_not(None))
+    holding = dict(db.session.execute(  # a join, not an IN list of every queued id (rendered and parsed per read)
+        select(Conversation.assigned_moderator_id, func.count())
+        .join(QueueEntry, QueueEntry.moderator_id == Conversation.assigned_moderator_id)
+        .where(Conversation.awaiting_reply_since.is_not(None))
         .group_by(Conversation.assigned_moderator_id)).all()) if ranking else {}
     result = {}
     for position, moderator_id in enumerate(ranking, start=1):
@@ -132,6 +133,12 @@ def status(moderator_id: int, now: datetime, default_wait: int = 60) -> Status:
     if moderator_id in everyone:
         return everyone[moderator_id]
     return replace(everyone[None], holding_waiting=holding_waiting(moderator_id))
+
+
+def queued_locales() -> dict[int, str]:
+    """Every queued moderator's language, by id: all that their queue panels need of them."""
+    return dict(db.session.execute(select(User.id, User.locale)
+                                   .join(QueueEntry, QueueEntry.moderator_id == User.id)).all())
 
 
 def queued_moderator_ids() -> list[int]:

@@ -111,5 +111,5 @@ def test_each_panel_filled_in_from_a_shared_render_is_the_panel_rendered_for_its
         user = db.session.get(User, moderator.id)
         panels = push.QueuePanels()
         for status in STATUSES + STATUSES:  # the second time from the shapes already rendered
-            assert panels.panel(user, status) == push._render_for(user, PANEL, status=status, oob=True)
+            assert panels.panel(user.locale, status) == push._render_for(user, PANEL, status=status, oob=True)
         db.session.remove()
