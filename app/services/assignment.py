@@ -45,7 +45,7 @@ from ..models import (AssignmentChange, ChangeReason, ClientLock, Conversation, 
                       QueueEntry, User)
 from . import activity, events, locks, moderator_queue
 from .moderation import log as moderation_log
-from .snapshots import PUSHED, Selected
+from .snapshots import PUSHED, Selected, Snapshot
 
 
 def least_loaded_online_moderator(now: datetime, exclude: set[int] | None = None) -> int | None:
@@ -321,16 +321,18 @@ def _situation_statement():
 
 
 def assign_if_unassigned(conversation_id: int, now: datetime,
-                         reason: ChangeReason = ChangeReason.NEW) -> int | None:
+                         reason: ChangeReason = ChangeReason.NEW, pushed: Snapshot | None = None) -> int | None:
     """Give a conversation without a moderator to its profile's holder, or to the least-loaded
     online one (the profile follows).
 
     Returns the moderator this call assigned, or None when nobody is online, the client is being
     approached by another moderator (it waits; see the module docstring), or another process
-    assigned it first (the compare-and-set lost).
+    assigned it first (the compare-and-set lost). ``pushed``: the conversation's snapshot that its
+    pushes will render (else the ORM row, if loaded); the usual decision links the holder and the
+    profile's lock it read to it.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        decided = _first_decision(conversation_id, now, reason)
+        decided = _first_decision(conversation_id, now, reason, pushed)
         if decided is not _UNDECIDED:
             return decided
     activity.take_decision_turn()
@@ -382,7 +384,7 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
 _UNDECIDED = object()
 
 
-def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason):
+def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, pushed: Snapshot | None = None):
     """The usual decision on PostgreSQL, with the decisions' turn held as briefly as possible: a
     conversation whose profile nobody holds, of a client nobody approaches (a new client's first
     message, or a profile that went free). Decisions take turns until their commit, and each round
@@ -412,8 +414,9 @@ def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason):
     if row is None:
         return _UNDECIDED
     row = row._mapping
-    conversation = db.session.identity_map.get(identity_key(Conversation, conversation_id))
-    if conversation is not None:  # its pushes render the holder and the profile's lock: no reload
+    if pushed is not None:  # its pushes render the holder and the profile's lock: no reload
+        pushed.moderator, pushed.profile_lock = _HOLDER.snapshot(row), _LOCK.snapshot(row)
+    elif (conversation := db.session.identity_map.get(identity_key(Conversation, conversation_id))) is not None:
         set_committed_value(conversation, "moderator", loaded(User, _HOLDER.values(row)))
         lock = _LOCK.snapshot(row)
         set_committed_value(conversation, "profile_lock", None if lock is None else loaded(ProfileLock, vars(lock)))

@@ -58,6 +58,54 @@ def test_the_usual_message_loads_no_user_and_its_pushes_run_no_query(app, client
     assert count(Message) == 2
 
 
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="the first message's one statement is PostgreSQL's")
+def test_a_first_message_opens_its_conversation_in_one_statement_then_the_decision_follows(app, client):
+    """The conversation (waiting, counted), the message and its pending row in one statement, the
+    sender checked inside it; then the decision (its read, its turn, its statement). No user,
+    profile or conversation is loaded first, and the pushes read nothing after."""
+    moderator = make_user(Role.MODERATOR, online=True)
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    with app_context():
+        engine = db.engine
+    with recorded_statements(engine, this_thread_only=True) as statements:
+        response = send(client, csrf, profile.id, "hello there")
+    assert response.status_code == 200 and "hello there" in response.get_data(as_text=True)
+    [opening] = [statement for statement in statements if "INSERT INTO conversations" in statement]
+    assert "INSERT INTO messages" in opening and "INSERT INTO pending_client_messages" in opening
+    assert "s.session_version <=" in opening and "FROM sanctions AS x" in opening
+    assert_parsed_once(opening)
+    assert not [statement for statement in statements if statement.lstrip().startswith(("SELECT users.", "SELECT profiles."))]
+    assert len(statements) <= 6, statements  # two tries in a conversation they have, the opening, the decision's three
+    with app_context():
+        conversation = Conversation.query.one()
+        assert conversation.assigned_moderator_id == moderator.id and conversation.pending_count == 1
+        assert conversation.awaiting_reply_since is not None and conversation.last_client_message_at is not None
+        [message] = Message.query.all()
+        assert message.conversation_id == conversation.id and message.body == "hello there"
+        assert db.session.scalar(select(QueueEntry.load).where(QueueEntry.moderator_id == moderator.id)) == 1
+    second = send(client, csrf, profile.id, "and again")   # now the usual one statement
+    assert second.status_code == 200 and count(Message) == 2
+
+
+def test_a_first_message_of_a_client_who_may_not_write_stores_nothing(app, client):
+    """Refused as before: the checked path answers, nothing was half-written (no conversation
+    without its message)."""
+    make_user(Role.MODERATOR, online=True)
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    with app_context():
+        with write_transaction():
+            db.session.execute(update(Profile).where(Profile.id == profile.id).values(active=False))
+    assert send(client, csrf, profile.id, "hidden?").status_code == 404
+    with app_context():
+        with write_transaction():
+            db.session.execute(update(Profile).where(Profile.id == profile.id).values(active=True))
+            db.session.execute(update(User).where(User.id == user.id).values(role=Role.MODERATOR))
+    assert send(client, csrf, profile.id, "a client?").status_code == 403
+    assert count(Message) == 0 and count(Conversation) == 0
+
+
 def test_in_an_existing_conversation_what_is_not_stored_gets_the_same_answers(app, client):
     user, profile, csrf = _client_in_a_conversation(app, client)
     assert send(client, csrf, profile.id, "").status_code == 422

@@ -5,10 +5,11 @@ is still active. It is stored by the statements of ``postgresql`` (one statement
 (three), which check the sender themselves, so no user is loaded first; their rows come back as
 snapshots for the pushes (``rows``). On PostgreSQL that case is one statement with nothing after
 it, so it runs as its own transaction (one round trip: no BEGIN, no COMMIT). Every other case
-goes on in a write transaction: an existing conversation by the same statements, then whatever
-the message sets off (an assignment, the holder's load); anything they did not store (a first
-message, input to refuse, a re-send, someone who is not an active client) by the checked path,
-``post_client_message``, with the sender loaded and checked.
+goes on in a write transaction: an existing conversation by the same statements, and on
+PostgreSQL a first message by one more (the conversation opened with it), then whatever the
+message sets off (an assignment, the holder's load); anything they did not store (a first
+message on SQLite, input to refuse, a re-send, someone who is not an active client) by the
+checked path, ``post_client_message``, with the sender loaded and checked.
 
 Whatever path stored it, the message is recorded as posted (``events``): its pushes follow the
 commit.
@@ -24,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ...database import cached_statement, dialect_insert, single_statement_write, write_transaction
 from ...extensions import db
-from ...models import Conversation, Message, Profile, User
+from ...models import Conversation, Profile, ProfileLock, User
 from ...models.chat import Sender
 from .. import activity, assignment, events, filters, pending
 from ..moderation import sanctions
@@ -139,8 +140,11 @@ def _find(client_id: int, profile_id: int) -> Conversation | None:
 
 
 def _store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
+    """The message in the client's conversation with the profile; on PostgreSQL also a first
+    message, with the conversation it opens. None: the checked path decides."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql.store(client_id, profile_id, body, token, now, session_version)
+        return (postgresql.store(client_id, profile_id, body, token, now, session_version)
+                or postgresql.store_first(client_id, profile_id, body, token, now, session_version))
     return sqlite.store(client_id, profile_id, body, token, now, session_version)
 
 
@@ -182,11 +186,25 @@ def _settle(conversation, posted: Posted, was_active: bool, now: datetime) -> Po
 
 
 def _settle_snapshot(conversation, posted: Posted, was_active: bool, now: datetime) -> Posted:
-    """``_settle`` for snapshots. The rare conversation nobody held is assigned on ORM rows: the
-    message and its conversation, loaded for it."""
+    """``_settle`` for snapshots. A conversation nobody holds (a first message, or one whose holder
+    let it go) is decided here: the decision links the holder and the profile's lock it read to the
+    snapshot; a decision that took another way has them read once."""
     if conversation.assigned_moderator_id is not None:
         return _settle(conversation, posted, was_active, now)
-    message = db.session.get(Message, posted.message.id)
-    set_committed_value(message.conversation, "client", conversation.client)
-    set_committed_value(message.conversation, "last_message", message)
-    return _settle(message.conversation, Posted(message, created=True), was_active, now)
+    moderator_id = assignment.assign_if_unassigned(conversation.id, now, pushed=conversation)
+    if moderator_id is not None:
+        conversation.assigned_moderator_id, conversation.assigned_at = moderator_id, now
+        holder = getattr(conversation, "moderator", None)
+        if holder is None or holder.id != moderator_id:  # not linked by the decision
+            row = db.session.execute(cached_statement(("sending.holder_and_lock",), _holder_and_lock_statement),
+                                     {"moderator_": moderator_id, "profile_": conversation.profile_id}).first()._mapping
+            conversation.moderator, conversation.profile_lock = rows.HOLDER.snapshot(row), rows.LOCK.snapshot(row)
+    events.record(events.MessagePosted(posted.message))
+    return posted
+
+
+def _holder_and_lock_statement():
+    users, locks_table = User.__table__, ProfileLock.__table__
+    return (select(*rows.HOLDER.labelled(users), *rows.LOCK.labelled(locks_table))
+            .select_from(users.outerjoin(locks_table, locks_table.c.profile_id == bindparam("profile_")))
+            .where(users.c.id == bindparam("moderator_")))

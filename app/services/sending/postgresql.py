@@ -1,4 +1,5 @@
-"""PostgreSQL: a client's message in a conversation they have, stored by one statement.
+"""PostgreSQL: a client's message in a conversation they have, or their first to a profile, stored
+by one statement.
 
 Data-modifying CTEs check the sender (an active client with no running ban or mute), find their
 conversation with the (active) profile, store the message (unless its token was stored before),
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, bindparam, false, insert, select, true
+from sqlalchemy import DateTime, Integer, bindparam, false, insert, literal, select, true
 
 from ...database import cached_statement, dialect_insert
 from ...extensions import db
@@ -40,6 +41,22 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
     row = row._mapping
     conversation: ConversationSnapshot = rows.conversation_snapshot(row)
     return conversation, rows.linked(rows.message_snapshot(row), conversation, row), row["was_active"]
+
+
+def store_first(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
+    """A client's first message to a profile: the conversation created (waiting, counted), the
+    message and its pending row, in one statement; the same ``(conversation, Posted, was_active)``
+    as ``store`` (nobody holds it yet: the decision follows), or None when nothing was stored: not
+    an active client, a banned or muted one, a hidden or missing profile, or the conversation
+    exists (created meanwhile, or ``store`` did not take the message: the checked path says why)."""
+    statement = cached_statement(("sending.postgresql.first",), _first_statement)
+    row = db.session.connection().execute(statement, _params(client_id, profile_id, body, token, now,
+                                                                           session_version)).first()
+    if row is None:
+        return None
+    row = row._mapping
+    conversation: ConversationSnapshot = rows.conversation_snapshot(row)
+    return conversation, rows.linked(rows.message_snapshot(row), conversation, row), False
 
 
 def _params(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int) -> dict:
@@ -96,4 +113,40 @@ def _statement(held_and_active: bool):
                          .join(SENDER, sender.id == counted.c.client_id)
                          .outerjoin(users, users.c.id == counted.c.assigned_moderator_id)
                          .outerjoin(locks_table, locks_table.c.profile_id == counted.c.profile_id))
+            .add_cte(_pending_row(stored)))
+
+
+def _first_statement():
+    """``store_first``'s statement (``n`` the new conversation, then as ``_statement``). The new
+    row has its counters from the start: a later CTE of the statement could not see it to count."""
+    c, p, sender = Conversation.__table__, Profile.__table__, SENDER.c
+    now = bindparam("now_", type_=DateTime())
+    checked = (select(sender.id, p.c.id, now, literal(1), now, now, now)
+               .select_from(SENDER).join(p, p.c.id == bindparam("profile_", type_=Integer))
+               .where(sender.id == bindparam("client_", type_=Integer), p.c.active.is_(True),
+                      sender.role == Role.CLIENT, sender.active.is_(True),
+                      sender.session_version <= bindparam("session_version_"),
+                      rows.not_sanctioned(sender.id, SANCTIONS)))
+    created = (dialect_insert(c)
+               .from_select(["client_id", "profile_id", "created_at", "pending_count", "awaiting_reply_since",
+                             "last_message_at", "last_client_message_at"], checked)
+               .on_conflict_do_nothing(index_elements=["client_id", "profile_id"])
+               .returning(*rows.CONVERSATION_COLUMNS)
+               .cte("n"))
+    messages = Message.__table__
+    stored = (insert(messages)
+              .from_select(["conversation_id", "sender", "author_id", "body", "client_token", "created_at"],
+                           select(created.c.id, *(bindparam(f"{name}_", type_=messages.c[name].type) for name in
+                                                  ("sender", "author_id", "body", "client_token", "created_at"))))
+              .returning(*(messages.c[name] for name in rows.MESSAGE.names))
+              .cte("m"))
+    locks_table, users = LOCKS, User.__table__
+    return (select(*rows.MESSAGE.labelled(stored), *rows.CONVERSATION.labelled(created),
+                   *rows.PROFILE.labelled(p), *rows.HOLDER.labelled(users), *rows.LOCK.labelled(locks_table),
+                   *rows.SENDER_COLUMNS.labelled(SENDER), false().label("was_active"))
+            .select_from(stored.join(created, created.c.id == stored.c.conversation_id)
+                         .join(p, p.c.id == created.c.profile_id)
+                         .join(SENDER, sender.id == created.c.client_id)
+                         .outerjoin(users, users.c.id == created.c.assigned_moderator_id)
+                         .outerjoin(locks_table, locks_table.c.profile_id == created.c.profile_id))
             .add_cte(_pending_row(stored)))
