@@ -34,13 +34,7 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
     active client, no such conversation, a hidden profile, or the token was stored before; with
     ``held_and_active``, also when no moderator holds the conversation or it had gone quiet."""
     statement = cached_statement(("sending.postgresql", held_and_active), lambda: _statement(held_and_active))
-    row = db.session.connection().execute(statement, _params(client_id, profile_id, body, token, now,
-                                                                           session_version)).first()
-    if row is None:
-        return None
-    row = row._mapping
-    conversation: ConversationSnapshot = rows.conversation_snapshot(row)
-    return conversation, rows.linked(rows.message_snapshot(row), conversation, row), row["was_active"]
+    return _stored(statement, client_id, profile_id, body, token, now, session_version)
 
 
 def store_first(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
@@ -50,13 +44,18 @@ def store_first(client_id: int, profile_id: int, body: str, token: str, now: dat
     an active client, a banned or muted one, a hidden or missing profile, or the conversation
     exists (created meanwhile, or ``store`` did not take the message: the checked path says why)."""
     statement = cached_statement(("sending.postgresql.first",), _first_statement)
+    return _stored(statement, client_id, profile_id, body, token, now, session_version)
+
+
+def _stored(statement, client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
+    """Run one of the statements: its row as ``(conversation, Posted, was_active)`` snapshots, or None."""
     row = db.session.connection().execute(statement, _params(client_id, profile_id, body, token, now,
-                                                                           session_version)).first()
+                                                             session_version)).first()
     if row is None:
         return None
     row = row._mapping
     conversation: ConversationSnapshot = rows.conversation_snapshot(row)
-    return conversation, rows.linked(rows.message_snapshot(row), conversation, row), False
+    return conversation, rows.linked(rows.message_snapshot(row), conversation, row), row["was_active"]
 
 
 def _params(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int) -> dict:
