@@ -11,7 +11,7 @@ from sqlalchemy import event, select, text
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import AssignmentChange, ClientLock, Conversation, ProfileAssignment, QueueEntry
+from app.models import AssignmentChange, ClientLock, Conversation, Message, ProfileAssignment, QueueEntry
 from app.services import activity, sending
 from tests.support.factories import make_profile, make_user, queued_moderator, token
 from tests.support.sql import recorded_statements
@@ -117,3 +117,50 @@ def _waits_for_the_turn(connection, seconds=10.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def _waits_for_a_row(connection, seconds=10.0) -> bool:
+    """True once another backend waits for a transaction (an insert that conflicts with one not
+    yet committed waits for it to end)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if connection.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' "
+                                   "AND NOT granted")).scalar():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_first_message_racing_the_opening_of_its_conversation_goes_into_that_conversation(ctx, app):
+    """The one-statement first message found no conversation, but another transaction was opening
+    it: its insert waits for that one, finds the conversation there and stores nothing; the checked
+    path then puts the message in that conversation, and the decision gives it to a moderator."""
+    moderator = queued_moderator(T0)
+    client, profile = make_user(), make_profile()
+    now = T0 + timedelta(seconds=2)
+    holder = db.engine.connect()
+    holder.execute(Conversation.__table__.insert().values(client_id=client.id, profile_id=profile.id, created_at=now,
+                                                          pending_count=0, client_unread_count=0))
+    outcome = {}
+
+    def send():
+        with app.app_context():
+            try:
+                outcome["posted"] = sending.send_client_message(client.id, profile.id, "are you there?", token(), now)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                outcome["error"] = exc
+
+    worker = threading.Thread(target=send)
+    worker.start()
+    waited = _waits_for_a_row(holder)
+    holder.commit()
+    holder.close()
+    worker.join(20)
+    assert waited and not worker.is_alive() and "error" not in outcome, outcome
+    [conversation] = db.session.scalars(select(Conversation).where(Conversation.client_id == client.id)).all()
+    db.session.refresh(conversation)
+    assert db.session.scalars(select(Message.body).where(Message.conversation_id == conversation.id)).all() == [
+        "are you there?"]
+    assert conversation.assigned_moderator_id == moderator.id and conversation.pending_count == 1
