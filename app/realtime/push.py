@@ -288,7 +288,10 @@ def queue_broadcast_received(app) -> None:
     changes (many moderators connecting, a wave of new conversations) is coalesced per process:
     the first refreshes the panels at once, in the background; changes meanwhile make one more
     refresh ``QUEUE_PUSH_INTERVAL_SECONDS`` later, from the state then, so the panels always end
-    on the latest positions. Elsewhere (a threaded server) it is done now."""
+    on the latest positions. A refresh of many panels waits longer before the next: writing each
+    panel to its socket costs the process, so it writes at most ``QUEUE_PANELS_PER_SECOND`` a
+    second in a burst (a thousand queued moderators here: a refresh every two seconds). Elsewhere
+    (a threaded server) it is done now."""
     interval = app.config["QUEUE_PUSH_INTERVAL_SECONDS"]
     if not interval or not under_gevent():
         _refresh_queue_panels(app, 0)
@@ -306,13 +309,15 @@ _queue_refresh = {"scheduled": False, "again": False}  # this process's coalesce
 
 
 def _refresh_queue_panels(app, interval: float) -> None:
+    per_second = app.config["QUEUE_PANELS_PER_SECOND"]
     try:
         while True:
             _queue_refresh["again"] = False
+            written = 0
             try:
                 with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
                     try:
-                        _push_queue_panels()
+                        written = _push_queue_panels()
                     finally:
                         db.session.remove()
             except Exception:  # noqa: BLE001 - a failed refresh must not stop the next ones
@@ -321,33 +326,35 @@ def _refresh_queue_panels(app, interval: float) -> None:
                 return
             import gevent
 
-            gevent.sleep(interval)
+            gevent.sleep(max(interval, written / per_second) if per_second > 0 else interval)
             if not _queue_refresh["again"]:
                 return
     finally:
         _queue_refresh["scheduled"] = False
 
 
-def _push_queue_panels() -> None:
+def _push_queue_panels() -> int:
     """The panels of the queued moderators whose sockets this process holds, written to those
-    sockets: one read of the queue and of those moderators, a few renders (``QueuePanels``)."""
+    sockets: one read of the queue and of those moderators, a few renders (``QueuePanels``).
+    Returns how many were written."""
     from ..clock import utcnow
     from ..services import moderator_queue
 
     hub = get_hub()
     here = hub.local_user_ids()
     if not here or not hub.listening:  # no socket here, or they are about to reconnect and read anew
-        return
+        return 0
     locales = {moderator_id: locale for moderator_id, locale in moderator_queue.queued_locales().items()
                if moderator_id in here}
     if not locales:
-        return
+        return 0
     everyone = moderator_queue.statuses(utcnow(), current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
     panels = QueuePanels()
     for count, (moderator_id, locale) in enumerate(locales.items(), 1):
         hub.deliver(moderator_id, panels.panel(locale, everyone.get(moderator_id, everyone[None])))
         if count % 100 == 0:
             time.sleep(0)  # under gevent: let requests and sockets run between batches
+    return len(locales)
 
 
 class QueuePanels:

@@ -113,3 +113,55 @@ def test_each_panel_filled_in_from_a_shared_render_is_the_panel_rendered_for_its
         for status in STATUSES + STATUSES:  # the second time from the shapes already rendered
             assert panels.panel(user.locale, status) == push._render_for(user, PANEL, status=status, oob=True)
         db.session.remove()
+
+
+def _panels_heard(ws, count: int, timeout: float = 15.0) -> list[tuple[float, str]]:
+    """The first ``count`` queue panels pushed to this socket, each with when it was read (a panel
+    is read as soon as it comes, or at once if it came before the reading began)."""
+    heard, deadline = [], time.monotonic() + timeout
+    while len(heard) < count and time.monotonic() < deadline:
+        try:
+            frame = ws.recv(timeout=max(0.05, deadline - time.monotonic()))
+        except TimeoutError:
+            continue
+        if 'id="queue-status"' in frame:
+            heard.append((time.monotonic(), frame))
+    assert len(heard) == count, heard
+    return heard
+
+
+@pytest.mark.slow
+def test_a_process_writing_many_panels_spaces_its_refreshes_and_ends_on_the_latest_positions(app):
+    """A real gunicorn process allowed one panel a second, two queued moderators' sockets on it:
+    a change refreshes their panels at once, the next change of the burst waits two seconds (not
+    the 0.2 s of QUEUE_PUSH_INTERVAL_SECONDS) and shows the queue as it is then."""
+    from tests.support.context import app_context
+    from tests.support.http import LiveSession, login
+    from tests.support.processes import WebServer
+    from tests.support.sockets import open_socket, until_hearing
+
+    server = WebServer(QUEUE_PUSH_INTERVAL_SECONDS="0.2", QUEUE_PANELS_PER_SECOND="1").start()
+    sockets = []
+    try:
+        here = [make_user(Role.MODERATOR, online=True) for _ in range(2)]
+        elsewhere = make_user(Role.MODERATOR, online=True)             # queued, no socket on this process
+        for moderator in here:
+            session = LiveSession(server.url)
+            login(session, moderator.email)
+            sockets.append(open_socket(session))
+            until_hearing(sockets[-1], moderator.id)
+        changed_at = time.monotonic()
+        with app_context():
+            with write_transaction():
+                assert moderator_queue.leave(elsewhere.id)              # 2 in the queue
+        time.sleep(0.3)
+        with app_context():
+            with write_transaction():
+                moderator_queue.join(elsewhere.id, utcnow())            # 3 again, within the pause
+        (_, first), (second_at, second) = _panels_heard(sockets[0], 2)
+        assert "of 2" in first and "of 3" in second
+        assert second_at - changed_at >= 1.5, second_at - changed_at   # read as they come: not before
+    finally:
+        for ws in sockets:
+            ws.close()
+        server.stop()
