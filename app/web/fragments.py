@@ -18,3 +18,11 @@ def message_html(message, viewer_side: str, locale: str, time_zone: str | None =
             html = cache[key] = Markup(current_app.jinja_env.get_template("partials/_message.html").render(
                 message=message, viewer_side=viewer_side))
     return html
+
+
+def client_sent_html(message) -> Markup:
+    """The answer to a client's message: its bubble in the client's language, and the
+    conversation it went into (a first message opens it) for the page to know at once."""
+    client = message.conversation.client
+    return Markup(current_app.jinja_env.get_template("chat/_sent.html").render(
+        conversation=message.conversation, bubble=message_html(message, "client", client.locale, client.time_zone)))

@@ -17,6 +17,19 @@ def test_client_sends_and_gets_the_bubble_back(client):
     assert "bonjour &lt;b&gt;toi&lt;/b&gt;" in page
 
 
+def test_the_answer_to_a_first_message_names_the_conversation_it_opened(client):
+    """The page learns its conversation from the answer, not only from the push (which may come
+    later, or from another process): what the client types next is signalled in it."""
+    make_user(Role.MODERATOR, online=True)
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    html = send(client, csrf, profile.id, "premier").get_data(as_text=True)
+    with app_context():
+        conversation_id = Conversation.query.filter_by(client_id=user.id, profile_id=profile.id).one().id
+    assert (f'<span id="conversation-of-p{profile.id}" data-own-conversation="{conversation_id}" hidden '
+            f'hx-swap-oob="true"></span>') in html
+
+
 def test_bad_messages_get_a_clear_4xx_fragment_and_nothing_is_stored(client):
     user, profile = make_user(), make_profile()
     csrf = login(client, user.email)

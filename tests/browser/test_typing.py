@@ -21,7 +21,8 @@ def test_each_side_sees_the_other_typing_until_silence_or_the_message(new_contex
     hanna = make_profile("Hanna", 31)
 
     # The client's page has no conversation yet: their first message makes it, and their page
-    # learns of it from that message's push, so what they type next shows on the moderator's list.
+    # learns of it from the answer to that message (its push may come later, through the other
+    # process), so what they type next shows on the moderator's list.
     mod, cli = moderator_and_phone_client(new_context, browser_problems, moderator, client, hanna, web_server.url,
                                           second_web_server.url)
     type_and_send(cli, "Salut Hanna", touch=True)

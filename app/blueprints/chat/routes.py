@@ -14,7 +14,7 @@ from ...services.exports.files import storage_from as export_storage_from
 from ...services.photos import uploads, viewing
 from ...services.photos.storage import storage_from
 from ...web.auth import home_for, role_required, session_user_id, session_user_required, session_version
-from ...web.fragments import message_html
+from ...web.fragments import client_sent_html
 from ...web.i18n import locale_without_database
 from ...web.send_limit import send_limited
 from ..params import history_bounds, refresh_from, reply_to, required_id
@@ -114,7 +114,7 @@ def read(profile_id: int):
 def send(profile_id: int):
     """A client's message, or photo message (a ``photo`` file, the text its caption), maybe
     answering one (``reply_to``); the answer is its bubble (the push to the client's pages is the
-    same)."""
+    same) and the conversation it went into."""
     config = current_app.config
     reply_to_id = reply_to(request.form)
     upload = request.files.get("photo")
@@ -132,8 +132,7 @@ def send(profile_id: int):
                                              request.form.get("client_token"), utcnow(),
                                              config["MESSAGE_MAX_LENGTH"], session_version(), reply_to_id=reply_to_id,
                                              language=locale_without_database())
-    client = posted.message.conversation.client
-    return message_html(posted.message, "client", client.locale, client.time_zone)
+    return client_sent_html(posted.message)
 
 
 @bp.route("/messages/<int:message_id>/reactions", methods=["GET"])
