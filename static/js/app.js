@@ -113,7 +113,8 @@
       htmx.ajax("GET", url, { target: "#" + c.id, swap: "beforeend" });
     });
     document.querySelectorAll("[data-refresh-url]").forEach(function (el) {
-      htmx.ajax("GET", el.getAttribute("data-refresh-url"), { target: "#" + el.id, swap: "outerHTML" });
+      // From the element itself, so that its hx-sync (if any) orders this with the page's other requests.
+      htmx.ajax("GET", el.getAttribute("data-refresh-url"), { source: el, target: "#" + el.id, swap: "outerHTML" });
     });
   }
 

@@ -2,6 +2,8 @@
 through pushes and reloads; and the connection-lost state, in words, with the composer off."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -66,6 +68,52 @@ def test_waiting_filter_and_longest_wait_order_by_clicking_and_through_pushes(ne
     page.get_by_role("button", name="All", exact=True).click()
     expect(page.locator("#conversation-list li.conv")).to_have_count(4)
     assert "Bruno" in names_in_list(page)
+    assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
+
+
+def test_a_click_just_after_the_page_connects_is_not_lost_to_its_refresh(new_context, browser_problems, web_server):
+    """When its socket opens the page refreshes the list; the moderator's first click can come while
+    that refresh is on its way (here both answers are held, then given in that order): the click's
+    list is the one shown, not swapped into the list the refresh replaced."""
+    moderator = make_user(Role.MODERATOR, display_name="Mona")
+    profile = make_profile("Hugo", 30)
+    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
+    log_in(page, web_server.url, moderator.email)
+    expect(page.locator("body")).to_have_class(LIVE)
+    wait_until(lambda: is_online(moderator.id))
+    for name in ("Anna", "Bruno"):
+        client_writes(web_server.url, name, profile.id, f"{name} is here")
+    page.locator("#conversation-list li.conv").filter(has_text="Bruno").locator("a").click()
+    type_and_send(page, "Hello Bruno")
+    page.get_by_role("button", name="Waiting", exact=True).click()
+    expect(page.locator("#conversation-list")).to_have_attribute("data-filter", "waiting")
+    expect(page.locator("#conversation-list li.conv")).to_have_count(1)
+
+    list_requests = re.compile(r"/moderateur/conversations(\?filter=all)?$")
+    held = []                                 # answered by the server at once, given to the page in turn
+
+    def seen(count: int) -> None:
+        for _ in range(200):
+            if len(held) >= count:
+                return
+            page.wait_for_timeout(50)
+        raise AssertionError(f"{len(held)} of {count} list requests seen")
+
+    page.route(list_requests, lambda route: held.append((route, route.fetch())))
+    page.reload()
+    expect(page.locator("body")).to_have_class(LIVE)
+    seen(1)                                   # the refresh that follows the socket's opening
+    page.get_by_role("button", name="All", exact=True).click()
+    page.wait_for_timeout(300)
+    route, answered = held[0]
+    route.fulfill(response=answered)          # the refresh's answer: the list as kept before the click
+    seen(2)
+    route, answered = held[1]
+    route.fulfill(response=answered)          # the click's
+    expect(page.locator("#conversation-list")).to_have_attribute("data-filter", "all")
+    expect(page.locator("#conversation-list li.conv")).to_have_count(2)
+    expect(page.get_by_role("button", name="All", exact=True)).to_have_attribute("aria-pressed", "true")
+    page.unroute(list_requests)
     assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
 
 
