@@ -231,9 +231,12 @@ class Config:
     QUEUE_STATS_WINDOW_SECONDS = int(os.environ.get("QUEUE_STATS_WINDOW_SECONDS", str(30 * 60)))
     # Queue panels pushed at most once per interval and web process in a burst of changes (0: every change).
     QUEUE_PUSH_INTERVAL_SECONDS = float(os.environ.get("QUEUE_PUSH_INTERVAL_SECONDS", "0.5"))
-    # ...and one web process writes at most this many queue panels a second in such a burst: with
-    # many queued moderators on its sockets, its refreshes come further apart (0: no such limit).
+    # ...and one web process writes at most this many queue panels a second in such a burst, in
+    # this many batches a second (its requests and sockets run between them): with many queued
+    # moderators on its sockets, a refresh takes longer to go out and the next follows it (0: all
+    # at once, no limit).
     QUEUE_PANELS_PER_SECOND = float(os.environ.get("QUEUE_PANELS_PER_SECOND", "500"))
+    QUEUE_PANEL_BATCHES_PER_SECOND = int(os.environ.get("QUEUE_PANEL_BATCHES_PER_SECOND", "20"))
     BALANCE_THRESHOLD = int(os.environ.get("BALANCE_THRESHOLD", "2"))
     BALANCE_COOLDOWN_SECONDS = int(os.environ.get("BALANCE_COOLDOWN_SECONDS", "300"))
     # Work handed to a moderator this recently (a waiting conversation they received) is not

@@ -288,10 +288,11 @@ def queue_broadcast_received(app) -> None:
     changes (many moderators connecting, a wave of new conversations) is coalesced per process:
     the first refreshes the panels at once, in the background; changes meanwhile make one more
     refresh ``QUEUE_PUSH_INTERVAL_SECONDS`` later, from the state then, so the panels always end
-    on the latest positions. A refresh of many panels waits longer before the next: writing each
-    panel to its socket costs the process, so it writes at most ``QUEUE_PANELS_PER_SECOND`` a
-    second in a burst (a thousand queued moderators here: a refresh every two seconds). Elsewhere
-    (a threaded server) it is done now."""
+    on the latest positions. Writing a panel wakes its socket's greenlet, and a thousand of them
+    at once would hold every request of the process back at each of its round trips: a refresh
+    writes its panels in small batches, at most ``QUEUE_PANELS_PER_SECOND`` a second (a thousand
+    queued moderators here: over two seconds), and the next refresh follows that. Elsewhere (a
+    threaded server) it is done now, at once."""
     interval = app.config["QUEUE_PUSH_INTERVAL_SECONDS"]
     if not interval or not under_gevent():
         _refresh_queue_panels(app, 0)
@@ -309,15 +310,15 @@ _queue_refresh = {"scheduled": False, "again": False}  # this process's coalesce
 
 
 def _refresh_queue_panels(app, interval: float) -> None:
-    per_second = app.config["QUEUE_PANELS_PER_SECOND"]
+    per_second = app.config["QUEUE_PANELS_PER_SECOND"] if interval else 0
+    batches = app.config["QUEUE_PANEL_BATCHES_PER_SECOND"]
     try:
         while True:
             _queue_refresh["again"] = False
-            written = 0
             try:
                 with app.test_request_context(base_url=app.config["PUBLIC_URL"]):
                     try:
-                        written = _push_queue_panels()
+                        _push_queue_panels(per_second, batches)
                     finally:
                         db.session.remove()
             except Exception:  # noqa: BLE001 - a failed refresh must not stop the next ones
@@ -326,17 +327,19 @@ def _refresh_queue_panels(app, interval: float) -> None:
                 return
             import gevent
 
-            gevent.sleep(max(interval, written / per_second) if per_second > 0 else interval)
+            gevent.sleep(interval)
             if not _queue_refresh["again"]:
                 return
     finally:
         _queue_refresh["scheduled"] = False
 
 
-def _push_queue_panels() -> int:
+def _push_queue_panels(per_second: float = 0, batches_per_second: int = 20) -> int:
     """The panels of the queued moderators whose sockets this process holds, written to those
-    sockets: one read of the queue and of those moderators, a few renders (``QueuePanels``).
-    Returns how many were written."""
+    sockets: one read of the queue and of those moderators, a few renders (``QueuePanels``), then
+    the writes, ``per_second`` at most, in ``batches_per_second`` batches a second (the process's
+    other work runs between them, and after the last one too, so that refreshes one after the
+    other keep the pace; 0: at once). Returns how many were written."""
     from ..clock import utcnow
     from ..services import moderator_queue
 
@@ -350,11 +353,16 @@ def _push_queue_panels() -> int:
         return 0
     everyone = moderator_queue.statuses(utcnow(), current_app.config["QUEUE_DEFAULT_WAIT_SECONDS"])
     panels = QueuePanels()
-    for count, (moderator_id, locale) in enumerate(locales.items(), 1):
-        hub.deliver(moderator_id, panels.panel(locale, everyone.get(moderator_id, everyone[None])))
-        if count % 100 == 0:
-            time.sleep(0)  # under gevent: let requests and sockets run between batches
-    return len(locales)
+    ready = [(moderator_id, panels.panel(locale, everyone.get(moderator_id, everyone[None])))
+             for moderator_id, locale in locales.items()]
+    db.session.close()  # read: no connection is held while the panels go out
+    batch = max(1, int(per_second // max(1, batches_per_second))) if per_second > 0 else 100
+    for start in range(0, len(ready), batch):
+        for moderator_id, panel in ready[start:start + batch]:
+            hub.deliver(moderator_id, panel)
+        # under gevent: requests and sockets run meanwhile
+        time.sleep(len(ready[start:start + batch]) / per_second if per_second > 0 else 0)
+    return len(ready)
 
 
 class QueuePanels:
