@@ -113,8 +113,10 @@
       htmx.ajax("GET", url, { target: "#" + c.id, swap: "beforeend" });
     });
     document.querySelectorAll("[data-refresh-url]").forEach(function (el) {
-      // From the element itself, so that its hx-sync (if any) orders this with the page's other requests.
-      htmx.ajax("GET", el.getAttribute("data-refresh-url"), { source: el, target: "#" + el.id, swap: "outerHTML" });
+      // From the element itself, so that its hx-sync (if any) orders this with the page's other requests;
+      // replacing it, or filling it (data-refresh-swap="innerHTML": a box that stays).
+      htmx.ajax("GET", el.getAttribute("data-refresh-url"),
+                { source: el, target: "#" + el.id, swap: el.getAttribute("data-refresh-swap") || "outerHTML" });
     });
   }
 

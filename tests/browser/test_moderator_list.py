@@ -7,8 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from app.models import Role
+from app.clock import utcnow
+from app.database import write_transaction
+from app.models import ChangeReason, Role
+from app.services import assignment
 from tests.support.browser import DESKTOP, LIVE, is_online, log_in, require_chromium, type_and_send
+from tests.support.context import app_context
 from tests.support.factories import make_profile, make_user, token
 from tests.support.http import LiveSession, login
 from tests.support.waiting import wait_until
@@ -73,8 +77,8 @@ def test_waiting_filter_and_longest_wait_order_by_clicking_and_through_pushes(ne
 
 def test_a_click_just_after_the_page_connects_is_not_lost_to_its_refresh(new_context, browser_problems, web_server):
     """When its socket opens the page refreshes the list; the moderator's first click can come while
-    that refresh is on its way (here both answers are held, then given in that order): the click's
-    list is the one shown, not swapped into the list the refresh replaced."""
+    that refresh is on its way. Here every answer is held, then given newest first: the refresh,
+    read before the click, must not come in last and undo it (the click's request waits for it)."""
     moderator = make_user(Role.MODERATOR, display_name="Mona")
     profile = make_profile("Hugo", 30)
     page = browser_problems.watch(new_context(**DESKTOP), "moderator")
@@ -105,15 +109,55 @@ def test_a_click_just_after_the_page_connects_is_not_lost_to_its_refresh(new_con
     seen(1)                                   # the refresh that follows the socket's opening
     page.get_by_role("button", name="All", exact=True).click()
     page.wait_for_timeout(300)
-    route, answered = held[0]
-    route.fulfill(response=answered)          # the refresh's answer: the list as kept before the click
+    given = list(held)
+    for route, answered in reversed(given):   # the click's (if it was sent), then the refresh's
+        route.fulfill(response=answered)
     seen(2)
-    route, answered = held[1]
-    route.fulfill(response=answered)          # the click's
+    for route, answered in held[len(given):]:  # the click's, sent once the refresh was in
+        route.fulfill(response=answered)
     expect(page.locator("#conversation-list")).to_have_attribute("data-filter", "all")
     expect(page.locator("#conversation-list li.conv")).to_have_count(2)
     expect(page.get_by_role("button", name="All", exact=True)).to_have_attribute("aria-pressed", "true")
     page.unroute(list_requests)
+    assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
+
+
+def test_a_click_answered_after_a_push_replaced_the_list_still_shows(new_context, browser_problems, web_server):
+    """The whole list is pushed when the moderator receives or loses work; a click's answer that
+    comes after such a push (here the click is held until the push is in) is still the list shown."""
+    moderator = make_user(Role.MODERATOR, display_name="Mona")
+    hugo, iris = make_profile("Hugo", 30), make_profile("Iris", 27)
+    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
+    log_in(page, web_server.url, moderator.email)
+    expect(page.locator("body")).to_have_class(LIVE)
+    wait_until(lambda: is_online(moderator.id))
+    for name, profile in (("Anna", hugo), ("Bruno", hugo), ("Dora", iris)):
+        client_writes(web_server.url, name, profile.id, f"{name} is here")
+    expect(page.locator("#conversation-list li.conv")).to_have_count(3)
+    dora = page.locator("#conversation-list li.conv").filter(has_text="Dora").get_attribute("data-conversation-id")
+    page.locator("#conversation-list li.conv").filter(has_text="Bruno").locator("a").click()
+    type_and_send(page, "Hello Bruno")
+    page.get_by_role("button", name="Waiting", exact=True).click()
+    expect(page.locator("#conversation-list")).to_have_attribute("data-filter", "waiting")
+    expect(page.locator("#conversation-list li.conv")).to_have_count(2)
+
+    held = []                                 # the click, kept from the server until the push is in
+    page.route(re.compile(r"/moderateur/conversations\?filter=all$"), lambda route: held.append(route))
+    page.get_by_role("button", name="All", exact=True).click()
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the click sent no request"
+    otto = make_user(Role.MODERATOR, display_name="Otto", online=True)
+    with app_context(), write_transaction():                       # Dora's profile goes to Otto:
+        assert assignment.reassign(int(dora), otto.id, utcnow(), ChangeReason.MANUAL)   # Mona's list pushed
+    expect(page.locator("#conversation-list li.conv")).to_have_count(1)     # (as she keeps it: waiting)
+    held[0].continue_()
+    expect(page.locator("#conversation-list")).to_have_attribute("data-filter", "all")
+    expect(page.locator("#conversation-list li.conv")).to_have_count(2)
+    assert sorted(names_in_list(page)) == ["Anna", "Bruno"]
+    page.unroute(re.compile(r"/moderateur/conversations\?filter=all$"))
     assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
 
 
