@@ -42,6 +42,7 @@ def test_a_reply_shows_as_unread_until_seen_and_seen_shows_on_the_other_side(new
     expect(entry.locator(".glance .preview")).to_have_text("Salut Hanna, tu es là ?")
     expect(entry.locator(".glance .waited")).to_have_text(re.compile(r"^Waiting \d+ sec$"))
     expect(mod.locator("#unread-total")).to_have_text("1")
+    expect(mod.get_by_role("navigation", name="Main").get_by_role("link", name="Workspace 1")).to_be_visible()
     assert mod.title().startswith("(1) ")
     shot(mod, "unread_moderator_list_preview_and_wait")
 
@@ -65,6 +66,7 @@ def test_a_reply_shows_as_unread_until_seen_and_seen_shows_on_the_other_side(new
     expect(strip_entry.locator(".unread-count")).to_have_text("1")
     expect(strip_entry.locator(".strip-preview")).to_have_text("Oui, je suis là !")
     expect(cli.locator("#unread-total")).to_have_text("1")
+    expect(cli.get_by_role("navigation").get_by_role("link", name="Profils 1")).to_be_visible()  # not by "Assistance"
     expect(cli).to_have_title(re.compile(r"^\(1\) "))
     assert cli.locator("[data-strip-entry]").count() == 1
     shot(cli, f"unread_badge_on_the_profile_list_{client_size}")
