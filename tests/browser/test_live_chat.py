@@ -156,7 +156,9 @@ def test_live_chat_survives_a_server_dying(new_context, browser_problems, shot, 
         re.compile(rf"WebSocket connection to 'ws://{dead}ws' failed"),
         # htmx logs the failed socket's "error" event object itself (htmx:wsError).
         re.compile(rf"^(htmx:wsError|Event) \(http://{dead}static/vendor/htmx-"),
-        re.compile(rf"^Failed to load resource: net::ERR_CONNECTION_REFUSED \(http://{dead}"),
+        # (reset: a request of the page's, such as marking what it shows as read, in flight when
+        # the server was killed; refused: one sent while it was down)
+        re.compile(rf"^Failed to load resource: net::ERR_CONNECTION_(REFUSED|RESET) \(http://{dead}"),
         re.compile(rf"^htmx:sendError \(http://{dead}static/vendor/htmx-"),
     ]}
     unexpected = browser_problems.unexpected(allowed)
