@@ -122,6 +122,37 @@ def test_a_click_just_after_the_page_connects_is_not_lost_to_its_refresh(new_con
     assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
 
 
+def test_a_conversation_opened_while_the_list_refreshes_opens(new_context, browser_problems, web_server):
+    """The conversations' links are not held behind the list's refresh (whose answer replaces them)."""
+    moderator = make_user(Role.MODERATOR, display_name="Mona")
+    profile = make_profile("Hugo", 30)
+    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
+    log_in(page, web_server.url, moderator.email)
+    expect(page.locator("body")).to_have_class(LIVE)
+    wait_until(lambda: is_online(moderator.id))
+    client_writes(web_server.url, "Anna", profile.id, "Anna is here")
+    expect(page.locator("#conversation-list li.conv")).to_have_count(1)
+
+    refresh = re.compile(r"/moderateur/conversations$")
+    held = []
+    page.route(refresh, lambda route: held.append((route, route.fetch())))
+    page.reload()
+    expect(page.locator("body")).to_have_class(LIVE)
+    for _ in range(200):                      # the refresh that follows the socket's opening
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page did not refresh its list when its socket opened"
+    page.locator("#conversation-list li.conv").filter(has_text="Anna").locator("a").click()
+    page.wait_for_timeout(300)
+    route, answered = held[0]
+    route.fulfill(response=answered)
+    expect(page.locator("#conversation-panel form[data-send-form] textarea")).to_be_visible()
+    expect(page.locator("#conversation-panel .msg.theirs")).to_have_count(1)
+    page.unroute(refresh)
+    assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
+
+
 def test_a_click_answered_after_a_push_replaced_the_list_still_shows(new_context, browser_problems, web_server):
     """The whole list is pushed when the moderator receives or loses work; a click's answer that
     comes after such a push (here the click is held until the push is in) is still the list shown."""
