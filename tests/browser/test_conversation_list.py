@@ -7,10 +7,9 @@ import re
 from playwright.sync_api import expect
 
 from app.models import Role
-from tests.support.browser import DESKTOP, LIVE, is_online, log_in, require_chromium, type_and_send
+from tests.support.browser import live_moderator_page, require_chromium, type_and_send
 from tests.support.factories import make_profile, make_user, token
 from tests.support.http import LiveSession, login
-from tests.support.waiting import wait_until
 
 require_chromium()
 
@@ -23,10 +22,7 @@ def test_answered_conversations_take_their_place_as_a_reload_would_show_them(new
                                                                               web_server):
     moderator = make_user(Role.MODERATOR, display_name="Mona")
     profile = make_profile("Hugo", 30)
-    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
-    log_in(page, web_server.url, moderator.email)
-    expect(page.locator("body")).to_have_class(LIVE)
-    wait_until(lambda: is_online(moderator.id))
+    page = live_moderator_page(new_context, browser_problems, moderator, web_server.url)
 
     for name in ("Anna", "Bruno", "Carla"):  # one after the other: Carla's is the newest
         session = LiveSession(web_server.url)

@@ -11,7 +11,8 @@ from app.clock import utcnow
 from app.database import write_transaction
 from app.models import ChangeReason, Role
 from app.services import assignment
-from tests.support.browser import DESKTOP, LIVE, is_online, log_in, require_chromium, type_and_send
+from tests.support.browser import (DESKTOP, LIVE, is_online, live_moderator_page, log_in, require_chromium,
+                                   type_and_send)
 from tests.support.context import app_context
 from tests.support.factories import make_profile, make_user, token
 from tests.support.http import LiveSession, login
@@ -33,14 +34,20 @@ def client_writes(base_url: str, name: str, profile_id: int, body: str) -> None:
     assert response.status_code == 200, response.text
 
 
+def until_held(page, held: list, count: int) -> None:
+    """Wait (letting the page run) until ``count`` requests have been caught by a route into ``held``."""
+    for _ in range(200):
+        if len(held) >= count:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{len(held)} of {count} requests seen")
+
+
 def test_waiting_filter_and_longest_wait_order_by_clicking_and_through_pushes(new_context, browser_problems, shot,
                                                                               web_server):
     moderator = make_user(Role.MODERATOR, display_name="Mona")
     profile = make_profile("Hugo", 30)
-    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
-    log_in(page, web_server.url, moderator.email)
-    expect(page.locator("body")).to_have_class(LIVE)
-    wait_until(lambda: is_online(moderator.id))
+    page = live_moderator_page(new_context, browser_problems, moderator, web_server.url)
     for name in ("Anna", "Bruno", "Carla"):                       # Anna has waited longest
         client_writes(web_server.url, name, profile.id, f"{name} is here")
     expect(page.locator("#conversation-list li.conv.waiting")).to_have_count(3)
@@ -81,10 +88,7 @@ def test_a_click_just_after_the_page_connects_is_not_lost_to_its_refresh(new_con
     read before the click, must not come in last and undo it (the click's request waits for it)."""
     moderator = make_user(Role.MODERATOR, display_name="Mona")
     profile = make_profile("Hugo", 30)
-    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
-    log_in(page, web_server.url, moderator.email)
-    expect(page.locator("body")).to_have_class(LIVE)
-    wait_until(lambda: is_online(moderator.id))
+    page = live_moderator_page(new_context, browser_problems, moderator, web_server.url)
     for name in ("Anna", "Bruno"):
         client_writes(web_server.url, name, profile.id, f"{name} is here")
     page.locator("#conversation-list li.conv").filter(has_text="Bruno").locator("a").click()
@@ -96,23 +100,16 @@ def test_a_click_just_after_the_page_connects_is_not_lost_to_its_refresh(new_con
     list_requests = re.compile(r"/moderateur/conversations(\?filter=all)?$")
     held = []                                 # answered by the server at once, given to the page in turn
 
-    def seen(count: int) -> None:
-        for _ in range(200):
-            if len(held) >= count:
-                return
-            page.wait_for_timeout(50)
-        raise AssertionError(f"{len(held)} of {count} list requests seen")
-
     page.route(list_requests, lambda route: held.append((route, route.fetch())))
     page.reload()
     expect(page.locator("body")).to_have_class(LIVE)
-    seen(1)                                   # the refresh that follows the socket's opening
+    until_held(page, held, 1)                 # the refresh that follows the socket's opening
     page.get_by_role("button", name="All", exact=True).click()
     page.wait_for_timeout(300)
     given = list(held)
     for route, answered in reversed(given):   # the click's (if it was sent), then the refresh's
         route.fulfill(response=answered)
-    seen(2)
+    until_held(page, held, 2)
     for route, answered in held[len(given):]:  # the click's, sent once the refresh was in
         route.fulfill(response=answered)
     expect(page.locator("#conversation-list")).to_have_attribute("data-filter", "all")
@@ -126,10 +123,7 @@ def test_a_conversation_opened_while_the_list_refreshes_opens(new_context, brows
     """The conversations' links are not held behind the list's refresh (whose answer replaces them)."""
     moderator = make_user(Role.MODERATOR, display_name="Mona")
     profile = make_profile("Hugo", 30)
-    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
-    log_in(page, web_server.url, moderator.email)
-    expect(page.locator("body")).to_have_class(LIVE)
-    wait_until(lambda: is_online(moderator.id))
+    page = live_moderator_page(new_context, browser_problems, moderator, web_server.url)
     client_writes(web_server.url, "Anna", profile.id, "Anna is here")
     expect(page.locator("#conversation-list li.conv")).to_have_count(1)
 
@@ -138,11 +132,7 @@ def test_a_conversation_opened_while_the_list_refreshes_opens(new_context, brows
     page.route(refresh, lambda route: held.append((route, route.fetch())))
     page.reload()
     expect(page.locator("body")).to_have_class(LIVE)
-    for _ in range(200):                      # the refresh that follows the socket's opening
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "the page did not refresh its list when its socket opened"
+    until_held(page, held, 1)                 # the refresh that follows the socket's opening
     page.locator("#conversation-list li.conv").filter(has_text="Anna").locator("a").click()
     page.wait_for_timeout(300)
     route, answered = held[0]
@@ -158,10 +148,7 @@ def test_a_click_answered_after_a_push_replaced_the_list_still_shows(new_context
     comes after such a push (here the click is held until the push is in) is still the list shown."""
     moderator = make_user(Role.MODERATOR, display_name="Mona")
     hugo, iris = make_profile("Hugo", 30), make_profile("Iris", 27)
-    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
-    log_in(page, web_server.url, moderator.email)
-    expect(page.locator("body")).to_have_class(LIVE)
-    wait_until(lambda: is_online(moderator.id))
+    page = live_moderator_page(new_context, browser_problems, moderator, web_server.url)
     for name, profile in (("Anna", hugo), ("Bruno", hugo), ("Dora", iris)):
         client_writes(web_server.url, name, profile.id, f"{name} is here")
     expect(page.locator("#conversation-list li.conv")).to_have_count(3)
@@ -175,11 +162,7 @@ def test_a_click_answered_after_a_push_replaced_the_list_still_shows(new_context
     held = []                                 # the click, kept from the server until the push is in
     page.route(re.compile(r"/moderateur/conversations\?filter=all$"), lambda route: held.append(route))
     page.get_by_role("button", name="All", exact=True).click()
-    for _ in range(200):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "the click sent no request"
+    until_held(page, held, 1)
     otto = make_user(Role.MODERATOR, display_name="Otto", online=True)
     with app_context(), write_transaction():                       # Dora's profile goes to Otto:
         assert assignment.reassign(int(dora), otto.id, utcnow(), ChangeReason.MANUAL)   # Mona's list pushed

@@ -78,6 +78,19 @@ def is_online(user_id: int) -> bool:
         return db.session.get(User, user_id).is_online
 
 
+def live_moderator_page(new_context, browser_problems, moderator, base_url: str):
+    """A moderator's workspace on a desktop, logged in, live, their presence stored."""
+    from playwright.sync_api import expect
+
+    from tests.support.waiting import wait_until
+
+    page = browser_problems.watch(new_context(**DESKTOP), "moderator")
+    log_in(page, base_url, moderator.email)
+    expect(page.locator("body")).to_have_class(LIVE)
+    wait_until(lambda: is_online(moderator.id))
+    return page
+
+
 def moderator_and_phone_client(new_context, browser_problems, moderator, client, profile, moderator_url: str,
                                client_url: str):
     """A moderator on a desktop, their workspace live and their presence stored, and a client on
@@ -85,12 +98,7 @@ def moderator_and_phone_client(new_context, browser_problems, moderator, client,
     returns the two pages."""
     from playwright.sync_api import expect
 
-    from tests.support.waiting import wait_until
-
-    mod = browser_problems.watch(new_context(**DESKTOP), "moderator")
-    log_in(mod, moderator_url, moderator.email)
-    expect(mod.locator("body")).to_have_class(LIVE)
-    wait_until(lambda: is_online(moderator.id))
+    mod = live_moderator_page(new_context, browser_problems, moderator, moderator_url)
     cli = browser_problems.watch(new_context(**PHONE), "client")
     log_in(cli, client_url, client.email, touch=True)
     cli.goto(f"{client_url}/profiles/{profile.id}")
