@@ -334,7 +334,7 @@ def _refresh_queue_panels(app, interval: float) -> None:
         _queue_refresh["scheduled"] = False
 
 
-def _push_queue_panels(per_second: float = 0, batches_per_second: int = 20) -> int:
+def _push_queue_panels(per_second: float = 0, batches_per_second: int = 1) -> int:
     """The panels of the queued moderators whose sockets this process holds, written to those
     sockets: one read of the queue and of those moderators, a few renders (``QueuePanels``), then
     the writes, ``per_second`` at most, in ``batches_per_second`` batches a second (the process's
@@ -356,12 +356,13 @@ def _push_queue_panels(per_second: float = 0, batches_per_second: int = 20) -> i
     ready = [(moderator_id, panels.panel(locale, everyone.get(moderator_id, everyone[None])))
              for moderator_id, locale in locales.items()]
     db.session.close()  # read: no connection is held while the panels go out
-    batch = max(1, int(per_second // max(1, batches_per_second))) if per_second > 0 else 100
-    for start in range(0, len(ready), batch):
-        for moderator_id, panel in ready[start:start + batch]:
+    paced = per_second > 0
+    size = max(1, int(per_second // max(1, batches_per_second))) if paced else 100
+    for start in range(0, len(ready), size):
+        batch = ready[start:start + size]
+        for moderator_id, panel in batch:
             hub.deliver(moderator_id, panel)
-        # under gevent: requests and sockets run meanwhile
-        time.sleep(len(ready[start:start + batch]) / per_second if per_second > 0 else 0)
+        time.sleep(len(batch) / per_second if paced else 0)  # under gevent: requests and sockets run meanwhile
     return len(ready)
 
 
