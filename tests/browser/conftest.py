@@ -24,12 +24,20 @@ document.addEventListener("securitypolicyviolation", function (e) {
                               " at " + e.sourceFile + ":" + e.lineNumber + " " + (e.sample || ""));
 });
 """
+# htmx's console line for an out-of-band fragment whose target is not on the page names no
+# fragment: this reports which one (a problem of its own, beside that line).
+OOB_MISS_LISTENER = """
+document.addEventListener("htmx:oobErrorNoTarget", function (e) {
+  var content = e.detail && e.detail.content;
+  window.__reportOobMiss("htmx:oobErrorNoTarget for " + (content && content.outerHTML ? content.outerHTML.slice(0, 300) : String(content)));
+});
+"""
 
 
 @dataclass
 class Problem:
     page: str
-    kind: str          # console | pageerror | csp
+    kind: str          # console | pageerror | csp | oob
     text: str
     phase: str
 
@@ -52,6 +60,9 @@ class BrowserProblems:
         context.expose_binding("__reportCspViolation",
                                lambda source, text: self.problems.append(Problem(name, "csp", text, self.phase)))
         context.add_init_script(script=CSP_LISTENER)
+        context.expose_binding("__reportOobMiss",
+                               lambda source, text: self.problems.append(Problem(name, "oob", text, self.phase)))
+        context.add_init_script(script=OOB_MISS_LISTENER)
         page = context.new_page()
         page.on("console", lambda msg: msg.type == "error" and self.problems.append(
             Problem(name, "console", f"{msg.text} ({msg.location.get('url', '')})", self.phase)))
