@@ -141,8 +141,9 @@ class Tracer:
         by_trace = new.compare_to(old, "traceback")
         traced = sum(s.size_diff for s in by_line)
 
-        def where(frames, depth=8) -> list[str]:
-            return [f"{_short(f.filename)}:{f.lineno}" for f in list(frames)[-depth:]]  # innermost first
+        def where(traceback, depth=8) -> list[str]:
+            innermost_first = list(traceback)[::-1]  # tracemalloc keeps the oldest frame first
+            return [f"{_short(f.filename)}:{f.lineno}" for f in innermost_first[:depth]]
 
         def diff(a: dict, b: dict) -> dict:
             return {k: round((b.get(k, 0) - a.get(k, 0)) / per, 2) for k in b
@@ -154,13 +155,33 @@ class Tracer:
                            "at": where(s.traceback, 1)[0]} for s in by_line[:self.top]],
             "top_tracebacks": [{"bytes_per_socket": round(s.size_diff / per),
                                 "blocks_per_socket": round(s.count_diff / per, 2),
-                                "innermost_first": where(reversed(list(s.traceback)), 12)}
+                                "innermost_first": where(s.traceback, 12)}
                                for s in by_trace[:self.top]],
+            "bytes_per_socket_by_owner": {owner: round(size / per) for owner, size in _by_owner(by_trace)},
             "objects_per_socket": diff(first["by_type"], last["by_type"]),
             "greenlets_per_socket": diff(first["greenlets"], last["greenlets"]),
             "greenlet_stack_saved_bytes_per_socket": diff(first["greenlet_stack_saved_bytes"],
                                                           last["greenlet_stack_saved_bytes"]),
         }
+
+
+def _by_owner(by_trace) -> list[tuple[str, int]]:
+    """Growth by what asked for it: the innermost frame's installed package (``gunicorn``,
+    ``wsproto``...) or module of ours (``app/realtime/socket.py``); the standard library's own
+    frames are passed over (a dict grown by ``json`` for Flask counts as Flask's)."""
+    owners: Counter = Counter()
+    for stat in by_trace:
+        owner = "python"
+        for frame in reversed(list(stat.traceback)):
+            name = frame.filename
+            if "site-packages/" in name:
+                owner = name.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+                break
+            if name.startswith(str(ROOT) + "/"):
+                owner = name[len(str(ROOT)) + 1:]
+                break
+        owners[owner] += stat.size_diff
+    return [(owner, size) for owner, size in owners.most_common() if size > 0]
 
 
 def _short(filename: str) -> str:
@@ -219,6 +240,9 @@ def _print_trace(trace: dict) -> None:
           f"{trace['greenlets_per_socket']}, their saved C stack per socket {trace['greenlet_stack_saved_bytes_per_socket']}")
     for line in trace["top_lines"][:15]:
         print(f"    {line['bytes_per_socket']:>7} B {line['blocks_per_socket']:>6} blocks  {line['at']}")
+    owners = list(trace["bytes_per_socket_by_owner"].items())[:15]
+    print("    bytes per socket by owner (innermost package or module of ours): "
+          + ", ".join(f"{owner} {size}" for owner, size in owners))
     objects = sorted(trace["objects_per_socket"].items(), key=lambda kv: -kv[1])[:20]
     print("    objects per socket: " + ", ".join(f"{k.rsplit('.', 1)[-1]} {v}" for k, v in objects))
 

@@ -149,7 +149,9 @@ def _opened(ws, r, user_id: int, socket_id: str) -> bool:
         ws.close(reason=TRY_AGAIN_LATER, message="try again later")
         return False
     finally:
-        db.session.close()  # the socket lives for hours: hand its database connection back to the pool
+        # The socket lives for hours: its database connection goes back to the pool, and the
+        # session object (with what it loaded) is dropped rather than kept idle beside it.
+        db.session.remove()
     return True
 
 
@@ -201,7 +203,7 @@ def _record_activity(user_id: int, conversation_id: int | None) -> None:
     except Exception:  # noqa: BLE001 - activity is best effort, the socket stays
         log.warning("could not record typing of user %s", user_id, exc_info=True)
     finally:
-        db.session.close()  # the pushes read after the commit: hand the connection back to the pool
+        db.session.remove()  # the pushes read after the commit: the connection back to the pool, no idle session kept
 
 
 def _closed(r, user_id: int, socket_id: str) -> None:

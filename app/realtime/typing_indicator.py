@@ -81,4 +81,4 @@ def typing_signalled(user_id: int, conversation_id: int | None, now: float) -> N
     except Exception as exc:  # noqa: BLE001 - an indicator is not worth a socket (nor a traceback per signal)
         log.warning("could not push typing of user %s: %s", user_id, str(exc).splitlines()[0][:200] if str(exc) else exc)
     finally:
-        db.session.close()
+        db.session.remove()
