@@ -40,7 +40,7 @@ def create_app(config_class: type = Config) -> Flask:
     limiter.init_app(app)
 
     from .realtime import hub
-    from .realtime.middleware import NoDeflateMiddleware
+    from .realtime.middleware import no_deflate
 
     hub.init_app(app)
     from .realtime import push
@@ -57,7 +57,7 @@ def create_app(config_class: type = Config) -> Flask:
     from .realtime import typing_indicator
 
     typing_indicator.init_app(app)
-    app.wsgi_app = NoDeflateMiddleware(app.wsgi_app)
+    app.wsgi_app = no_deflate(app.wsgi_app)
     if app.config["TRUSTED_PROXIES"]:  # the client's address and scheme as the proxies in front saw them
         from werkzeug.middleware.proxy_fix import ProxyFix
 
