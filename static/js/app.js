@@ -112,13 +112,42 @@
       if (first) { url += "&refresh_from=" + first.getAttribute("data-msg-id"); }
       htmx.ajax("GET", url, { target: "#" + c.id, swap: "beforeend" });
     });
-    document.querySelectorAll("[data-refresh-url]").forEach(function (el) {
-      // From the element itself, so that its hx-sync (if any) orders this with the page's other requests;
-      // replacing it, or filling it (data-refresh-swap="innerHTML": a box that stays).
-      htmx.ajax("GET", el.getAttribute("data-refresh-url"),
-                { source: el, target: "#" + el.id, swap: el.getAttribute("data-refresh-swap") || "outerHTML" });
+    document.querySelectorAll("[data-refresh-url]").forEach(function (el) { refresh(el, 1); });
+  }
+
+  /* An element refreshed whole (data-refresh-url) may be pushed to while its refresh is on its way:
+     the answer, read before that push, would then undo it until the next change. Pushes swapped into
+     each such element are counted; an answer that finds more than when its request left is swapped
+     in, then the element is fetched once more (that read follows the push), up to REFRESH_ROUNDS. */
+  var REFRESH_ROUNDS = 3;
+  var pushedInto = {};       // element id -> out-of-band swaps into it (or into what it holds) so far
+
+  function refresh(el, round) {
+    // From the element itself, so that its hx-sync (if any) orders this with the page's other requests;
+    // replacing it, or filling it (data-refresh-swap="innerHTML": a box that stays).
+    htmx.ajax("GET", el.getAttribute("data-refresh-url"), {
+      source: el, target: "#" + el.id, swap: el.getAttribute("data-refresh-swap") || "outerHTML",
+      headers: { "X-Refresh-Of": el.id + " " + (pushedInto[el.id] || 0) + " " + round }
     });
   }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    document.querySelectorAll("[data-refresh-url]").forEach(function (el) {
+      if (el === evt.target || el.contains(evt.target)) { pushedInto[el.id] = (pushedInto[el.id] || 0) + 1; }
+    });
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var headers = evt.detail.etc && evt.detail.etc.headers, mark = headers && headers["X-Refresh-Of"];
+    if (!mark || !evt.detail.shouldSwap) { return; }
+    var parts = mark.split(" "), id = parts[0], round = parseInt(parts[2], 10);
+    if ((pushedInto[id] || 0) > parseInt(parts[1], 10) && round < REFRESH_ROUNDS) {
+      setTimeout(function () {          // once this answer is in
+        var el = document.getElementById(id);
+        if (el && el.hasAttribute("data-refresh-url")) { refresh(el, round + 1); }
+      }, 0);
+    }
+  });
 
   /* The composer as the client's standing has it now (a mute imposed or lifted): fetched again
      after a push says it changed and after a (re)connect, swapped in only when the standing

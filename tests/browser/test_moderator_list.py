@@ -12,7 +12,7 @@ from app.database import write_transaction
 from app.models import ChangeReason, Role
 from app.services import assignment
 from tests.support.browser import (DESKTOP, LIVE, is_online, live_moderator_page, log_in, require_chromium,
-                                   type_and_send)
+                                   type_and_send, until_held)
 from tests.support.context import app_context
 from tests.support.factories import make_profile, make_user, token
 from tests.support.http import LiveSession, login
@@ -32,15 +32,6 @@ def client_writes(base_url: str, name: str, profile_id: int, body: str) -> None:
     response = session.post(f"/profiles/{profile_id}/messages", data={"body": body, "client_token": token()},
                             headers={"X-CSRFToken": csrf, "HX-Request": "true"})
     assert response.status_code == 200, response.text
-
-
-def until_held(page, held: list, count: int) -> None:
-    """Wait (letting the page run) until ``count`` requests have been caught by a route into ``held``."""
-    for _ in range(200):
-        if len(held) >= count:
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"{len(held)} of {count} requests seen")
 
 
 def test_waiting_filter_and_longest_wait_order_by_clicking_and_through_pushes(new_context, browser_problems, shot,
@@ -220,3 +211,34 @@ def test_connection_lost_banner_disables_the_composer_until_the_socket_is_back(n
     shot(page, "connection_back")
     outside_the_window = [p for p in browser_problems.problems if p.phase != "socket-down"]
     assert not outside_the_window, "\n".join(map(str, outside_the_window))
+
+
+def test_a_conversation_pushed_while_the_list_refreshes_is_not_undone_by_it(new_context, browser_problems,
+                                                                           web_server):
+    """The refresh that follows the socket's opening is read before a new conversation comes and
+    its answer arrives after that conversation's push: it would take the conversation back out of
+    the list until the next change. The page fetches the list once more, and it stays."""
+    moderator = make_user(Role.MODERATOR, display_name="Mona")
+    profile = make_profile("Hugo", 30)
+    page = live_moderator_page(new_context, browser_problems, moderator, web_server.url)
+    client_writes(web_server.url, "Anna", profile.id, "Anna is here")
+    expect(page.locator("#conversation-list li.conv")).to_have_count(1)
+
+    refresh = re.compile(r"/moderateur/conversations$")
+    held = []                                 # answered by the server when asked, given to the page later
+    page.route(refresh, lambda route: held.append((route, route.fetch())))
+    page.reload()
+    expect(page.locator("body")).to_have_class(LIVE)
+    until_held(page, held, 1)                 # the refresh, read before Bruno writes
+    client_writes(web_server.url, "Bruno", profile.id, "Bruno is here")
+    expect(page.locator("#conversation-list li.conv")).to_have_count(2)   # Bruno's conversation, pushed
+    route, answered = held[0]
+    route.fulfill(response=answered)
+    expect(page.locator("#conversation-list li.conv")).to_have_count(1)   # the older answer, swapped in
+    until_held(page, held, 2)                 # ... and the list asked for again
+    route, answered = held[1]
+    route.fulfill(response=answered)
+    expect(page.locator("#conversation-list li.conv")).to_have_count(2)
+    assert names_in_list(page) == ["Bruno", "Anna"]
+    page.unroute(refresh)
+    assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))

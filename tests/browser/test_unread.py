@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from app.models import Role
-from tests.support.browser import DESKTOP, LIVE, PHONE, is_online, log_in, require_chromium, type_and_send
+from tests.support.browser import (DESKTOP, LIVE, PHONE, is_online, log_in, moderator_and_phone_client, require_chromium,
+                                   type_and_send, until_held)
 from tests.support.factories import make_profile, make_user
 from tests.support.waiting import wait_until
 
@@ -95,3 +96,41 @@ def test_a_reply_shows_as_unread_until_seen_and_seen_shows_on_the_other_side(new
 
     unexpected = browser_problems.unexpected()
     assert not unexpected, "browser errors:\n" + "\n".join(map(str, unexpected))
+
+
+def test_a_reply_pushed_while_the_client_page_refreshes_its_strip_is_not_undone(new_context, browser_problems,
+                                                                                web_server):
+    """A client's page refreshes its conversation strip and its unread badge when its socket opens.
+    Both answers are read before the moderator's reply and arrive after its push. The strip's
+    (the push added to it) would show the reply as read until the next change: the page fetches
+    the strip once more. The badge's is dropped (the push replaced the element it was for)."""
+    moderator = make_user(Role.MODERATOR, display_name="Inès")
+    client = make_user(display_name="Julien", locale="fr")
+    hanna = make_profile("Hanna", 31)
+    mod, cli = moderator_and_phone_client(new_context, browser_problems, moderator, client, hanna,
+                                          web_server.url, web_server.url)
+    type_and_send(cli, "Salut Hanna", touch=True)
+    mod.locator("#conversation-list li.conv").filter(has_text="Julien").locator("a").click()
+    expect(mod.locator("#conversation-panel form[data-send-form] textarea")).to_be_visible()
+
+    refreshes = re.compile(r"/profiles/conversations$|/unread$")
+    held = []                                 # answered by the server when asked, given to the page later
+    cli.route(refreshes, lambda route: held.append((route, route.fetch())))
+    cli.goto(f"{web_server.url}/profiles")
+    expect(cli.locator("body")).to_have_class(LIVE)
+    until_held(cli, held, 2)                  # the strip and the badge, read before the reply
+    type_and_send(mod, "Oui, je suis là !")
+    unread_in_strip, badge = cli.locator(f"#strip-p{hanna.id} .unread-count"), cli.locator("#unread-total")
+    expect(unread_in_strip).to_have_text("1")                           # pushed
+    expect(badge).to_have_text("1")
+    for route, answered in held[:2]:
+        route.fulfill(response=answered)
+    expect(unread_in_strip).to_have_count(0)                            # the strip's older answer, swapped in
+    until_held(cli, held, 3)                  # ... and the strip asked for again
+    assert [route.request.url.rsplit("/", 1)[1] for route, _ in held[2:]] == ["conversations"]
+    for route, answered in held[2:]:
+        route.fulfill(response=answered)
+    expect(unread_in_strip).to_have_text("1")
+    expect(badge).to_have_text("1")
+    cli.unroute(refreshes)
+    assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))

@@ -78,6 +78,15 @@ def is_online(user_id: int) -> bool:
         return db.session.get(User, user_id).is_online
 
 
+def until_held(page, held: list, count: int) -> None:
+    """Wait (letting the page run) until ``count`` requests have been caught by a route into ``held``."""
+    for _ in range(200):
+        if len(held) >= count:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{len(held)} of {count} requests seen")
+
+
 def live_moderator_page(new_context, browser_problems, moderator, base_url: str):
     """A moderator's workspace on a desktop, logged in, live, their presence stored."""
     from playwright.sync_api import expect
