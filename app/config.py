@@ -205,6 +205,9 @@ class Config:
     SEARCH_PREFIX_MIN_LENGTH = int(os.environ.get("SEARCH_PREFIX_MIN_LENGTH", "3"))
     SEARCH_SNIPPET_CHARS = int(os.environ.get("SEARCH_SNIPPET_CHARS", "160"))
     POLL_INTERVAL_SECONDS = 30
+    # A page fetches an element it refreshes once more when a push went into it while the refresh
+    # was on its way (the answer, read before the push, undid it); at most this many fetches in a row.
+    PAGE_REFRESH_ROUNDS = int(os.environ.get("PAGE_REFRESH_ROUNDS", "3"))
     SOCKET_QUEUE_SIZE = int(os.environ.get("SOCKET_QUEUE_SIZE", "256"))
     # A web process whose Redis subscription was lost tries to subscribe again at least this often
     # (pushes stop until it does; then every page reconnects and catches up).

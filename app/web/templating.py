@@ -37,6 +37,7 @@ def init_app(app) -> None:
             "languages": current_app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
             "poll_seconds": current_app.config["POLL_INTERVAL_SECONDS"],
+            "refresh_rounds": current_app.config["PAGE_REFRESH_ROUNDS"],
             "max_message_length": current_app.config["MESSAGE_MAX_LENGTH"],
         }
 

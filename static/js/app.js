@@ -118,9 +118,15 @@
   /* An element refreshed whole (data-refresh-url) may be pushed to while its refresh is on its way:
      the answer, read before that push, would then undo it until the next change. Pushes swapped into
      each such element are counted; an answer that finds more than when its request left is swapped
-     in, then the element is fetched once more (that read follows the push), up to REFRESH_ROUNDS. */
-  var REFRESH_ROUNDS = 3;
+     in, then the element is fetched once more (that read follows the push), up to the page's
+     data-refresh-rounds (PAGE_REFRESH_ROUNDS) fetches in a row. */
   var pushedInto = {};       // element id -> out-of-band swaps into it (or into what it holds) so far
+
+  function refreshRounds() {
+    var root = document.getElementById("live");
+    var rounds = root ? parseInt(root.getAttribute("data-refresh-rounds"), 10) : NaN;
+    return isNaN(rounds) ? 1 : rounds;
+  }
 
   function refresh(el, round) {
     // From the element itself, so that its hx-sync (if any) orders this with the page's other requests;
@@ -141,7 +147,7 @@
     var headers = evt.detail.etc && evt.detail.etc.headers, mark = headers && headers["X-Refresh-Of"];
     if (!mark || !evt.detail.shouldSwap) { return; }
     var parts = mark.split(" "), id = parts[0], round = parseInt(parts[2], 10);
-    if ((pushedInto[id] || 0) > parseInt(parts[1], 10) && round < REFRESH_ROUNDS) {
+    if ((pushedInto[id] || 0) > parseInt(parts[1], 10) && round < refreshRounds()) {
       setTimeout(function () {          // once this answer is in
         var el = document.getElementById(id);
         if (el && el.hasAttribute("data-refresh-url")) { refresh(el, round + 1); }

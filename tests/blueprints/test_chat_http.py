@@ -113,3 +113,16 @@ def test_history_endpoint_pages_older_messages(client):
         first_shown = Message.query.order_by(Message.id).all()[5].id
     older = client.get(f"/profiles/{profile.id}/messages?before={first_shown}").get_data(as_text=True)
     assert older.count("data-msg-id=") == 5 and "data-older" not in older
+
+
+def test_pages_are_told_how_many_times_in_a_row_to_fetch_an_overtaken_refresh_again(app, client):
+    """PAGE_REFRESH_ROUNDS reaches the page (app.js reads it from the socket's element)."""
+    user = make_user()
+    login(client, user.email)
+    configured = app.config["PAGE_REFRESH_ROUNDS"]
+    try:
+        app.config["PAGE_REFRESH_ROUNDS"] = 5
+        page = client.get("/profiles").get_data(as_text=True)
+    finally:
+        app.config["PAGE_REFRESH_ROUNDS"] = configured
+    assert 'id="live"' in page and 'data-refresh-rounds="5"' in page
