@@ -34,6 +34,11 @@ def create_app(config_class: type = Config) -> Flask:
     install_template_translations(app)
     mail.init_app(app)
     htmx.init_app(app)
+    # /ws is declared on `sock` when this module is first imported. Imported before init_app, it
+    # always lands in flask-sock's blueprint, which init_app registers on every app; imported after
+    # (the first app of a process), it went onto that app alone, under another endpoint name.
+    from .realtime import socket
+
     sock.init_app(app)
     redis_client.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_client.limits_storage_uri(app.config["REDIS_URL"]))
@@ -83,8 +88,6 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(ops_bp)
     limiter.exempt(ops_bp)
-
-    from .realtime import socket  # registers /ws on `sock`
 
     socket.init_app(app)
 

@@ -46,7 +46,10 @@ def check_socket_request() -> None:
     if origin is None:
         abort(403)
     allowed = {request.host_url.rstrip("/"), *current_app.config["WS_ALLOWED_ORIGINS"]}
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # not an address at all (an unclosed IPv6 host, "http://[::1"): not ours
+        abort(403)
     if f"{parts.scheme.replace('ws', 'http')}://{parts.netloc}" not in allowed and origin not in allowed:
         abort(403)
 

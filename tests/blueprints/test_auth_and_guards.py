@@ -60,3 +60,11 @@ def test_pages_speak_the_chosen_language(client):
     assert "Log in" in page.get_data(as_text=True)
     page = client.get("/login", headers={"Accept-Language": "fr"})
     assert "Se connecter" in page.get_data(as_text=True)
+
+
+def test_the_socket_refuses_an_origin_that_is_not_an_address(client):
+    """The page's socket is opened from our own pages only; an Origin that does not even parse
+    (an unclosed IPv6 host) is refused like a foreign one, not answered with a server error."""
+    login(client, make_user().email)
+    for origin in ("http://[::1", "http://evil.example"):
+        assert client.get("/ws", headers={"Origin": origin}).status_code == 403
