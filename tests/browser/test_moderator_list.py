@@ -110,27 +110,37 @@ def test_a_click_just_after_the_page_connects_is_not_lost_to_its_refresh(new_con
     assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
 
 
-def test_a_conversation_opened_while_the_list_refreshes_opens(new_context, browser_problems, web_server):
-    """The conversations' links are not held behind the list's refresh (whose answer replaces them)."""
+REFRESH = re.compile(r"/moderateur/conversations$")
+
+
+def reloaded_with_the_refresh_held(new_context, browser_problems, base_url: str):
+    """A moderator's workspace listing Anna's conversation (with the profile Hugo), reloaded with the
+    list's refreshes caught: answered by the server when asked, given to the page when the test says.
+    Returns the page, Hugo, and the caught (route, answer) pairs, the first (the refresh that follows
+    the socket's opening) already in."""
     moderator = make_user(Role.MODERATOR, display_name="Mona")
     profile = make_profile("Hugo", 30)
-    page = live_moderator_page(new_context, browser_problems, moderator, web_server.url)
-    client_writes(web_server.url, "Anna", profile.id, "Anna is here")
+    page = live_moderator_page(new_context, browser_problems, moderator, base_url)
+    client_writes(base_url, "Anna", profile.id, "Anna is here")
     expect(page.locator("#conversation-list li.conv")).to_have_count(1)
-
-    refresh = re.compile(r"/moderateur/conversations$")
     held = []
-    page.route(refresh, lambda route: held.append((route, route.fetch())))
+    page.route(REFRESH, lambda route: held.append((route, route.fetch())))
     page.reload()
     expect(page.locator("body")).to_have_class(LIVE)
-    until_held(page, held, 1)                 # the refresh that follows the socket's opening
+    until_held(page, held, 1)
+    return page, profile, held
+
+
+def test_a_conversation_opened_while_the_list_refreshes_opens(new_context, browser_problems, web_server):
+    """The conversations' links are not held behind the list's refresh (whose answer replaces them)."""
+    page, _, held = reloaded_with_the_refresh_held(new_context, browser_problems, web_server.url)
     page.locator("#conversation-list li.conv").filter(has_text="Anna").locator("a").click()
     page.wait_for_timeout(300)
     route, answered = held[0]
     route.fulfill(response=answered)
     expect(page.locator("#conversation-panel form[data-send-form] textarea")).to_be_visible()
     expect(page.locator("#conversation-panel .msg.theirs")).to_have_count(1)
-    page.unroute(refresh)
+    page.unroute(REFRESH)
     assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
 
 
@@ -218,18 +228,8 @@ def test_a_conversation_pushed_while_the_list_refreshes_is_not_undone_by_it(new_
     """The refresh that follows the socket's opening is read before a new conversation comes and
     its answer arrives after that conversation's push: it would take the conversation back out of
     the list until the next change. The page fetches the list once more, and it stays."""
-    moderator = make_user(Role.MODERATOR, display_name="Mona")
-    profile = make_profile("Hugo", 30)
-    page = live_moderator_page(new_context, browser_problems, moderator, web_server.url)
-    client_writes(web_server.url, "Anna", profile.id, "Anna is here")
-    expect(page.locator("#conversation-list li.conv")).to_have_count(1)
-
-    refresh = re.compile(r"/moderateur/conversations$")
-    held = []                                 # answered by the server when asked, given to the page later
-    page.route(refresh, lambda route: held.append((route, route.fetch())))
-    page.reload()
-    expect(page.locator("body")).to_have_class(LIVE)
-    until_held(page, held, 1)                 # the refresh, read before Bruno writes
+    page, profile, held = reloaded_with_the_refresh_held(new_context, browser_problems, web_server.url)
+    # The refresh is in held, read before Bruno writes.
     client_writes(web_server.url, "Bruno", profile.id, "Bruno is here")
     expect(page.locator("#conversation-list li.conv")).to_have_count(2)   # Bruno's conversation, pushed
     route, answered = held[0]
@@ -240,5 +240,5 @@ def test_a_conversation_pushed_while_the_list_refreshes_is_not_undone_by_it(new_
     route.fulfill(response=answered)
     expect(page.locator("#conversation-list li.conv")).to_have_count(2)
     assert names_in_list(page) == ["Bruno", "Anna"]
-    page.unroute(refresh)
+    page.unroute(REFRESH)
     assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
