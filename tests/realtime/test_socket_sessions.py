@@ -3,12 +3,10 @@ recording typing, pushing a typing signal), it hands back its database connectio
 session object, so that thousands of idle sockets do not each keep a session (with the objects it
 loaded) alive beside them.
 
-Each piece runs here in a request context as the socket's handler runs it (real database and
+Each piece runs here in the socket's request context, as its handler runs it (real database and
 Redis); the scoped session registry must hold no session for that context afterwards."""
-from flask_login import login_user
-
 from app.extensions import db
-from app.models import Role, User
+from app.models import Role
 from app.realtime import socket as page_socket
 from app.realtime.typing_indicator import typing_signalled
 from app.redis_client import get_redis
@@ -16,37 +14,24 @@ from tests.support.factories import make_user
 
 
 class _Socket:
-    """What ``_opened`` needs of the WebSocket when the opening succeeds: nothing is called."""
+    """What ``_opened`` needs of the WebSocket: ``close``, called only when the socket is refused."""
 
-    def close(self, **_kwargs):  # pragma: no cover - called only when the database or Redis is down
+    def close(self, **_kwargs):
         raise AssertionError("the socket was refused")
-
-
-def _as(app, user_id: int):
-    context = app.test_request_context("/ws")
-    context.push()
-    login_user(db.session.get(User, user_id))
-    return context
 
 
 def test_opening_a_socket_keeps_no_session(app):
     moderator = make_user(Role.MODERATOR)
-    context = _as(app, moderator.id)
-    try:
+    with app.test_request_context("/ws"):
         assert page_socket._opened(_Socket(), get_redis(), moderator.id, "socket-1")
         assert not db.session.registry.has()
         page_socket._closed(get_redis(), moderator.id, "socket-1")
-    finally:
-        context.pop()
 
 
 def test_recording_typing_keeps_no_session(app):
     moderator = make_user(Role.MODERATOR)
-    context = _as(app, moderator.id)
-    try:
+    with app.test_request_context("/ws"):
         page_socket._record_activity(moderator.id, None)
         assert not db.session.registry.has()
         typing_signalled(moderator.id, 12345, 0.0)  # a conversation the user has no part in: nothing pushed
         assert not db.session.registry.has()
-    finally:
-        context.pop()
