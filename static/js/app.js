@@ -122,10 +122,11 @@
      data-refresh-rounds (PAGE_REFRESH_ROUNDS) fetches in a row. */
   var pushedInto = {};       // element id -> out-of-band swaps into it (or into what it holds) so far
 
-  function refreshRounds() {
+  /* A number the server put on the socket's element (data-poll-seconds...), or the fallback. */
+  function liveNumber(name, fallback) {
     var root = document.getElementById("live");
-    var rounds = root ? parseInt(root.getAttribute("data-refresh-rounds"), 10) : NaN;
-    return isNaN(rounds) ? 1 : rounds;
+    var value = root ? parseInt(root.getAttribute(name), 10) : NaN;
+    return isNaN(value) ? fallback : value;
   }
 
   function refresh(el, round) {
@@ -147,7 +148,7 @@
     var headers = evt.detail.etc && evt.detail.etc.headers, mark = headers && headers["X-Refresh-Of"];
     if (!mark || !evt.detail.shouldSwap) { return; }
     var parts = mark.split(" "), id = parts[0], round = parseInt(parts[2], 10);
-    if ((pushedInto[id] || 0) > parseInt(parts[1], 10) && round < refreshRounds()) {
+    if ((pushedInto[id] || 0) > parseInt(parts[1], 10) && round < liveNumber("data-refresh-rounds", 1)) {
       setTimeout(function () {          // once this answer is in
         var el = document.getElementById(id);
         if (el && el.hasAttribute("data-refresh-url")) { refresh(el, round + 1); }
@@ -201,9 +202,8 @@
   }
 
   function startPolling() {
-    var root = document.getElementById("live");
-    if (!root || pollTimer) { return; }
-    var seconds = parseInt(root.getAttribute("data-poll-seconds"), 10) || 30;
+    if (!document.getElementById("live") || pollTimer) { return; }
+    var seconds = liveNumber("data-poll-seconds", 30) || 30;
     pollTimer = setInterval(function () { if (!live) { catchUp(); } }, seconds * 1000);
   }
 
