@@ -173,12 +173,11 @@ def _by_owner(by_trace) -> list[tuple[str, int]]:
     for stat in by_trace:
         owner = "python"
         for frame in reversed(list(stat.traceback)):
-            name = frame.filename
-            if "site-packages/" in name:
-                owner = name.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+            if "site-packages/" in frame.filename:
+                owner = _short(frame.filename).split("/", 1)[0].removesuffix(".py")
                 break
-            if name.startswith(str(ROOT) + "/"):
-                owner = name[len(str(ROOT)) + 1:]
+            if frame.filename.startswith(str(ROOT) + "/"):
+                owner = _short(frame.filename)
                 break
         owners[owner] += stat.size_diff
     return [(owner, size) for owner, size in owners.most_common() if size > 0]
