@@ -1,4 +1,4 @@
-"""gunicorn settings for Switchboard's web processes (gevent: 2 greenlets per socket).
+"""gunicorn settings for Switchboard's web processes (gevent: a greenlet per open socket, outside any request).
 
 No preload: the app (and psycopg) must be imported after gevent patches the process.
 """
@@ -9,6 +9,8 @@ import os
 bind = os.environ.get("BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(1, multiprocessing.cpu_count())))
 worker_class = "gevent"
+# HTTP connections served at once; an open socket is one only during its handshake (WS_MAX_SOCKETS
+# caps the sockets a process holds).
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "10000"))
 timeout = 60
 graceful_timeout = 5
@@ -20,8 +22,8 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 
 # gevent's debugging aid off: a greenlet would keep who spawned it and the spawning stack's
-# frames, two greenlets per socket for as long as the socket is open (GEVENT_TRACK_GREENLET_TREE=1
-# brings it back for a debugging session).
+# frames, for each socket as long as it is open (GEVENT_TRACK_GREENLET_TREE=1 brings it back for
+# a debugging session).
 os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "0")
 
 

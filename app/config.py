@@ -213,12 +213,18 @@ class Config:
     # (pushes stop until it does; then every page reconnects and catches up).
     HUB_RESUBSCRIBE_MAX_SECONDS = float(os.environ.get("HUB_RESUBSCRIBE_MAX_SECONDS", "1"))
     WS_SEND_TIMEOUT_SECONDS = float(os.environ.get("WS_SEND_TIMEOUT_SECONDS", "10"))
+    # Sockets one web process holds at most; the next is refused (503) and its page tries again later.
+    WS_MAX_SOCKETS = int(os.environ.get("WS_MAX_SOCKETS", "10000"))
     # Pages send only small typing signals: a bigger message closes the socket (1009).
-    SOCK_SERVER_OPTIONS = {"ping_interval": int(os.environ.get("WS_PING_INTERVAL", "25")),
-                           "max_message_size": 1024}
-    # Each socket's ping interval is drawn within ±20 % of it, so sockets opened together are not
-    # all pinged in the same instant (see realtime.socket.JitteredPings).
+    WS_MAX_MESSAGE_BYTES = int(os.environ.get("WS_MAX_MESSAGE_BYTES", "1024"))
+    # The server pings each socket this often (0: never); a page that did not answer the last ping
+    # is closed (1008). Each socket's interval is drawn within ±20 % of it, so sockets opened
+    # together are not all pinged in the same instant.
+    WS_PING_INTERVAL_SECONDS = float(os.environ.get("WS_PING_INTERVAL", "25"))
     WS_PING_JITTER = float(os.environ.get("WS_PING_JITTER", "0.2"))
+    # Closing a socket from our side (a restart, a kick): how long its page has to answer our
+    # close frame before the connection is dropped anyway.
+    WS_CLOSE_WAIT_SECONDS = float(os.environ.get("WS_CLOSE_WAIT_SECONDS", "2"))
     # Origins allowed to open /ws besides the request's own host (comma separated).
     WS_ALLOWED_ORIGINS = [o for o in os.environ.get("WS_ALLOWED_ORIGINS", "").split(",") if o]
 

@@ -3,7 +3,7 @@
 One Redis pub/sub subscription per process (the pattern of every user's channel plus a control
 channel, both under the deployment's prefix: ``redis_client.Names``); a dispatcher maps each
 published fragment to the sockets this process holds for that user and only appends it to the
-socket's bounded mailbox and rings its bell. The socket's own handler is its only writer, so one
+socket's bounded mailbox and rings its bell. The socket's own greenlet is its only writer, so one
 stuck client cannot stall the others: when its mailbox overflows it is closed with 1012 and the
 page reconnects and catches up from the database.
 
@@ -44,10 +44,10 @@ RECONNECT = 1012  # "service restart": the htmx ws extension reconnects on it
 
 
 class Connection:
-    """One socket's mailbox: the fragments waiting for the socket's handler, and the bell that
-    wakes it. The bell may be one the socket already has (simple-websocket's event, which its
-    reader rings when the page sends something or the connection ends): one wake-up for both,
-    and nothing more per socket than a deque."""
+    """One socket's mailbox: the fragments waiting for the socket's greenlet, and the bell that
+    wakes it. The socket's frames ring the same bell when the page sends something or the
+    connection ends (``frames.Frames``): one wake-up for both, and nothing more per socket than a
+    deque."""
 
     __slots__ = ("id", "user_id", "size", "close_code", "bell", "_fragments")
 
@@ -118,6 +118,7 @@ class Hub:
         self.retry_at_most = retry_at_most  # seconds between attempts to subscribe again, at most
         self._sockets: dict[int, set[Connection]] = defaultdict(set)
         self._lock = threading.Lock()
+        self._count = 0
         self._handlers: dict = {}  # broadcast name -> handler
         self._thread: threading.Thread | None = None
         self.dropped = 0
@@ -137,6 +138,7 @@ class Hub:
         conn = Connection(user_id, self.queue_size, bell)
         with self._lock:
             self._sockets[user_id].add(conn)
+            self._count += 1
         SOCKETS.inc()
         return conn
 
@@ -145,9 +147,14 @@ class Hub:
             conns = self._sockets.get(conn.user_id)
             if conns is not None and conn in conns:
                 conns.discard(conn)
+                self._count -= 1
                 SOCKETS.dec()
                 if not conns:
                     del self._sockets[conn.user_id]
+
+    def socket_count(self) -> int:
+        """How many sockets this process holds."""
+        return self._count
 
     def local_user_ids(self) -> set[int]:
         """The users whose sockets this process holds."""
@@ -163,10 +170,6 @@ class Hub:
         """Tell every web process (this one included) that ``name`` happened: one message for
         all, each process acting for its own sockets."""
         r.publish(self.names.control_channel, json.dumps({"broadcast": name}))
-
-    def local_count(self) -> int:
-        with self._lock:
-            return sum(len(c) for c in self._sockets.values())
 
     # -- fan-out -------------------------------------------------------------------
     def publish(self, r: redis.Redis, user_id: int, fragment: str) -> None:

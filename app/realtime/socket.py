@@ -1,34 +1,30 @@
 """``/ws``: the page's one WebSocket. Push only: clients send over plain HTTP (hx-post).
 
-Transport: the route and its loop, whole frames, the wake-up, pings, the hub's fan-out. What the
-socket's signals mean for the domain (presence, typing) is ``services.pages``."""
+Transport: the route, the socket's greenlet and its loop, the hub's fan-out (the frames
+themselves: ``frames``). What the socket's signals mean for the domain (presence, typing) is
+``services.pages``."""
 from __future__ import annotations
 
 import json
 import logging
-import _thread
 import random
-import selectors
-import socket as socket_module
-import threading
 import time
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import redis
 from flask import abort, current_app, request
-from gevent import monkey
-from gevent.socket import wait_read
 from flask_login import current_user
-from simple_websocket import ConnectionClosed
+from gevent import spawn_raw
 
 from .. import database
 from ..clock import utcnow
 from ..extensions import db, sock
 from ..metrics import SOCKET_WRITE_SECONDS
 from ..redis_client import get_redis
+from ..runtime import under_gevent
 from ..services import pages
 from ..services.moderation import sanctions
+from .frames import Frames
 from .hub import get_hub
 from .typing import TypingSignals
 from .typing_indicator import typing_signalled
@@ -54,82 +50,89 @@ def check_socket_request() -> None:
         abort(403)
 
 
-class _WholeFrames:
-    """simple-websocket writes frames with ``socket.send`` and ignores short writes, which cut
-    frames in two when a client's TCP buffer fills; its pinger also writes from another
-    greenlet. Every write goes through ``sendall`` under one lock instead."""
-
-    def __init__(self, sock, send_timeout: float):
-        self._sock = sock
-        self._lock = threading.Lock()
-        # A client that stops reading must not hold its handler (and the pinger) forever:
-        # a write that cannot finish in time fails and the socket is dropped.
-        sock.settimeout(send_timeout)
-
-    def send(self, data):
-        with self._lock:
-            self._sock.sendall(data)
-        return len(data)
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-
 @sock.route("/ws")
 def websocket(ws):
-    ws.sock = _WholeFrames(ws.sock, current_app.config["WS_SEND_TIMEOUT_SECONDS"])
+    """flask-sock has answered the handshake: the page's presence is recorded, then the
+    connection is handed over to a greenlet of its own and the request ends (``frames``)."""
+    config = current_app.config
     user_id = current_user.id
     hub, r = get_hub(), get_redis()
-    # One bell for everything that wakes the handler: simple-websocket's reader rings it when the
-    # page sends something or the connection ends, the hub when a fragment is queued or the
-    # socket must close.
-    conn = hub.register(user_id, bell=ws.event)
+    conn = hub.register(user_id)
     if not _opened(ws, r, user_id, conn.id):
         hub.unregister(conn)
         return
-    alive_every = current_app.config["SOCKET_ALIVE_SECONDS"]
-    last_alive = time.monotonic() - random.uniform(0, alive_every)  # spread the heartbeats
-    typing = TypingSignals(every=current_app.config["TYPING_RECORD_SECONDS"],
-                           gap=current_app.config["TYPING_SWITCH_SECONDS"])
     try:
-        # The handler sleeps until the bell rings, a pending typing write falls due or the next
-        # heartbeat, whichever comes first. A fragment queued while it was busy is sent before
-        # it sleeps again (reading the page's messages may have silenced the bell).
-        while conn.close_code is None and ws.connected:
-            if not conn.pending():
-                now = time.monotonic()
-                conn.bell.wait(typing.wait(now, longest=max(0.0, last_alive + alive_every - now)))
-            conn.bell.clear()
-            fragment, came = conn.take_with_time()
-            while fragment is not None and ws.connected:
-                ws.send(fragment)
-                SOCKET_WRITE_SECONDS.observe(time.monotonic() - came)
-                fragment, came = conn.take_with_time()
-            if not ws.connected:
-                break
-            typed_in = _typing_seen(ws)
-            if typed_in is not NOT_TYPING:
-                typing.seen(typed_in, time.monotonic())
-                typing_signalled(user_id, typed_in, time.monotonic())
-            if typing.due(time.monotonic()):
-                _record_activity(user_id, typing.take(time.monotonic()))
-            if time.monotonic() - last_alive >= alive_every:
-                _still_alive(r, user_id, conn.id)
-                last_alive = time.monotonic()
-        if conn.close_code is not None and ws.connected:
-            fragment = conn.take()  # a closing that drains: the page's last word first
-            while fragment is not None:
-                ws.send(fragment)
-                fragment = conn.take()
-            ws.close(reason=conn.close_code, message="reconnect")
-    except ConnectionClosed:
-        pass
-    except OSError as exc:  # a send that timed out (stalled client) or a reset connection
-        log.info("dropping socket of user %s: %s", user_id, exc)
-        _shutdown(ws)
-    finally:
+        frames = Frames(ws.sock.dup(), conn.bell, max_message=config["WS_MAX_MESSAGE_BYTES"],
+                        ping_every=ping_interval(config["WS_PING_INTERVAL_SECONDS"], config["WS_PING_JITTER"]),
+                        send_timeout=config["WS_SEND_TIMEOUT_SECONDS"])
+    except OSError:  # the page went away during the handshake
         hub.unregister(conn)
         _closed(r, user_id, conn.id)
+        return
+    ws.connected = False  # flask-sock then sends nothing on the request's descriptor; gunicorn closes that one
+    spawn_raw(_serve, current_app._get_current_object(), hub, frames, conn, user_id, r)
+
+
+def ping_interval(every: float, jitter: float) -> float | None:
+    """A new socket's ping interval: ``every`` seconds give or take ``jitter`` (a fraction), drawn
+    for each socket, so sockets opened together (a restart, a network blip reconnecting everyone)
+    are not pinged in the same instant every interval. None: no pings."""
+    return every * random.uniform(1 - jitter, 1 + jitter) if every else None
+
+
+def _serve(app, hub, frames: Frames, conn, user_id: int, r) -> None:
+    """The socket's life, in its own greenlet: the hub's fragments out, the page's typing signals
+    in, presence kept fresh, until either side closes."""
+    config = app.config
+    alive_every = config["SOCKET_ALIVE_SECONDS"]
+    last_alive = time.monotonic() - random.uniform(0, alive_every)  # spread the heartbeats
+    typing = TypingSignals(every=config["TYPING_RECORD_SECONDS"], gap=config["TYPING_SWITCH_SECONDS"])
+    try:
+        # The greenlet sleeps until the bell rings (the page sent something, the hub queued a
+        # fragment or the socket must close), a pending typing write falls due, the next ping or
+        # the next heartbeat, whichever comes first. A fragment queued while it was busy is sent
+        # before it sleeps again.
+        while conn.close_code is None and frames.connected:
+            if not conn.pending():
+                now = time.monotonic()
+                frames.wait(typing.wait(now, longest=max(0.0, last_alive + alive_every - now)))
+            conn.bell.clear()
+            typed_in = _typing_seen(frames.receive())
+            fragment, came = conn.take_with_time()
+            while fragment is not None and frames.connected:
+                frames.send(fragment)
+                SOCKET_WRITE_SECONDS.observe(time.monotonic() - came)
+                fragment, came = conn.take_with_time()
+            if not frames.connected:
+                break
+            if typed_in is not NOT_TYPING:
+                typing.seen(typed_in, time.monotonic())
+                with app.app_context():
+                    typing_signalled(user_id, typed_in, time.monotonic())
+            if typing.due(time.monotonic()):
+                with app.app_context():
+                    _record_activity(user_id, typing.take(time.monotonic()))
+            if time.monotonic() - last_alive >= alive_every:
+                with app.app_context():
+                    _still_alive(r, user_id, conn.id)
+                last_alive = time.monotonic()
+        if conn.close_code is not None and frames.connected:
+            fragment = conn.take()  # a closing that drains: the page's last word first
+            while fragment is not None:
+                frames.send(fragment)
+                fragment = conn.take()
+            frames.close(conn.close_code, "reconnect", wait=config["WS_CLOSE_WAIT_SECONDS"])
+    except OSError as exc:  # a send that timed out (stalled client) or a reset connection
+        log.info("dropping socket of user %s: %s", user_id, exc)
+        frames.abort()
+    except Exception:  # noqa: BLE001 - a greenlet of its own: nothing above it would log this
+        log.exception("socket of user %s failed", user_id)
+        frames.abort()
+    finally:
+        hub.unregister(conn)
+        frames.release()
+        with app.app_context():
+            _closed(r, user_id, conn.id)
 
 
 TRY_AGAIN_LATER = 1013  # the htmx ws extension reconnects on it, after a backoff
@@ -166,27 +169,15 @@ def _still_alive(r, user_id: int, socket_id: str) -> None:
         log.warning("could not refresh presence of user %s", user_id, exc_info=True)
 
 
-def _shutdown(ws) -> None:
-    """End the reader thread too: the page sees an abnormal close and reconnects."""
-    try:
-        ws.sock.shutdown(socket_module.SHUT_RDWR)
-    except OSError:
-        pass
-    ws.connected = False
-
-
 NOT_TYPING = object()
 
 
-def _typing_seen(ws, limit: int = 100):
-    """Pages send only typing signals (throttled by the page); read them all so nothing piles up.
-    Returns the conversation typed in (None if the page did not say), or NOT_TYPING."""
+def _typing_seen(messages: list[str]):
+    """Pages send only typing signals (throttled by the page). Returns the conversation typed in
+    last (None if the page did not say), or NOT_TYPING."""
     seen = NOT_TYPING
-    for _ in range(limit):
-        data = ws.receive(timeout=0)
-        if data is None:
-            break
-        if isinstance(data, str) and '"typing"' in data[:100]:
+    for data in messages:
+        if '"typing"' in data[:100]:
             seen = _conversation_of(data)
     return seen
 
@@ -218,79 +209,26 @@ def _closed(r, user_id: int, socket_id: str) -> None:
         db.session.remove()
 
 
-class BareThread:
-    """simple-websocket's reader, started with ``_thread`` (a bare greenlet under gevent): none
-    of ``threading.Thread``'s bookkeeping (its events, lock and registry entry) for each of
-    thousands of sockets. Given to simple-websocket as its ``thread_class``."""
+class HandedOver:
+    """simple-websocket's reader thread, never started: once the handshake is answered the
+    connection is read by its own greenlet (``Frames``). Given to simple-websocket, through
+    flask-sock's ``SOCK_SERVER_OPTIONS``, as its ``thread_class``."""
 
     def __init__(self, target):
-        self._target = target
-        self.name = "websocket-reader"
+        self.name = "handed-over"
 
     def start(self) -> None:
-        _thread.start_new_thread(self._target, ())
-
-
-class OneSocketWait:
-    """simple-websocket's reader waits on its one socket for reading, until the next ping, through
-    a selector it makes for each socket. Under gevent this one waits on the event loop directly
-    (``gevent.socket.wait_read``): none of a selector's tables and event per open socket. Given to
-    simple-websocket as its ``selector_class`` when gevent has patched the process."""
-
-    __slots__ = ("_key",)
-
-    def __init__(self):
-        self._key = None
-
-    def register(self, fileobj, events, data=None):
-        self._key = selectors.SelectorKey(fileobj, fileobj.fileno(), events, data)
-        return self._key
-
-    def select(self, timeout=None):
-        try:
-            wait_read(self._key.fd, None if timeout is None else max(0.0, timeout))
-        except socket_module.timeout:
-            return []
-        return [(self._key, selectors.EVENT_READ)]
-
-    def close(self) -> None:
-        self._key = None
-
-
-def _gevent_patched() -> bool:
-    return monkey.is_module_patched("socket")
-
-
-class JitteredPings(Mapping):
-    """``SOCK_SERVER_OPTIONS`` whose ping interval is drawn anew for each socket, within
-    ``jitter`` (a fraction) of the configured one. Sockets opened together (a restart, a network
-    blip reconnecting everyone) would otherwise be pinged in the same instant every interval: a
-    burst of work that delays every push of that moment, again and again."""
-
-    def __init__(self, options, jitter: float):
-        self._options, self._jitter = dict(options), jitter
-
-    def __getitem__(self, key):
-        value = self._options[key]
-        if key == "ping_interval" and value and self._jitter:
-            return value * random.uniform(1 - self._jitter, 1 + self._jitter)
-        return value
-
-    def __iter__(self):
-        return iter(self._options)
-
-    def __len__(self):
-        return len(self._options)
+        pass
 
 
 def init_app(app) -> None:
-    options = app.config.get("SOCK_SERVER_OPTIONS") or {}
-    if not isinstance(options, JitteredPings):  # flask-sock unpacks it for every new socket
-        options = {"thread_class": BareThread, **({"selector_class": OneSocketWait} if _gevent_patched() else {}),
-                   **options}
-        app.config["SOCK_SERVER_OPTIONS"] = JitteredPings(options, app.config.get("WS_PING_JITTER", 0.2))
+    app.config["SOCK_SERVER_OPTIONS"] = {"thread_class": HandedOver}
 
     @app.before_request
     def guard_socket():
         if request.path == "/ws":
             check_socket_request()
+            if not under_gevent():  # a socket is served by a greenlet of its own (gunicorn.conf.py's worker)
+                abort(501)
+            if get_hub().socket_count() >= app.config["WS_MAX_SOCKETS"]:
+                abort(503)  # the page tries again after a while, maybe on another process

@@ -3,8 +3,9 @@ recording typing, pushing a typing signal), it hands back its database connectio
 session object, so that thousands of idle sockets do not each keep a session (with the objects it
 loaded) alive beside them.
 
-Each piece runs here in the socket's request context, as its handler runs it (real database and
-Redis); the scoped session registry must hold no session for that context afterwards."""
+Each piece runs here as the socket runs it (real database and Redis): the opening in the /ws
+request, the others in an app context of the socket's greenlet; the scoped session registry must
+hold no session for that context afterwards."""
 from app.extensions import db
 from app.models import Role
 from app.realtime import socket as page_socket
@@ -30,7 +31,7 @@ def test_opening_a_socket_keeps_no_session(app):
 
 def test_recording_typing_keeps_no_session(app):
     moderator = make_user(Role.MODERATOR)
-    with app.test_request_context("/ws"):
+    with app.app_context():
         page_socket._record_activity(moderator.id, None)
         assert not db.session.registry.has()
         typing_signalled(moderator.id, 12345, 0.0)  # a conversation the user has no part in: nothing pushed
