@@ -8,7 +8,8 @@ An open socket is this object, its greenlet, its frame protocol (wsproto) and it
 
 Reading needs no greenlet of its own either: the event loop rings the socket's bell when the page
 has sent something, the same bell the hub rings when a fragment is queued, and the greenlet reads
-what came when it wakes up. Needs gevent (the web server's worker class)."""
+what came when it wakes up. Needs gevent (the web server's worker class) and plain TCP from the
+proxy in front (TLS ends there: ``deploy/``)."""
 from __future__ import annotations
 
 import math
