@@ -237,9 +237,11 @@ from app.clock import utcnow
 from app.redis_client import get_redis
 from app.services import pages
 app = create_app(TestConfig)
-start_at, moderator_id = float(sys.argv[1]), int(sys.argv[2])
+moderator_id = int(sys.argv[1])
 with app.app_context():
     r = get_redis()
+    print("ready", flush=True)
+    start_at = float(sys.stdin.readline())  # given once every process is ready
     time.sleep(max(0, start_at - time.time()))
     pages.opened(r, moderator_id, uuid.uuid4().hex, utcnow())   # what the socket handler does
 print("online")
@@ -259,12 +261,17 @@ def test_moderators_coming_online_together_share_the_waiting_work(ctx):
         sending.send_client_message(make_user().id, profiles[i % 8].id, "hello", token(), utcnow())
     moderators = [make_user(Role.MODERATOR) for _ in range(8)]
     db.session.remove()
-    start_at = time.time() + 4
     # A gather window wide enough for eight processes on a loaded machine to join the queue.
     env = dict(os.environ, ARRIVAL_GATHER_SECONDS="2")
-    arrivers = [subprocess.Popen([sys.executable, "-c", ARRIVER, str(start_at), str(m.id)], cwd=ROOT,
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    arrivers = [subprocess.Popen([sys.executable, "-c", ARRIVER, str(m.id)], cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for m in moderators]
+    for arriver in arrivers:  # every process started (imports on a loaded machine take seconds)...
+        assert arriver.stdout.readline().strip() == "ready", arriver.communicate(timeout=60)[1][-2000:]
+    start_at = time.time() + 0.5  # ...then they connect at the same instant
+    for arriver in arrivers:
+        arriver.stdin.write(f"{start_at}\n")
+        arriver.stdin.flush()
     for arriver in arrivers:
         out, err = arriver.communicate(timeout=60)
         assert arriver.returncode == 0, err[-2000:]
