@@ -28,6 +28,9 @@ os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "0")
 
 
 def post_worker_init(worker):
+    import gevent
+
+    gevent.spawn(_close_sockets_when_stopping, worker)
     # Objects alive after start-up never need scanning again: shorter GC pauses.
     gc.collect()
     gc.freeze()
@@ -120,6 +123,35 @@ def _report_memory_on_sigusr2(directory: str, frames: int) -> None:
         os.replace(base + ".json.part", base + ".json")  # complete once it has its name
 
     signal.signal(signal.SIGUSR2, report)
+
+
+_quick_exit = False
+
+
+def worker_int(worker):
+    """SIGINT or SIGQUIT: the quick shutdown, nothing waited for."""
+    global _quick_exit
+    _quick_exit = True
+
+
+def _close_sockets_when_stopping(worker) -> None:
+    """A worker told to stop gracefully (SIGTERM: a stop, a restart, a reload) closes the sockets
+    it holds itself, while it finishes its requests: each page is told to reconnect (1012), to
+    another process, at once, and each socket is recorded closed, instead of dropping with the
+    process and lingering in presence until it goes stale. Their greenlets are outside gunicorn's
+    requests: nothing else ends them."""
+    import gevent
+
+    while worker.alive:
+        gevent.sleep(0.2)
+    flask_app = getattr(worker, "wsgi", None)
+    if _quick_exit or "hub" not in getattr(flask_app, "extensions", {}):
+        return
+    from app.realtime.socket import close_all
+
+    left = close_all(flask_app, within=flask_app.config["WS_CLOSE_WAIT_SECONDS"] + 1)
+    if left:
+        worker.log.warning("%d sockets still open when the worker exits", left)
 
 
 def child_exit(server, worker):

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import redis
 from flask import abort, current_app, request
 from flask_login import current_user
-from gevent import spawn_raw
+from gevent import sleep, spawn_raw
 
 from .. import database
 from ..clock import utcnow
@@ -207,6 +207,18 @@ def _closed(r, user_id: int, socket_id: str) -> None:
         log.exception("could not record socket close for user %s", user_id)
     finally:
         db.session.remove()
+
+
+def close_all(app, within: float) -> int:
+    """The process is stopping: every socket it holds is closed with 1012 (its page reconnects,
+    to another process, and catches up) and recorded closed, waiting up to ``within`` seconds
+    for them. Returns how many were still open then (they drop when the process exits)."""
+    hub = app.extensions["hub"]
+    hub.kick(None)
+    deadline = time.monotonic() + within
+    while hub.socket_count() and time.monotonic() < deadline:
+        sleep(0.05)
+    return hub.socket_count()
 
 
 class HandedOver:

@@ -1,12 +1,18 @@
 """The page's socket after its handshake, on a real server: the request that opened it is over (the
 socket holds none of the server's connections), and the protocol is served whole: the page's
-pings and close are answered, a message sent in several frames is read as one."""
+pings and close are answered, a message sent in several frames is read as one; a process holds a
+bounded number of sockets, and closes them itself when it stops."""
 import json
+import signal
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from app.clock import utcnow
 from app.models import Role
+from app.redis_client import get_redis
+from app.services import presence
+from tests.support.context import app_context
 from tests.support.factories import make_profile, make_user
 from tests.support.http import LiveSession, login, post_message
 from tests.support.processes import WebServer
@@ -97,3 +103,28 @@ def _opens(session) -> bool:
     except InvalidStatus:
         return False
     return True
+
+
+@pytest.mark.slow
+def test_a_server_stopping_gracefully_tells_its_pages_to_reconnect_and_records_them_closed(app):
+    server = WebServer().start()
+    try:
+        user = make_user()
+        session = LiveSession(server.url)
+        login(session, user.email)
+        ws = open_socket(session)
+        until_hearing(ws, user.id)
+        assert _live_sockets(user.id) == 1
+        server.proc.send_signal(signal.SIGTERM)  # a stop, a restart or a reload
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012   # reconnect, elsewhere
+        assert wait_until(lambda: _live_sockets(user.id) == 0, timeout=5)      # not left to go stale
+    finally:
+        server.stop()
+
+
+def _live_sockets(user_id: int) -> int:
+    with app_context():
+        return presence.live_socket_count(get_redis(), user_id, utcnow())
