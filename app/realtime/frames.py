@@ -152,7 +152,9 @@ class Frames:
                         self.connected = False
                         break
                     if isinstance(event, TextMessage):  # a page sends text only: bytes are counted, not kept
-                        self._parts = [*(self._parts or ()), event.data]
+                        if self._parts is None:
+                            self._parts = []
+                        self._parts.append(event.data)
                     if event.message_finished:
                         if self._parts is not None:
                             messages.append("".join(self._parts))
