@@ -242,20 +242,31 @@
       tidyAll(true);
     } else {
       restoreText(form);   // nothing typed is lost
-      if (!evt.detail.xhr || !evt.detail.xhr.status) {   // network failure: re-send keeps the token
-        form.dataset.failedBody = form.dataset.inflightBody;
-        form.dataset.failedToken = form.dataset.inflightToken;
-      }
+      // The same text sent again keeps its token: whatever the failure (no answer, a proxy's 502
+      // when the process that stored the message died before answering, a refusal that stored
+      // nothing), the server stores the message once.
+      form.dataset.failedBody = form.dataset.inflightBody;
+      form.dataset.failedToken = form.dataset.inflightToken;
     }
   });
 
-  document.addEventListener("htmx:sendError", function (evt) {
-    var form = evt.detail.elt;
-    if (form.matches && form.matches("[data-send-form]")) {
-      var error = form.querySelector(".send-error");
-      if (error) { error.textContent = form.getAttribute("data-offline-text") || "⚠"; }
-    }
+  /* A server error that is not ours (no HX-Retarget: a proxy's 502/504 page while a process
+     restarts) is not swapped into the page: the page stays as it was, and a composer says its
+     message was not confirmed. */
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (!xhr || xhr.status < 500 || xhr.getResponseHeader("HX-Retarget")) { return; }
+    evt.detail.shouldSwap = false;
+    showNotConfirmed(evt.detail.requestConfig.elt);
   });
+
+  function showNotConfirmed(form) {
+    if (!form.matches || !form.matches("[data-send-form]")) { return; }
+    var error = form.querySelector(".send-error");
+    if (error) { error.textContent = form.getAttribute("data-offline-text") || "⚠"; }
+  }
+
+  document.addEventListener("htmx:sendError", function (evt) { showNotConfirmed(evt.detail.elt); });
 
   document.addEventListener("keydown", function (evt) {
     var t = evt.target;
