@@ -42,7 +42,7 @@ def test_the_usual_message_loads_no_user_and_its_pushes_run_no_query(app, client
     _, profile, csrf = _client_in_a_conversation(app, client)
     with app_context():
         engine = db.engine
-    with recorded_statements(engine) as statements:
+    with recorded_statements(engine, this_thread_only=True) as statements:
         response = send(client, csrf, profile.id, "second")
     assert response.status_code == 200 and "second" in response.get_data(as_text=True)
     if ON_POSTGRESQL:
@@ -52,6 +52,8 @@ def test_the_usual_message_loads_no_user_and_its_pushes_run_no_query(app, client
         assert_parsed_once(statements[0])
     else:
         kinds = [" ".join(statement.split()[:3]) for statement in statements]
+        while kinds[1:2] == ["BEGIN IMMEDIATE"]:  # tried again while another writer held the database
+            del kinds[1], statements[1]
         assert kinds == ["BEGIN IMMEDIATE", "SELECT conversations.id AS", "INSERT INTO messages",
                          "INSERT INTO pending_client_messages", "UPDATE conversations SET"], kinds
         assert "sender.role" in statements[1]
