@@ -251,22 +251,30 @@
   });
 
   /* A server error that is not ours (no HX-Retarget: a proxy's 502/504 page while a process
-     restarts) is not swapped into the page: the page stays as it was, and a composer says its
-     message was not confirmed. */
+     restarts) is not swapped into the page: the page stays as it was. A composer says its
+     message was not confirmed; any other action of the person's says the server could not be
+     reached (background refreshes say nothing: the next push or reconnect reads again). */
   document.addEventListener("htmx:beforeSwap", function (evt) {
     var xhr = evt.detail.xhr;
     if (!xhr || xhr.status < 500 || xhr.getResponseHeader("HX-Retarget")) { return; }
     evt.detail.shouldSwap = false;
-    showNotConfirmed(evt.detail.requestConfig.elt);
+    showUnreached(evt.detail.requestConfig);
   });
 
-  function showNotConfirmed(form) {
-    if (!form.matches || !form.matches("[data-send-form]")) { return; }
-    var error = form.querySelector(".send-error");
-    if (error) { error.textContent = form.getAttribute("data-offline-text") || "⚠"; }
-  }
+  document.addEventListener("htmx:sendError", function (evt) { showUnreached(evt.detail.requestConfig); });
 
-  document.addEventListener("htmx:sendError", function (evt) { showNotConfirmed(evt.detail.elt); });
+  function showUnreached(request) {
+    var elt = request && request.elt;
+    if (!elt || !elt.matches) { return; }
+    if (elt.matches("[data-send-form]")) {
+      var error = elt.querySelector(".send-error");
+      if (error) { error.textContent = elt.getAttribute("data-offline-text") || "⚠"; }
+      return;
+    }
+    var alert = document.getElementById("unreachable-alert"), flash = document.getElementById("flash");
+    if (!alert || !flash || !request.triggeringEvent || !request.triggeringEvent.isTrusted) { return; }
+    flash.replaceChildren(alert.content.cloneNode(true));
+  }
 
   document.addEventListener("keydown", function (evt) {
     var t = evt.target;

@@ -68,7 +68,7 @@ def test_a_file_that_is_no_image_is_refused_and_nothing_is_stored(app):
     answer = open_with_image(http, b"%PDF-1.7 not an image at all" * 10, "notes.pdf")
     assert answer.status_code == 400
     html = answer.get_data(as_text=True)
-    assert "alert-error" in html and "Upload broken" in html  # the refusal, and the form as typed
+    assert "Ce fichier n&#39;est pas une image lisible" in html and "Upload broken" in html  # the refusal, and the form as typed
     with app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Ticket)) == 0
         assert db.session.scalar(db.select(db.func.count()).select_from(Photo)) == 0

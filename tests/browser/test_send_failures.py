@@ -1,8 +1,8 @@
-"""Sending when the answer is lost: in production a proxy stands in front of the web processes
-and answers 502 when the process that took a message died before answering, after the message
-was stored. The client's composer gets the text back and says the message was not confirmed;
-sending it again stores it once (the same client token), and the proxy's error page never lands
-in the conversation. Console errors: only the 502 itself.
+"""When an answer is lost: in production a proxy stands in front of the web processes and answers
+502 when the process that took a request died before answering (a message may be stored). The
+client's composer gets the text back and says the message was not confirmed; sending it again
+stores it once (the same client token). Any other action the person took says the server could
+not be reached. The proxy's error page never lands in the page. Console errors: only the 502s.
 """
 from __future__ import annotations
 
@@ -20,15 +20,25 @@ PROXY_502 = ("<html><head><title>502 Bad Gateway</title></head><body><center><h1
              "<hr><center>nginx</center></body></html>")
 
 
+PROXY_502_IN_CONSOLE = {("client", "lost"): [
+    re.compile(r"^Failed to load resource: the server responded with a status of 502"),
+    re.compile(r"^Response Status Error Code 502 from /profiles/")]}
+
+
+def phone_client_on_profile(new_context, browser_problems, base_url: str, client, profile):
+    page = browser_problems.watch(new_context(**PHONE), "client")
+    log_in(page, base_url, client.email, touch=True)
+    page.goto(f"{base_url}/profiles/{profile.id}")
+    expect(page.locator("body")).to_have_class(LIVE)
+    return page
+
+
 def test_a_message_whose_answer_was_lost_is_sent_again_and_stored_once(new_context, browser_problems, shot,
                                                                         web_server):
     make_user(Role.MODERATOR, display_name="Inès", online=True)
     client = make_user(display_name="Julien", locale="fr")
     hanna = make_profile("Hanna", 31)
-    cli = browser_problems.watch(new_context(**PHONE), "client")
-    log_in(cli, web_server.url, client.email, touch=True)
-    cli.goto(f"{web_server.url}/profiles/{hanna.id}")
-    expect(cli.locator("body")).to_have_class(LIVE)
+    cli = phone_client_on_profile(new_context, browser_problems, web_server.url, client, hanna)
 
     answers = []
 
@@ -59,6 +69,23 @@ def test_a_message_whose_answer_was_lost_is_sent_again_and_stored_once(new_conte
     assert count(Message, body="Tu es là ?") == 1
     shot(cli, "send_answer_lost_sent_again_once_phone")
 
-    allowed = {("client", "lost"): [re.compile(r"^Failed to load resource: the server responded with a status of 502"),
-                                   re.compile(r"^Response Status Error Code 502 from /profiles/")]}
-    assert browser_problems.unexpected(allowed) == []
+    assert browser_problems.unexpected(PROXY_502_IN_CONSOLE) == []
+
+
+def test_an_action_answered_by_a_proxy_error_says_the_server_could_not_be_reached(new_context, browser_problems,
+                                                                                  shot, web_server):
+    client = make_user(display_name="Julien", locale="fr")
+    hanna = make_profile("Hanna", 31)
+    cli = phone_client_on_profile(new_context, browser_problems, web_server.url, client, hanna)
+
+    browser_problems.phase = "lost"
+    cli.route(re.compile(rf"/profiles/{hanna.id}/report$"),
+              lambda route: route.fulfill(status=502, content_type="text/html", body=PROXY_502))
+    cli.locator(".report-control summary").tap()          # opening it loads the report form
+    alert = cli.locator("#flash .alert-error")
+    expect(alert).to_contain_text("Impossible de joindre Switchboard. Vérifiez votre connexion et réessayez.")
+    assert "Bad Gateway" not in cli.locator("body").inner_text()
+    shot(cli, "action_answered_by_a_proxy_error_phone")
+    alert.locator("[data-dismiss]").tap()
+    expect(alert).to_have_count(0)
+    assert browser_problems.unexpected(PROXY_502_IN_CONSOLE) == []
