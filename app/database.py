@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import make_transient_to_detached
@@ -193,6 +194,62 @@ def single_statement_write() -> Iterator[bool]:
     # puts the connection back in transactions when it returns.
     _commit_keeping_loaded(session)
     _committed(session)
+
+
+def locked_statement_then_commit(statement, params: dict, lock_key: int) -> dict | None:
+    """PostgreSQL, the last write of a unit of work that holds an advisory transaction lock
+    (``lock_key``, a turn that others wait for) from before ``statement`` reads until the commit:
+    the lock, the statement and the COMMIT go out together, in one round trip (psycopg's pipeline
+    mode), so the lock is held for the database's own work only, never while this process waits
+    for its turn on a busy CPU. The statement still reads after the lock is granted: in a READ
+    COMMITTED transaction each statement takes its own snapshot. Its first row comes back as a
+    dict (its columns' types applied as a query would), or None.
+
+    The session's changes are flushed first. The transaction is then committed on the database:
+    the session's own commit, at the end of the unit of work, has nothing left to send and runs
+    the after-commit hooks (the pushes) as usual. Anything the session runs after this is a new
+    transaction: it must be the unit's last write."""
+    session = db.session()
+    if session.get_nested_transaction() is not None:
+        raise RuntimeError("a savepoint cannot be committed: run the statement in its transaction")
+    session.flush()
+    connection = session.connection()
+    compiled, bind_processors = _driver_form(statement, connection.dialect)
+    values = compiled.construct_params(params)
+    values = {name: bind_processors[name](value) if bind_processors.get(name) else value
+              for name, value in values.items()}
+    raw = connection.connection.driver_connection
+    try:
+        with raw.pipeline():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key])
+            cursor = raw.execute(compiled.string, values)
+            raw.commit()
+            row = cursor.fetchone()
+    except raw.Error as exc:  # as SQLAlchemy would raise it (``unavailable`` reads it), a lost connection dropped
+        if raw.broken or raw.closed:
+            connection.invalidate(exc)
+        raise sa_exc.DBAPIError.instance(compiled.string, values, exc, raw.Error,
+                                         connection_invalidated=connection.invalidated) from exc
+    if row is None:
+        return None
+    processors = [column.type.dialect_impl(connection.dialect).result_processor(connection.dialect, described.type_code)
+                  for column, described in zip(statement.exported_columns, cursor.description)]
+    return {described.name: processor(value) if processor else value
+            for described, processor, value in zip(cursor.description, processors, row)}
+
+
+_DRIVER_FORMS: dict[int, tuple] = {}
+
+
+def _driver_form(statement, dialect):
+    """``statement`` compiled for the driver, with its parameters' processors (once per statement:
+    the ones given here come from ``cached_statement`` and live as long as the process)."""
+    entry = _DRIVER_FORMS.get(id(statement))
+    if entry is None or entry[0] is not statement:
+        compiled = statement.compile(dialect=dialect)
+        processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()}
+        entry = _DRIVER_FORMS[id(statement)] = (statement, compiled, processors)
+    return entry[1], entry[2]
 
 
 def _ends_reads_first(session) -> bool:

@@ -125,3 +125,9 @@ def take_decision_turn() -> None:
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGNMENT_LOCK_KEY})
     if session.get_nested_transaction() is None:  # a savepoint's rollback would give the turn back
         session.info["decision_turn"] = session.get_transaction()
+
+
+def decision_turn_given_back() -> None:
+    """The transaction holding the turn was committed on the database behind the session's back
+    (``database.locked_statement_then_commit``): a decision after it takes the turn again."""
+    db.session().info.pop("decision_turn", None)

@@ -39,7 +39,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from ..database import cached_statement, dialect_insert, loaded
+from ..database import cached_statement, dialect_insert, loaded, locked_statement_then_commit
 from ..extensions import db
 from ..models import (AssignmentChange, ChangeReason, ClientLock, Conversation, ProfileAssignment, ProfileLock,
                       QueueEntry, User)
@@ -321,7 +321,8 @@ def _situation_statement():
 
 
 def assign_if_unassigned(conversation_id: int, now: datetime,
-                         reason: ChangeReason = ChangeReason.NEW, pushed: Snapshot | None = None) -> int | None:
+                         reason: ChangeReason = ChangeReason.NEW, pushed: Snapshot | None = None,
+                         ends_unit: bool = False) -> int | None:
     """Give a conversation without a moderator to its profile's holder, or to the least-loaded
     online one (the profile follows).
 
@@ -329,10 +330,11 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
     approached by another moderator (it waits; see the module docstring), or another process
     assigned it first (the compare-and-set lost). ``pushed``: the conversation's snapshot that its
     pushes will render (else the ORM row, if loaded); the usual decision links the holder and the
-    profile's lock it read to it.
+    profile's lock it read to it. ``ends_unit``: the caller writes nothing after this in its unit of
+    work, so the usual decision may commit it (see ``_first_decision``).
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        decided = _first_decision(conversation_id, now, reason, pushed)
+        decided = _first_decision(conversation_id, now, reason, pushed, ends_unit)
         if decided is not _UNDECIDED:
             return decided
     activity.take_decision_turn()
@@ -384,7 +386,8 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
 _UNDECIDED = object()
 
 
-def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, pushed: Snapshot | None = None):
+def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, pushed: Snapshot | None = None,
+                    ends_unit: bool = False):
     """The usual decision on PostgreSQL, with the decisions' turn held as briefly as possible: a
     conversation whose profile nobody holds, of a client nobody approaches (a new client's first
     message, or a profile that went free). Decisions take turns until their commit, and each round
@@ -399,21 +402,32 @@ def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, p
     Returns the moderator, None when the conversation needs no decision, or ``_UNDECIDED`` when
     the situation is another one or moved on meanwhile: then the whole decision is made by
     ``assign_if_unassigned`` after taking the turn (what the statement did by then is what that
-    decision would have done first: a profile given, a client locked)."""
+    decision would have done first: a profile given, a client locked).
+
+    With ``ends_unit`` (the caller writes nothing after the decision) the turn, the statement and
+    the commit go out in one round trip (``database.locked_statement_then_commit``): the turn is
+    then held for the database's work only, not while this process waits for the CPU to read the
+    statement's answer and send the commit, which with several web processes on a busy machine
+    held every other decision back. A decision that took another way then goes on in a new
+    transaction (what was committed is what it would have done first)."""
     situation = _situation(conversation_id, now)
     if situation is None or situation.assigned_moderator_id is not None:
         return _UNDECIDED
     if situation.holder is not None or situation.approaching is not None or situation.next_in_line is None:
         return _UNDECIDED
-    activity.take_decision_turn()
     seconds = current_app.config["CLIENT_LOCK_SECONDS"]
-    row = db.session.execute(cached_statement(("first_decision",), _first_decision_statement), {
-        "cid": conversation_id, "pid": situation.profile_id, "client": situation.client_id, "now": now,
-        "expires": now + timedelta(seconds=seconds), "token": secrets.token_hex(16), "reason": reason,
-    }).first()
+    statement = cached_statement(("first_decision",), _first_decision_statement)
+    params = {"cid": conversation_id, "pid": situation.profile_id, "client": situation.client_id, "now": now,
+              "expires": now + timedelta(seconds=seconds), "token": secrets.token_hex(16), "reason": reason}
+    if ends_unit:
+        row = locked_statement_then_commit(statement, params, activity.ASSIGNMENT_LOCK_KEY)
+        activity.decision_turn_given_back()
+    else:
+        activity.take_decision_turn()
+        row = db.session.execute(statement, params).first()
+        row = None if row is None else row._mapping
     if row is None:
         return _UNDECIDED
-    row = row._mapping
     if pushed is not None:  # its pushes render the holder and the profile's lock: no reload
         pushed.moderator, pushed.profile_lock = _HOLDER.snapshot(row), _LOCK.snapshot(row)
     elif (conversation := db.session.identity_map.get(identity_key(Conversation, conversation_id))) is not None:

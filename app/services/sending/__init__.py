@@ -79,7 +79,7 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
         if stored is not None:
             if photo is not None:
                 records.attach(stored[1].message, stored[0].id, client_id, photo, now)
-            posted = _settle_snapshot(*stored, now)
+            posted = _settle_snapshot(*stored, now, ends_unit=not screened.hit)  # the filters' lines follow
         else:
             client = db.session.get(User, client_id)
             if client is None or not client.active or client.session_version > session_version:
@@ -185,13 +185,14 @@ def _settle(conversation, posted: Posted, was_active: bool, now: datetime) -> Po
     return posted
 
 
-def _settle_snapshot(conversation, posted: Posted, was_active: bool, now: datetime) -> Posted:
+def _settle_snapshot(conversation, posted: Posted, was_active: bool, now: datetime, ends_unit: bool = False) -> Posted:
     """``_settle`` for snapshots. A conversation nobody holds (a first message, or one whose holder
     let it go) is decided here: the decision links the holder and the profile's lock it read to the
-    snapshot; a decision that took another way has them read once."""
+    snapshot; a decision that took another way has them read once. ``ends_unit``: nothing is
+    written after it, so the decision may commit (``assignment.assign_if_unassigned``)."""
     if conversation.assigned_moderator_id is not None:
         return _settle(conversation, posted, was_active, now)
-    moderator_id = assignment.assign_if_unassigned(conversation.id, now, pushed=conversation)
+    moderator_id = assignment.assign_if_unassigned(conversation.id, now, pushed=conversation, ends_unit=ends_unit)
     if moderator_id is not None:
         conversation.assigned_moderator_id, conversation.assigned_at = moderator_id, now
         holder = getattr(conversation, "moderator", None)
