@@ -225,14 +225,12 @@ def locked_statement_then_commit(statement, params: dict, lock_key: int) -> dict
             cursor = raw.execute(compiled.string, values)
             raw.commit()
             row = cursor.fetchone()
-    except raw.Error as exc:  # as SQLAlchemy would raise it (``unavailable`` reads it), a lost connection dropped
-        if raw.broken or raw.closed:
-            connection.invalidate(exc)
-        raise sa_exc.DBAPIError.instance(compiled.string, values, exc, raw.Error,
-                                         connection_invalidated=connection.invalidated) from exc
+    except raw.Error as exc:  # as SQLAlchemy raises it (``unavailable`` reads it)
+        raise sa_exc.DBAPIError.instance(compiled.string, values, exc, raw.Error) from exc
     if row is None:
         return None
-    processors = [column.type.dialect_impl(connection.dialect).result_processor(connection.dialect, described.type_code)
+    dialect = connection.dialect
+    processors = [column.type.dialect_impl(dialect).result_processor(dialect, described.type_code)
                   for column, described in zip(statement.exported_columns, cursor.description)]
     return {described.name: processor(value) if processor else value
             for described, processor, value in zip(cursor.description, processors, row)}
@@ -247,7 +245,8 @@ def _driver_form(statement, dialect):
     entry = _DRIVER_FORMS.get(id(statement))
     if entry is None or entry[0] is not statement:
         compiled = statement.compile(dialect=dialect)
-        processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()}
+        processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                      for name, bind in compiled.binds.items()}
         entry = _DRIVER_FORMS[id(statement)] = (statement, compiled, processors)
     return entry[1], entry[2]
 

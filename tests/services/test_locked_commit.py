@@ -9,10 +9,10 @@ import threading
 
 import psycopg
 import pytest
-from sqlalchemy import bindparam, literal, select, update
+from sqlalchemy import bindparam, literal, select, text, update
 from sqlalchemy import exc as sa_exc
 
-from app.database import locked_statement_then_commit, write_transaction
+from app.database import locked_statement_then_commit, unavailable, write_transaction
 from app.extensions import db
 from app.models import Role, User
 from tests.support.context import app_context
@@ -78,3 +78,16 @@ def test_a_failing_statement_raises_as_sqlalchemy_would_and_nothing_is_committed
                 db.session.execute(update(User).where(User.id == user.id).values(display_name="Half-written"))
                 locked_statement_then_commit(select((literal(1) / bindparam("zero")).label("x")), {"zero": 0}, KEY)
         assert db.session.scalar(select(User.display_name).where(User.id == user.id)) == "Before"
+
+
+def test_a_lost_connection_reads_as_the_database_being_down_and_the_pool_drops_it():
+    """PostgreSQL restarting: the error the pages answer 503 to, and the next use gets a new connection."""
+    with app_context():
+        with pytest.raises(sa_exc.OperationalError) as raised:
+            with write_transaction():
+                pid = db.session.scalar(text("SELECT pg_backend_pid()"))
+                with _other_connection() as other:
+                    other.execute("SELECT pg_terminate_backend(%s)", [pid])
+                locked_statement_then_commit(select(literal(1).label("x")), {}, KEY)
+        assert unavailable(raised.value) == "down"
+        assert db.session.scalar(text("SELECT pg_backend_pid()")) != pid
