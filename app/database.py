@@ -236,19 +236,19 @@ def locked_statement_then_commit(statement, params: dict, lock_key: int) -> dict
             for described, processor, value in zip(cursor.description, processors, row)}
 
 
-_DRIVER_FORMS: dict[int, tuple] = {}
+_DRIVER_FORMS: dict = {}  # statement (compared by identity) -> (compiled, parameters' processors)
 
 
 def _driver_form(statement, dialect):
     """``statement`` compiled for the driver, with its parameters' processors (once per statement:
     the ones given here come from ``cached_statement`` and live as long as the process)."""
-    entry = _DRIVER_FORMS.get(id(statement))
-    if entry is None or entry[0] is not statement:
+    form = _DRIVER_FORMS.get(statement)
+    if form is None:
         compiled = statement.compile(dialect=dialect)
         processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                       for name, bind in compiled.binds.items()}
-        entry = _DRIVER_FORMS[id(statement)] = (statement, compiled, processors)
-    return entry[1], entry[2]
+        form = _DRIVER_FORMS[statement] = (compiled, processors)
+    return form
 
 
 def _ends_reads_first(session) -> bool:
