@@ -196,6 +196,30 @@ def single_statement_write() -> Iterator[bool]:
     _committed(session)
 
 
+def generic_plans() -> None:
+    """PostgreSQL: the prepared statements run in the rest of the current transaction use their
+    generic plan, made once per connection, instead of a plan made for their parameters at every
+    run (``plan_cache_mode``, ``SET LOCAL``: the transaction's end restores the connection's
+    setting). PostgreSQL keeps planning a statement per run when that plan's estimated cost is
+    lower than the generic plan's, even where both plans are the same walk of the same indexes and
+    the planning costs more than the run: for statements that find their rows by keys. Not for a
+    statement whose best plan depends on its parameters (a search, a range of dates): those
+    stay out of such a transaction. Begins the transaction if it has not begun: the setting goes
+    out with the BEGIN, in its round trip (psycopg's pipeline mode). Nothing on SQLite."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    raw = connection.connection.driver_connection
+    try:
+        with raw.pipeline():
+            raw.execute(_GENERIC_PLANS)
+    except raw.Error as exc:  # as SQLAlchemy raises it (``unavailable`` reads it)
+        raise sa_exc.DBAPIError.instance(_GENERIC_PLANS, None, exc, raw.Error) from exc
+
+
+_GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+
 def locked_statement_then_commit(statement, params: dict, lock_key: int) -> dict | None:
     """PostgreSQL, the last write of a unit of work that holds an advisory transaction lock
     (``lock_key``, a turn that others wait for) from before ``statement`` reads until the commit:

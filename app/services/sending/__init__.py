@@ -23,7 +23,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...database import cached_statement, dialect_insert, single_statement_write, write_transaction
+from ...database import (cached_statement, dialect_insert, generic_plans, single_statement_write,
+                         write_transaction)
 from ...extensions import db
 from ...models import Conversation, Profile, ProfileLock, User
 from ...models.chat import Sender
@@ -143,6 +144,7 @@ def _store(client_id: int, profile_id: int, body: str, token: str, now: datetime
     """The message in the client's conversation with the profile; on PostgreSQL also a first
     message, with the conversation it opens. None: the checked path decides."""
     if db.session.get_bind().dialect.name == "postgresql":
+        generic_plans()  # keyed statements, here and in the decision that follows: planned once
         return (postgresql.store(client_id, profile_id, body, token, now, session_version)
                 or postgresql.store_first(client_id, profile_id, body, token, now, session_version))
     return sqlite.store(client_id, profile_id, body, token, now, session_version)
