@@ -122,8 +122,8 @@ def _first_messages_sender(count: int, moderators: int):
     def send():
         n = next(turn)
         client, csrf = senders[n]
-        return client.post(f"/profiles/{profile_ids[n]}/messages",
-                           data={"body": "Hello, are you there?", "client_token": uuid.uuid4().hex},
+        return client.post(f"/profiles/{profile_ids[n]}/messages",  # as the page sends it: it showed no conversation
+                           data={"body": "Hello, are you there?", "client_token": uuid.uuid4().hex, "opens": "1"},
                            headers={"X-CSRFToken": csrf, "HX-Request": "true"})
 
     return send

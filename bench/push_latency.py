@@ -118,11 +118,14 @@ class Run(phases.Stamps):
         await self._post(pool, phase, seq, *self.conversations[conv])
 
     async def post_first(self, pool: HTTPPool, phase: str, seq: int, k: int):
-        """The first message of new client ``k``."""
-        await self._post(pool, phase, seq, *self.first[k])
+        """The first message of new client ``k``, with the field the client's page adds when it shows
+        no conversation yet (``opens``)."""
+        await self._post(pool, phase, seq, *self.first[k], opens=True)
 
-    async def _post(self, pool: HTTPPool, phase: str, seq: int, cookie: str, csrf: str, profile_id: int):
-        body = urlencode({"body": f"bench {self.marker(phase, seq)} bonjour", "client_token": uuid.uuid4().hex})
+    async def _post(self, pool: HTTPPool, phase: str, seq: int, cookie: str, csrf: str, profile_id: int,
+                    opens: bool = False):
+        fields = {"body": f"bench {self.marker(phase, seq)} bonjour", "client_token": uuid.uuid4().hex}
+        body = urlencode({**fields, "opens": "1"} if opens else fields)
         headers = {"Cookie": cookie, "X-CSRFToken": csrf, "HX-Request": "true", "User-Agent": USER_AGENT,
                    "Content-Type": "application/x-www-form-urlencoded"}
         await self.send(pool, (phase, seq), f"/profiles/{profile_id}/messages", headers, body)

@@ -239,6 +239,8 @@
     if (evt.detail.successful) {
       delete form.dataset.failedBody;
       delete form.dataset.failedToken;
+      var opens = form.querySelector("input[name=opens]");   // the conversation exists now
+      if (opens) { opens.remove(); }
       tidyAll(true);
     } else {
       restoreText(form);   // nothing typed is lost

@@ -17,6 +17,18 @@ def test_client_sends_and_gets_the_bubble_back(client):
     assert "bonjour &lt;b&gt;toi&lt;/b&gt;" in page
 
 
+def test_the_send_form_says_when_its_message_opens_the_conversation(client):
+    """Only while the client has no conversation with the profile (the field orders the server's
+    tries; the page drops it once a message went)."""
+    make_user(Role.MODERATOR, online=True)
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    hint = '<input type="hidden" name="opens" value="1">'
+    assert hint in client.get(f"/profiles/{profile.id}").get_data(as_text=True)
+    assert send(client, csrf, profile.id, "premier", opens=True).status_code == 200
+    assert hint not in client.get(f"/profiles/{profile.id}").get_data(as_text=True)
+
+
 def test_the_answer_to_a_first_message_names_the_conversation_it_opened(client):
     """The page learns its conversation from the answer, not only from the push (which may come
     later, or from another process): what the client types next is signalled in it."""

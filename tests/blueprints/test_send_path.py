@@ -165,6 +165,40 @@ def test_a_conversation_nobody_holds_any_more_goes_to_a_moderator_with_the_next_
     assert count(Message) == 2
 
 
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="the order of PostgreSQL's tries")
+def test_a_first_message_the_page_says_opens_the_conversation_is_not_tried_in_one_first(app, client):
+    """The page showed no conversation (``opens``): the opening is the first statement that writes,
+    with no try in a conversation the client has before it; then the decision."""
+    moderator = make_user(Role.MODERATOR, online=True)
+    user, profile = make_user(), make_profile()
+    csrf = login(client, user.email)
+    with app_context():
+        engine = db.engine
+    with recorded_statements(engine, this_thread_only=True) as statements:
+        response = send(client, csrf, profile.id, "hello there", opens=True)
+    assert response.status_code == 200 and "hello there" in response.get_data(as_text=True)
+    assert "INSERT INTO conversations" in statements[0], statements
+    assert not [statement for statement in statements if statement.lstrip().startswith("WITH t AS")], statements
+    with app_context():
+        conversation = Conversation.query.one()
+        assert conversation.assigned_moderator_id == moderator.id and conversation.pending_count == 1
+        assert [m.body for m in Message.query.all()] == ["hello there"]
+
+
+def test_a_page_wrong_about_opening_the_conversation_stores_the_message_once_in_it(app, client):
+    """Another tab opened the conversation meanwhile: the message goes into it (counted, once,
+    re-sent or not), as it would without the field."""
+    _, profile, csrf = _client_in_a_conversation(app, client)
+    tok = token()
+    for _ in range(2):  # the same message sent again
+        response = send(client, csrf, profile.id, "from the other tab", tok=tok, opens=True)
+        assert response.status_code == 200 and "from the other tab" in response.get_data(as_text=True)
+    with app_context():
+        conversation = Conversation.query.one()
+        assert conversation.pending_count == 2
+        assert [m.body for m in Message.query.order_by(Message.id)] == ["first", "from the other tab"]
+
+
 def test_the_usual_message_is_one_write_on_postgresql(app, client, tmp_path):
     """The statement is the whole write there, so it is its own transaction: no BEGIN and no COMMIT
     on the wire (read from libpq's protocol trace): one query (the sanctions checked inside it) and

@@ -74,11 +74,14 @@ def test_live_chat_survives_a_server_dying(new_context, browser_problems, shot, 
     mark_page(cli)
     shot(cli, "client_empty_phone")
 
+    opens = cli.locator("[data-send-form] input[name=opens]")  # says the message opens the conversation
+    expect(opens).to_have_count(1)
     textarea = type_and_send(cli, "bonjour", touch=True)
     expect(textarea).to_have_value("")
     client_messages = cli.locator(f"#messages-p{profile.id}")
     expect(bubbles(client_messages, "bonjour")).to_have_count(1)
     expect(client_messages.locator(".msg.mine")).to_have_count(1)
+    expect(opens).to_have_count(0)  # it does not any more
     shot(cli, "client_sent")
 
     # ... and the moderator's list shows the conversation, waiting, without a reload.

@@ -44,13 +44,16 @@ class LiveSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def send(client, csrf, profile_id, body, tok=None, htmx=True):
-    """A client's message to a profile through the test client (as htmx posts it, by default)."""
+def send(client, csrf, profile_id, body, tok=None, htmx=True, opens=False):
+    """A client's message to a profile through the test client (as htmx posts it, by default;
+    ``opens``: with the field the page adds when it shows no conversation yet)."""
     headers = {"X-CSRFToken": csrf}
     if htmx:
         headers.update({"HX-Request": "true", "X-Error-Target": "#send-error"})
-    return client.post(f"/profiles/{profile_id}/messages", data={"body": body, "client_token": tok or token()},
-                       headers=headers)
+    data = {"body": body, "client_token": tok or token()}
+    if opens:
+        data["opens"] = "1"
+    return client.post(f"/profiles/{profile_id}/messages", data=data, headers=headers)
 
 
 def post_message(session: LiveSession, csrf: str, profile_id: int, body: str):

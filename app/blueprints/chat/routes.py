@@ -66,7 +66,7 @@ def conversation(profile_id: int):
                                               unread_max=current_app.config["HISTORY_UNREAD_MAX"])
     return render_template("chat/conversation.html", profile=profile, conversation=opened.conversation,
                            page=opened.page, first_unread_id=opened.first_unread_id, opened=opened,
-                           mute=standing.get("mute"))
+                           mute=standing.get("mute"), opens_conversation=opened.conversation is None)
 
 
 @bp.route("/profiles/<int:profile_id>/composer")
@@ -131,7 +131,7 @@ def send(profile_id: int):
         posted = sending.send_client_message(session_user_id(), profile_id, request.form.get("body"),
                                              request.form.get("client_token"), utcnow(),
                                              config["MESSAGE_MAX_LENGTH"], session_version(), reply_to_id=reply_to_id,
-                                             language=locale_without_database())
+                                             language=locale_without_database(), opens=request.form.get("opens") == "1")
     return client_sent_html(posted.message)
 
 

@@ -42,7 +42,7 @@ from .rows import UNCHECKED_SESSION
 def send_client_message(client_id: int, profile_id: int, body: str | None, token: str | None, now: datetime,
                         max_length: int = MAX_BODY, session_version: int = UNCHECKED_SESSION,
                         photo: NewPhoto | None = None, reply_to_id: int | None = None,
-                        language: str | None = None) -> Posted:
+                        language: str | None = None, opens: bool = False) -> Posted:
     """Store a client's message once (by its client token), mark the conversation waiting and make
     sure a moderator holds it; ``client_id`` is who the session says writes, checked here, with
     the ``session_version`` the session holds (an ended session writes nothing). A unit
@@ -54,7 +54,10 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
     statements store nothing for them (``rows.not_sanctioned``), then the checked path says why. The content filters for
     ``language`` come first: a blocked message is refused (its log line committed, unless the
     client is sanctioned: then the sanction is the answer), a masked or flagged one goes the
-    transaction, with its log lines."""
+    transaction, with its log lines. ``opens``: the client's page says the message opens the
+    conversation (it showed none). It only orders the tries: on PostgreSQL the write transaction
+    then tries the opening first, with no try in a conversation they have before it; a page that
+    is wrong (another tab opened it meanwhile) costs one statement more, never a second message."""
     screened = filters.screen(body, language)
     if screened.blocked_by is not None:
         sanctions.check_may_send(client_id, now)
@@ -66,7 +69,7 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
         clean = clean_body(body, max_length, required=photo is None), clean_token(token)
     except ValidationError:
         clean = None
-    if clean is not None and photo is None and reply_to_id is None and not screened.hit:
+    if clean is not None and photo is None and reply_to_id is None and not screened.hit and not opens:
         with single_statement_write() as alone:
             stored = postgresql.store(client_id, profile_id, *clean, now, session_version,
                                       held_and_active=True) if alone else None
@@ -76,7 +79,7 @@ def send_client_message(client_id: int, profile_id: int, body: str | None, token
             return stored[1]
     with write_transaction():
         plain = clean is not None and reply_to_id is None
-        stored = _store(client_id, profile_id, *clean, now, session_version) if plain else None
+        stored = _store(client_id, profile_id, *clean, now, session_version, opens) if plain else None
         if stored is not None:
             if photo is not None:
                 records.attach(stored[1].message, stored[0].id, client_id, photo, now)
@@ -140,13 +143,19 @@ def _find(client_id: int, profile_id: int) -> Conversation | None:
                                                         Conversation.profile_id == profile_id))
 
 
-def _store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
+def _store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int,
+           opens: bool = False):
     """The message in the client's conversation with the profile; on PostgreSQL also a first
-    message, with the conversation it opens. None: the checked path decides."""
+    message, with the conversation it opens (tried first when the page says it ``opens`` it).
+    None: the checked path decides."""
     if db.session.get_bind().dialect.name == "postgresql":
         generic_plans()  # keyed statements, here and in the decision that follows: planned once
-        return (postgresql.store(client_id, profile_id, body, token, now, session_version)
-                or postgresql.store_first(client_id, profile_id, body, token, now, session_version))
+        tries = (postgresql.store_first, postgresql.store) if opens else (postgresql.store, postgresql.store_first)
+        for attempt in tries:
+            stored = attempt(client_id, profile_id, body, token, now, session_version)
+            if stored is not None:
+                return stored
+        return None
     return sqlite.store(client_id, profile_id, body, token, now, session_version)
 
 
