@@ -322,7 +322,7 @@ def _situation_statement():
 
 def assign_if_unassigned(conversation_id: int, now: datetime,
                          reason: ChangeReason = ChangeReason.NEW, pushed: Snapshot | None = None,
-                         ends_unit: bool = False) -> int | None:
+                         ends_unit: bool = False, seen_free: bool = False) -> int | None:
     """Give a conversation without a moderator to its profile's holder, or to the least-loaded
     online one (the profile follows).
 
@@ -331,10 +331,12 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
     assigned it first (the compare-and-set lost). ``pushed``: the conversation's snapshot that its
     pushes will render (else the ORM row, if loaded); the usual decision links the holder and the
     profile's lock it read to it. ``ends_unit``: the caller writes nothing after this in its unit of
-    work, so the usual decision may commit it (see ``_first_decision``).
+    work, so the usual decision may commit it (see ``_first_decision``). ``seen_free``: the caller
+    read in this transaction, with the ``pushed`` conversation it just opened, that nobody holds its
+    profile and nobody approaches its client (the usual decision then reads nothing first).
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        decided = _first_decision(conversation_id, now, reason, pushed, ends_unit)
+        decided = _first_decision(conversation_id, now, reason, pushed, ends_unit, seen_free)
         if decided is not _UNDECIDED:
             return decided
     activity.take_decision_turn()
@@ -387,7 +389,7 @@ _UNDECIDED = object()
 
 
 def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, pushed: Snapshot | None = None,
-                    ends_unit: bool = False):
+                    ends_unit: bool = False, seen_free: bool = False):
     """The usual decision on PostgreSQL, with the decisions' turn held as briefly as possible: a
     conversation whose profile nobody holds, of a client nobody approaches (a new client's first
     message, or a profile that went free). Decisions take turns until their commit, and each round
@@ -409,15 +411,23 @@ def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, p
     then held for the database's work only, not while this process waits for the CPU to read the
     statement's answer and send the commit, which with several web processes on a busy machine
     held every other decision back. A decision that took another way then goes on in a new
-    transaction (what was committed is what it would have done first)."""
-    situation = _situation(conversation_id, now)
-    if situation is None or situation.assigned_moderator_id is not None:
-        return _UNDECIDED
-    if situation.holder is not None or situation.approaching is not None or situation.next_in_line is None:
-        return _UNDECIDED
+    transaction (what was committed is what it would have done first).
+
+    ``seen_free``: the caller's statement that opened the ``pushed`` conversation read that nobody
+    holds the profile and nobody approaches the client, so the situation is not read again (with
+    nobody in line, the statement does nothing: no profile given, no client locked)."""
+    if seen_free and pushed is not None:
+        profile_id, client_id = pushed.profile_id, pushed.client_id
+    else:
+        situation = _situation(conversation_id, now)
+        if situation is None or situation.assigned_moderator_id is not None:
+            return _UNDECIDED
+        if situation.holder is not None or situation.approaching is not None or situation.next_in_line is None:
+            return _UNDECIDED
+        profile_id, client_id = situation.profile_id, situation.client_id
     seconds = current_app.config["CLIENT_LOCK_SECONDS"]
     statement = cached_statement(("first_decision",), _first_decision_statement)
-    params = {"cid": conversation_id, "pid": situation.profile_id, "client": situation.client_id, "now": now,
+    params = {"cid": conversation_id, "pid": profile_id, "client": client_id, "now": now,
               "expires": now + timedelta(seconds=seconds), "token": secrets.token_hex(16), "reason": reason}
     if ends_unit:
         row = locked_statement_then_commit(statement, params, activity.ASSIGNMENT_LOCK_KEY)

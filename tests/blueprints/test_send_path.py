@@ -9,7 +9,7 @@ from sqlalchemy import event, select, update
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import Conversation, Message, Profile, QueueEntry, Role, User
+from app.models import Conversation, Message, Profile, ProfileAssignment, QueueEntry, Role, User
 from app.clock import utcnow
 from tests.support.context import app_context
 from tests.support.factories import count, make_profile, make_user, token
@@ -179,10 +179,43 @@ def test_a_first_message_the_page_says_opens_the_conversation_is_not_tried_in_on
     assert response.status_code == 200 and "hello there" in response.get_data(as_text=True)
     assert "INSERT INTO conversations" in statements[0], statements
     assert not [statement for statement in statements if statement.lstrip().startswith("WITH t AS")], statements
+    # what the decision needs to know came with it: no situation read (the decision itself is
+    # sent with its turn and commit by the driver, outside these statements)
+    assert len(statements) == 1, statements
     with app_context():
         conversation = Conversation.query.one()
         assert conversation.assigned_moderator_id == moderator.id and conversation.pending_count == 1
         assert [m.body for m in Message.query.all()] == ["hello there"]
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="the opening statement is PostgreSQL's")
+def test_the_opening_reads_whether_the_usual_decision_may_follow_without_reading_first(app):
+    """The opening's row says whether nobody holds the profile and nobody approaches the client
+    (an unexpired client lock): only then does the decision go without reading the situation."""
+    from app.services import locks
+    from app.services.sending import postgresql
+    from app.services.sending.rows import UNCHECKED_SESSION
+
+    moderator = make_user(Role.MODERATOR)
+    held, elsewhere = make_profile("Held"), make_profile("Elsewhere")
+    approached, once_approached = make_user(), make_user()
+    now = utcnow()
+    with app_context():
+        with write_transaction():
+            db.session.add(ProfileAssignment(profile_id=held.id, moderator_id=moderator.id, assigned_at=now))
+            locks.lock_client(approached.id, elsewhere.id, moderator.id, now, seconds=30)
+            locks.lock_client(once_approached.id, elsewhere.id, moderator.id, now - timedelta(minutes=5), seconds=30)
+
+    def free(client_id: int, profile_id: int) -> bool:
+        with app_context():
+            with write_transaction():
+                stored = postgresql.store_first(client_id, profile_id, "hello", token(), now, UNCHECKED_SESSION)
+        return stored[3]
+
+    assert free(make_user().id, make_profile("Free").id) is True
+    assert free(make_user().id, held.id) is False                      # the profile has its holder
+    assert free(approached.id, make_profile("Other").id) is False      # someone approaches the client
+    assert free(once_approached.id, make_profile("Another").id) is True  # that approach is over
 
 
 def test_a_page_wrong_about_opening_the_conversation_stores_the_message_once_in_it(app, client):

@@ -18,9 +18,8 @@ pytestmark = pytest.mark.skipif(not os.environ["DATABASE_URL"].startswith("postg
                                 reason="PostgreSQL's plan cache")
 
 # The first message's statements once the driver prepares them: the conversation opened with the
-# message, the situation read before the decision, the decision.
-FIRST_MESSAGE_STATEMENTS = ("WITH n AS (INSERT INTO conversations", "SELECT conversations.profile_id",
-                            "WITH pick AS")
+# message (which reads what the decision needs to know first), the decision.
+FIRST_MESSAGE_STATEMENTS = ("WITH n AS (INSERT INTO conversations", "WITH pick AS")
 
 
 def _plans(connection) -> dict[str, tuple[int, int]]:

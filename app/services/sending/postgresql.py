@@ -17,7 +17,8 @@ from sqlalchemy import DateTime, Integer, bindparam, false, insert, literal, sel
 
 from ...database import cached_statement, dialect_insert
 from ...extensions import db
-from ...models import Conversation, Message, PendingClientMessage, Profile, ProfileLock, Role, Sanction, User
+from ...models import (ClientLock, Conversation, Message, PendingClientMessage, Profile, ProfileAssignment, ProfileLock,
+                       Role, Sanction, User)
 from ...models.chat import Sender
 from .. import activity
 from ..snapshots import ConversationSnapshot
@@ -26,11 +27,13 @@ from . import rows
 SENDER = User.__table__.alias("s")
 LOCKS = ProfileLock.__table__.alias("l")
 SANCTIONS = Sanction.__table__.alias("x")
+HELD = ProfileAssignment.__table__.alias("a")
+APPROACH = ClientLock.__table__.alias("o")
 
 
 def store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int,
           held_and_active: bool = False):
-    """``(conversation, Posted, was_active)`` as snapshots, or None when nothing was stored: not an
+    """``(conversation, Posted, was_active, False)`` as snapshots, or None when nothing was stored: not an
     active client, no such conversation, a hidden profile, or the token was stored before; with
     ``held_and_active``, also when no moderator holds the conversation or it had gone quiet."""
     statement = cached_statement(("sending.postgresql", held_and_active), lambda: _statement(held_and_active))
@@ -39,8 +42,10 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
 
 def store_first(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
     """A client's first message to a profile: the conversation created (waiting, counted), the
-    message and its pending row, in one statement; the same ``(conversation, Posted, was_active)``
-    as ``store`` (nobody holds it yet: the decision follows), or None when nothing was stored: not
+    message and its pending row, in one statement; the same ``(conversation, Posted, was_active, free)``
+    as ``store`` (nobody holds it yet: the decision follows; ``free``: the statement also read that
+    nobody holds the profile and nobody approaches the client, what the usual decision needs to
+    know before it takes its turn), or None when nothing was stored: not
     an active client, a banned or muted one, a hidden or missing profile, or the conversation
     exists (created meanwhile, or ``store`` did not take the message: the checked path says why)."""
     statement = cached_statement(("sending.postgresql.first",), _first_statement)
@@ -48,14 +53,15 @@ def store_first(client_id: int, profile_id: int, body: str, token: str, now: dat
 
 
 def _stored(statement, client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
-    """Run one of the statements: its row as ``(conversation, Posted, was_active)`` snapshots, or None."""
+    """Run one of the statements: its row as ``(conversation, Posted, was_active, free)``, or None."""
     row = db.session.connection().execute(statement, _params(client_id, profile_id, body, token, now,
                                                              session_version)).first()
     if row is None:
         return None
     row = row._mapping
     conversation: ConversationSnapshot = rows.conversation_snapshot(row)
-    return conversation, rows.linked(rows.message_snapshot(row), conversation, row), row["was_active"]
+    free = "a_holder" in row and row["a_holder"] is None and row["o_approaching"] is None
+    return conversation, rows.linked(rows.message_snapshot(row), conversation, row), row["was_active"], free
 
 
 def _params(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int) -> dict:
@@ -117,7 +123,9 @@ def _statement(held_and_active: bool):
 
 def _first_statement():
     """``store_first``'s statement (``n`` the new conversation, then as ``_statement``). The new
-    row has its counters from the start: a later CTE of the statement could not see it to count."""
+    row has its counters from the start: a later CTE of the statement could not see it to count.
+    Also the profile's holder (``a``) and who approaches the client (``o``, an unexpired lock), for
+    the decision that follows."""
     c, p, sender = Conversation.__table__, Profile.__table__, SENDER.c
     now = bindparam("now_", type_=DateTime())
     checked = (select(sender.id, p.c.id, now, literal(1), now, now, now)
@@ -142,10 +150,14 @@ def _first_statement():
     locks_table, users = LOCKS, User.__table__
     return (select(*rows.MESSAGE.labelled(stored), *rows.CONVERSATION.labelled(created),
                    *rows.PROFILE.labelled(p), *rows.HOLDER.labelled(users), *rows.LOCK.labelled(locks_table),
-                   *rows.SENDER_COLUMNS.labelled(SENDER), false().label("was_active"))
+                   *rows.SENDER_COLUMNS.labelled(SENDER), false().label("was_active"),
+                   HELD.c.moderator_id.label("a_holder"), APPROACH.c.moderator_id.label("o_approaching"))
             .select_from(stored.join(created, created.c.id == stored.c.conversation_id)
                          .join(p, p.c.id == created.c.profile_id)
                          .join(SENDER, sender.id == created.c.client_id)
                          .outerjoin(users, users.c.id == created.c.assigned_moderator_id)
-                         .outerjoin(locks_table, locks_table.c.profile_id == created.c.profile_id))
+                         .outerjoin(locks_table, locks_table.c.profile_id == created.c.profile_id)
+                         .outerjoin(HELD, HELD.c.profile_id == created.c.profile_id)
+                         .outerjoin(APPROACH, (APPROACH.c.client_id == created.c.client_id)
+                                    & (APPROACH.c.expires_at >= now)))
             .add_cte(_pending_row(stored)))

@@ -43,7 +43,7 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
         rows.counters().returning(*rows.CONVERSATION.labelled(Conversation.__table__)))),
         {"conversation_id_": conversation.id, "now_": now}).first()
     conversation.__dict__.update(rows.CONVERSATION.values(counted._mapping))
-    return conversation, rows.linked(message, conversation, found), was_active
+    return conversation, rows.linked(message, conversation, found), was_active, False
 
 
 def _conversation_statement():
