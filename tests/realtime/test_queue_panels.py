@@ -166,7 +166,9 @@ def test_a_process_writing_many_panels_spaces_its_refreshes_and_ends_on_the_late
             assert "of 2" in first and "of 3" in second
             assert second_at - changed_at >= 1.5, second_at - changed_at
         first_refresh = sorted(at for (at, _), _ in heard)
-        assert first_refresh[1] - first_refresh[0] >= 0.7, first_refresh  # one panel a second
+        # one panel a second (a burst would be milliseconds apart; each arrival time is read by a
+        # thread of this test, late by up to a few tenths of a second on a busy machine)
+        assert first_refresh[1] - first_refresh[0] >= 0.5, first_refresh
     finally:
         for ws in sockets:
             ws.close()
