@@ -210,11 +210,8 @@ def generic_plans() -> None:
     if connection.dialect.name != "postgresql":
         return
     raw = connection.connection.driver_connection
-    try:
-        with raw.pipeline():
-            raw.execute(_GENERIC_PLANS)
-    except raw.Error as exc:  # as SQLAlchemy raises it (``unavailable`` reads it)
-        raise sa_exc.DBAPIError.instance(_GENERIC_PLANS, None, exc, raw.Error) from exc
+    with _pipeline(raw, _GENERIC_PLANS):
+        raw.execute(_GENERIC_PLANS)
 
 
 _GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
@@ -243,14 +240,11 @@ def locked_statement_then_commit(statement, params: dict, lock_key: int) -> dict
     values = {name: bind_processors[name](value) if bind_processors.get(name) else value
               for name, value in values.items()}
     raw = connection.connection.driver_connection
-    try:
-        with raw.pipeline():
-            raw.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key])
-            cursor = raw.execute(compiled.string, values)
-            raw.commit()
-            row = cursor.fetchone()
-    except raw.Error as exc:  # as SQLAlchemy raises it (``unavailable`` reads it)
-        raise sa_exc.DBAPIError.instance(compiled.string, values, exc, raw.Error) from exc
+    with _pipeline(raw, compiled.string, values):
+        raw.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key])
+        cursor = raw.execute(compiled.string, values)
+        raw.commit()
+        row = cursor.fetchone()
     if row is None:
         return None
     dialect = connection.dialect
@@ -258,6 +252,17 @@ def locked_statement_then_commit(statement, params: dict, lock_key: int) -> dict
                   for column, described in zip(statement.exported_columns, cursor.description)]
     return {described.name: processor(value) if processor else value
             for described, processor, value in zip(cursor.description, processors, row)}
+
+
+@contextmanager
+def _pipeline(raw, statement: str, params: dict | None = None):
+    """psycopg's pipeline mode on the session's own driver connection; the driver's errors raised
+    as SQLAlchemy raises them (``unavailable`` reads them), naming ``statement``."""
+    try:
+        with raw.pipeline():
+            yield
+    except raw.Error as exc:
+        raise sa_exc.DBAPIError.instance(statement, params, exc, raw.Error) from exc
 
 
 _DRIVER_FORMS: dict = {}  # statement (compared by identity) -> (compiled, parameters' processors)

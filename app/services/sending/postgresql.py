@@ -37,7 +37,7 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
     active client, no such conversation, a hidden profile, or the token was stored before; with
     ``held_and_active``, also when no moderator holds the conversation or it had gone quiet."""
     statement = cached_statement(("sending.postgresql", held_and_active), lambda: _statement(held_and_active))
-    return _stored(statement, client_id, profile_id, body, token, now, session_version)
+    return _stored(statement, client_id, profile_id, body, token, now, session_version, opening=False)
 
 
 def store_first(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
@@ -49,18 +49,20 @@ def store_first(client_id: int, profile_id: int, body: str, token: str, now: dat
     an active client, a banned or muted one, a hidden or missing profile, or the conversation
     exists (created meanwhile, or ``store`` did not take the message: the checked path says why)."""
     statement = cached_statement(("sending.postgresql.first",), _first_statement)
-    return _stored(statement, client_id, profile_id, body, token, now, session_version)
+    return _stored(statement, client_id, profile_id, body, token, now, session_version, opening=True)
 
 
-def _stored(statement, client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
-    """Run one of the statements: its row as ``(conversation, Posted, was_active, free)``, or None."""
+def _stored(statement, client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int,
+            opening: bool):
+    """Run one of the statements: its row as ``(conversation, Posted, was_active, free)``, or None;
+    ``free`` is read from the opening's row only (the other statements do not read it: False)."""
     row = db.session.connection().execute(statement, _params(client_id, profile_id, body, token, now,
                                                              session_version)).first()
     if row is None:
         return None
     row = row._mapping
     conversation: ConversationSnapshot = rows.conversation_snapshot(row)
-    free = "a_holder" in row and row["a_holder"] is None and row["o_approaching"] is None
+    free = opening and row["a_holder"] is None and row["o_approaching"] is None
     return conversation, rows.linked(rows.message_snapshot(row), conversation, row), row["was_active"], free
 
 
