@@ -31,6 +31,7 @@ Invariants and their guards:
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -320,9 +321,18 @@ def _situation_statement():
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What the statement that opened a conversation read, in the decision's transaction, before
+    its turn: the profile's holder and the moderator approaching the client (an unexpired client
+    lock), None for nobody."""
+    holder: int | None
+    approaching: int | None
+
+
 def assign_if_unassigned(conversation_id: int, now: datetime,
                          reason: ChangeReason = ChangeReason.NEW, pushed: Snapshot | None = None,
-                         ends_unit: bool = False, seen_free: bool = False) -> int | None:
+                         ends_unit: bool = False, seen: Seen | None = None) -> int | None:
     """Give a conversation without a moderator to its profile's holder, or to the least-loaded
     online one (the profile follows).
 
@@ -331,12 +341,12 @@ def assign_if_unassigned(conversation_id: int, now: datetime,
     assigned it first (the compare-and-set lost). ``pushed``: the conversation's snapshot that its
     pushes will render (else the ORM row, if loaded); the usual decision links the holder and the
     profile's lock it read to it. ``ends_unit``: the caller writes nothing after this in its unit of
-    work, so the usual decision may commit it (see ``_first_decision``). ``seen_free``: the caller
-    read in this transaction, with the ``pushed`` conversation it just opened, that nobody holds its
-    profile and nobody approaches its client (the usual decision then reads nothing first).
+    work, so the usual decision may commit it (see ``_first_decision``). ``seen``: what the caller
+    read in this transaction with the ``pushed`` conversation it just opened (the usual decision
+    then reads nothing first).
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        decided = _first_decision(conversation_id, now, reason, pushed, ends_unit, seen_free)
+        decided = _first_decision(conversation_id, now, reason, pushed, ends_unit, seen)
         if decided is not _UNDECIDED:
             return decided
     activity.take_decision_turn()
@@ -389,17 +399,18 @@ _UNDECIDED = object()
 
 
 def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, pushed: Snapshot | None = None,
-                    ends_unit: bool = False, seen_free: bool = False):
-    """The usual decision on PostgreSQL, with the decisions' turn held as briefly as possible: a
-    conversation whose profile nobody holds, of a client nobody approaches (a new client's first
-    message, or a profile that went free). Decisions take turns until their commit, and each round
-    trip made while holding the turn makes every other decision wait; under a busy server each
-    waits its turn in the event loop too. So the situation is read before taking the turn (to
-    choose this path only), and after it one statement does the rest with its guards: the next in
-    line picked in it (read after taking the turn), the profile given only if still free, the
-    client locked only if nobody approaches them, the conversation claimed only if still without a
-    moderator, its history and the load counter. The turn is then held over that statement and
-    the commit.
+                    ends_unit: bool = False, seen: Seen | None = None):
+    """The usual decisions on PostgreSQL, with the decisions' turn held as briefly as possible, for
+    a client nobody approaches: a conversation whose profile nobody holds (a new client's first
+    message to it, or a profile that went free), or whose profile stays with its holder (available,
+    answering its other active conversations). Decisions take turns until their commit, and each
+    round trip made while holding the turn makes every other decision wait; under a busy server
+    each waits its turn in the event loop too. So the situation is read before taking the turn (to
+    choose this path only), and after it one statement does the rest with its guards, reading
+    after taking the turn: the next in line picked in it and the profile given only if still free,
+    or its holder kept only if available and answering; the client locked only if nobody
+    approaches them, the conversation claimed only if still without a moderator, its history and
+    the load counter. The turn is then held over that statement and the commit.
 
     Returns the moderator, None when the conversation needs no decision, or ``_UNDECIDED`` when
     the situation is another one or moved on meanwhile: then the whole decision is made by
@@ -413,22 +424,31 @@ def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, p
     held every other decision back. A decision that took another way then goes on in a new
     transaction (what was committed is what it would have done first).
 
-    ``seen_free``: the caller's statement that opened the ``pushed`` conversation read that nobody
-    holds the profile and nobody approaches the client, so the situation is not read again (with
-    nobody in line, the statement does nothing: no profile given, no client locked)."""
-    if seen_free and pushed is not None:
-        profile_id, client_id = pushed.profile_id, pushed.client_id
+    ``seen``: what the caller's statement that opened the ``pushed`` conversation read, so the
+    situation is not read again: a profile seen held is kept by its holder only if the statement
+    finds them available and answering; with nobody in line, a free profile's statement does
+    nothing (no profile given, no client locked)."""
+    if seen is not None and pushed is not None:
+        if seen.approaching is not None:
+            return _UNDECIDED
+        profile_id, client_id, holder = pushed.profile_id, pushed.client_id, seen.holder
     else:
         situation = _situation(conversation_id, now)
-        if situation is None or situation.assigned_moderator_id is not None:
+        if situation is None or situation.assigned_moderator_id is not None or situation.approaching is not None:
             return _UNDECIDED
-        if situation.holder is not None or situation.approaching is not None or situation.next_in_line is None:
+        holder = situation.holder
+        if holder is None and situation.next_in_line is None:
+            return _UNDECIDED
+        if holder is not None and not (situation.holder_available and situation.others_active):
             return _UNDECIDED
         profile_id, client_id = situation.profile_id, situation.client_id
     seconds = current_app.config["CLIENT_LOCK_SECONDS"]
-    statement = cached_statement(("first_decision",), _first_decision_statement)
+    keeps = holder is not None
+    statement = cached_statement(("first_decision", keeps), lambda: _first_decision_statement(keeps))
     params = {"cid": conversation_id, "pid": profile_id, "client": client_id, "now": now,
               "expires": now + timedelta(seconds=seconds), "token": secrets.token_hex(16), "reason": reason}
+    if keeps:
+        params["active_since"] = activity.active_since(now)
     if ends_unit:
         row = locked_statement_then_commit(statement, params, activity.ASSIGNMENT_LOCK_KEY)
         activity.decision_turn_given_back()
@@ -452,22 +472,35 @@ _HOLDER = Selected(User, "u", PUSHED[User])
 _LOCK = Selected(ProfileLock, "l", PUSHED[ProfileLock])
 
 
-def _first_decision_statement():
+def _first_decision_statement(keeps: bool):
     """``_first_decision``'s statement: data-modifying CTEs, each acting only on what the one
-    before it returned (pick -> profile -> client lock -> claim -> history and load)."""
+    before it returned (the moderator: picked and given the free profile, or its holder kept ->
+    client lock -> claim -> history and load)."""
     c, changes, q = Conversation.__table__.c, AssignmentChange.__table__, QueueEntry.__table__.c
     pa, lock = ProfileAssignment.__table__, ClientLock.__table__
     now = bindparam("now", type_=DateTime())
-    pick = moderator_queue.next_in_line().cte("pick")
-    taken = (dialect_insert(pa)
-             .from_select(["profile_id", "moderator_id", "assigned_at"],
-                          select(bindparam("pid", type_=Integer), pick.c.moderator_id, now))
-             .on_conflict_do_nothing(index_elements=["profile_id"])
-             .returning(pa.c.moderator_id)
-             .cte("taken"))
+    pid = bindparam("pid", type_=Integer)
+    if keeps:  # whoever holds the profile now (read after the turn), if available and answering
+        holder, other = User.__table__.alias("h"), _OTHER
+        answering = select(other.c.id).where(other.c.profile_id == pid, other.c.id != bindparam("cid", type_=Integer),
+                                             other.c.assigned_moderator_id.is_not(None),
+                                             activity.active_condition(other.c))
+        taken = (select(pa.c.moderator_id)
+                 .where(pa.c.profile_id == pid,
+                        select(holder.c.id).where(holder.c.id == pa.c.moderator_id,
+                                                  moderator_queue.available(holder.c)).exists(),
+                        answering.exists())
+                 .cte("taken"))
+    else:
+        pick = moderator_queue.next_in_line().cte("pick")
+        taken = (dialect_insert(pa)
+                 .from_select(["profile_id", "moderator_id", "assigned_at"], select(pid, pick.c.moderator_id, now))
+                 .on_conflict_do_nothing(index_elements=["profile_id"])
+                 .returning(pa.c.moderator_id)
+                 .cte("taken"))
     names = ["client_id", "profile_id", "moderator_id", "token", "locked_at", "expires_at", "lock_reason"]
     locking = dialect_insert(lock).from_select(names, select(
-        bindparam("client", type_=Integer), bindparam("pid", type_=Integer), taken.c.moderator_id,
+        bindparam("client", type_=Integer), pid, taken.c.moderator_id,
         bindparam("token", type_=lock.c.token.type), now, bindparam("expires", type_=DateTime()),
         literal("approach", type_=lock.c.lock_reason.type)))
     locked = (locking.on_conflict_do_update(index_elements=[lock.c.client_id],
@@ -495,7 +528,7 @@ def _first_decision_statement():
     return (select(claimed.c.assigned_moderator_id.label("target"), *_HOLDER.labelled(users),
                    *_LOCK.labelled(profile_locks))
             .select_from(claimed.join(users, users.c.id == claimed.c.assigned_moderator_id)
-                         .outerjoin(profile_locks, profile_locks.c.profile_id == bindparam("pid", type_=Integer)))
+                         .outerjoin(profile_locks, profile_locks.c.profile_id == pid))
             .add_cte(history, counted))
 
 

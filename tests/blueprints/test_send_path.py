@@ -190,34 +190,57 @@ def test_a_first_message_the_page_says_opens_the_conversation_is_not_tried_in_on
         assert [m.body for m in Message.query.all()] == ["hello there"]
 
 
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="the order of PostgreSQL's tries")
+def test_a_first_message_to_a_profile_its_holder_keeps_reads_nothing_before_the_decision(app, client):
+    """The profile's holder answers another client of it, another moderator is less busy: the
+    opening read who holds the profile, so the decision keeps it with its holder without reading
+    the situation first (the decision itself is sent with its turn and commit by the driver)."""
+    holder, profile = make_user(Role.MODERATOR, online=True), make_profile()
+    first = app.test_client()
+    assert send(first, login(first, make_user().email), profile.id, "first").status_code == 200
+    make_user(Role.MODERATOR, online=True)  # less busy: a fresh decision would give them the profile
+    csrf = login(client, make_user().email)
+    with app_context():
+        engine = db.engine
+    with recorded_statements(engine, this_thread_only=True) as statements:
+        response = send(client, csrf, profile.id, "me too", opens=True)
+    assert response.status_code == 200 and "me too" in response.get_data(as_text=True)
+    assert len(statements) == 1 and "INSERT INTO conversations" in statements[0], statements
+    with app_context():
+        held = dict(db.session.execute(select(Conversation.id, Conversation.assigned_moderator_id)).all())
+        assert list(held.values()) == [holder.id, holder.id]
+
+
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="the opening statement is PostgreSQL's")
-def test_the_opening_reads_whether_the_usual_decision_may_follow_without_reading_first(app):
-    """The opening's row says whether nobody holds the profile and nobody approaches the client
-    (an unexpired client lock): only then does the decision go without reading the situation."""
+def test_the_opening_reads_who_holds_the_profile_and_who_approaches_the_client(app):
+    """The opening's row says who holds the profile and who approaches the client (an unexpired
+    client lock): what the decision needs to know to go without reading the situation first."""
     from app.services import locks
+    from app.services.assignment import Seen
     from app.services.sending import postgresql
     from app.services.sending.rows import UNCHECKED_SESSION
 
-    moderator = make_user(Role.MODERATOR)
+    moderator, other = make_user(Role.MODERATOR), make_user(Role.MODERATOR)
     held, elsewhere = make_profile("Held"), make_profile("Elsewhere")
     approached, once_approached = make_user(), make_user()
     now = utcnow()
     with app_context():
         with write_transaction():
             db.session.add(ProfileAssignment(profile_id=held.id, moderator_id=moderator.id, assigned_at=now))
-            locks.lock_client(approached.id, elsewhere.id, moderator.id, now, seconds=30)
-            locks.lock_client(once_approached.id, elsewhere.id, moderator.id, now - timedelta(minutes=5), seconds=30)
+            locks.lock_client(approached.id, elsewhere.id, other.id, now, seconds=30)
+            locks.lock_client(once_approached.id, elsewhere.id, other.id, now - timedelta(minutes=5), seconds=30)
 
-    def free(client_id: int, profile_id: int) -> bool:
+    def seen(client_id: int, profile_id: int) -> Seen:
         with app_context():
             with write_transaction():
                 stored = postgresql.store_first(client_id, profile_id, "hello", token(), now, UNCHECKED_SESSION)
         return stored[3]
 
-    assert free(make_user().id, make_profile("Free").id) is True
-    assert free(make_user().id, held.id) is False                      # the profile has its holder
-    assert free(approached.id, make_profile("Other").id) is False      # someone approaches the client
-    assert free(once_approached.id, make_profile("Another").id) is True  # that approach is over
+    assert seen(make_user().id, make_profile("Free").id) == Seen(None, None)
+    assert seen(make_user().id, held.id) == Seen(moderator.id, None)                 # the profile has its holder
+    assert seen(approached.id, make_profile("Other").id) == Seen(None, other.id)     # someone approaches the client
+    assert seen(approached.id, held.id) == Seen(moderator.id, other.id)
+    assert seen(once_approached.id, make_profile("Another").id) == Seen(None, None)  # that approach is over
 
 
 def test_a_page_wrong_about_opening_the_conversation_stores_the_message_once_in_it(app, client):

@@ -1,6 +1,7 @@
-"""PostgreSQL: decisions take turns, and the usual one (a profile nobody holds, a client nobody
-approaches) holds the turn over one statement and the commit; when the situation changed between
-its first read and the turn, the whole decision is made under the turn, as before."""
+"""PostgreSQL: decisions take turns, and the usual ones (a client nobody approaches, a profile nobody
+holds or that stays with its holder) hold the turn over one statement and the commit; when the
+situation changed between its first read and the turn, the whole decision is made under the turn,
+as before."""
 import os
 import threading
 from contextlib import contextmanager
@@ -11,7 +12,7 @@ from sqlalchemy import event, select, text
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import AssignmentChange, ClientLock, Conversation, Message, ProfileAssignment, QueueEntry
+from app.models import AssignmentChange, ClientLock, Conversation, Message, ProfileAssignment, QueueEntry, User
 from app.services import activity, sending
 from tests.support.factories import make_profile, make_user, queued_moderator, token
 from tests.support.sql import recorded_statements
@@ -87,6 +88,88 @@ def test_a_client_approached_while_the_decision_waited_for_its_turn_goes_to_who_
     conversation = db.session.get(Conversation, outcome["conversation"])
     assert conversation.assigned_moderator_id == second.id != first.id   # not the next in line
     assert db.session.get(ProfileAssignment, profile.id).moderator_id == second.id
+
+
+def _kept_profile():
+    """A profile its holder answers (a client's conversation with it waits for their reply), the
+    holder's load above another online moderator's: the holder, the idle moderator, the profile
+    and the first conversation."""
+    holder, idle = queued_moderator(T0), queued_moderator(T0 + timedelta(seconds=1))
+    profile = make_profile()
+    first = post(make_user(), profile, T0 + timedelta(seconds=2))
+    assert db.session.get(Conversation, first).assigned_moderator_id == holder.id
+    return holder, idle, profile, first
+
+
+def test_a_profile_its_holder_keeps_holds_the_turn_over_one_statement(ctx):
+    """The holder is available and answers another conversation of the profile: a new client's
+    conversation with it goes to them, not to the least loaded, by one statement under the turn."""
+    holder, idle, profile, first = _kept_profile()
+    client = make_user()
+    with recorded_statements(db.engine) as statements, _commits_marked(db.engine, statements):
+        conversation_id = post(client, profile, T0 + timedelta(seconds=3))
+    turn = next(i for i, statement in enumerate(statements) if "pg_advisory_xact_lock" in statement)
+    held = statements[turn + 1:statements.index(COMMIT, turn)]
+    assert len(held) == 1, held
+    assert "INSERT INTO client_locks" in held[0] and "INSERT INTO profile_assignments" not in held[0]
+    conversation = db.session.get(Conversation, conversation_id)
+    assert conversation.assigned_moderator_id == holder.id
+    assert db.session.get(ProfileAssignment, profile.id).moderator_id == holder.id
+    lock = db.session.scalar(select(ClientLock).where(ClientLock.client_id == client.id))
+    assert lock.moderator_id == holder.id and lock.profile_id == profile.id and lock.lock_reason == "approach"
+    change = db.session.scalar(select(AssignmentChange).where(AssignmentChange.conversation_id == conversation_id))
+    assert (change.from_moderator_id, change.to_moderator_id) == (None, holder.id)
+    loads = dict(db.session.execute(select(QueueEntry.moderator_id, QueueEntry.load)).all())
+    assert loads == {holder.id: 2, idle.id: 0}
+
+
+def _holder_goes_offline(connection, holder, idle, profile, first):
+    connection.execute(User.__table__.update().where(User.id == holder.id).values(is_online=False))
+
+
+def _profile_moved_to_the_other(connection, holder, idle, profile, first):
+    connection.execute(ProfileAssignment.__table__.update().where(ProfileAssignment.profile_id == profile.id)
+                       .values(moderator_id=idle.id))   # its conversation follows (ON UPDATE CASCADE)
+
+
+def _answered_long_ago(connection, holder, idle, profile, first):
+    connection.execute(Conversation.__table__.update().where(Conversation.id == first)
+                       .values(awaiting_reply_since=None, last_message_at=T0 - timedelta(days=1)))
+
+
+@pytest.mark.parametrize("meanwhile", [_holder_goes_offline, _profile_moved_to_the_other, _answered_long_ago])
+def test_a_holder_who_stopped_keeping_the_profile_while_the_decision_waited_does_not_get_it(ctx, app, meanwhile):
+    """The first read saw the holder keeping the profile; before the decision had its turn, the
+    holder went offline, or its other conversation went quiet (the profile goes by load), or the
+    profile moved (its new holder keeps it). The short path reads after the turn: the conversation
+    goes to the other moderator."""
+    holder, idle, profile, first = _kept_profile()
+    client = make_user()
+    now = T0 + timedelta(minutes=2)   # the first client's approach (30 s) is over
+
+    turn = db.engine.connect()
+    turn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": activity.ASSIGNMENT_LOCK_KEY})
+    outcome = {}
+
+    def decide():
+        with app.app_context():
+            try:
+                outcome["conversation"] = post(client, profile, now)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                outcome["error"] = exc
+
+    worker = threading.Thread(target=decide)
+    worker.start()
+    waited = _waits_for_the_turn(turn)
+    meanwhile(turn, holder, idle, profile, first)
+    turn.commit()
+    turn.close()
+    worker.join(30)
+    assert waited and "error" not in outcome, outcome
+    db.session.expire_all()
+    assert db.session.get(Conversation, outcome["conversation"]).assigned_moderator_id == idle.id
+    assert db.session.get(ProfileAssignment, profile.id).moderator_id == idle.id
+    assert db.session.scalar(select(ClientLock.moderator_id).where(ClientLock.client_id == client.id)) == idle.id
 
 
 COMMIT = "-- COMMIT"

@@ -196,18 +196,18 @@ def _settle(conversation, posted: Posted, was_active: bool, now: datetime) -> Po
     return posted
 
 
-def _settle_snapshot(conversation, posted: Posted, was_active: bool, free: bool, now: datetime,
+def _settle_snapshot(conversation, posted: Posted, was_active: bool, seen: assignment.Seen | None, now: datetime,
                      ends_unit: bool = False) -> Posted:
     """``_settle`` for snapshots. A conversation nobody holds (a first message, or one whose holder
     let it go) is decided here: the decision links the holder and the profile's lock it read to the
-    snapshot; a decision that took another way has them read once. ``free``: the statement that
-    stored the message read that nobody holds the profile and nobody approaches the client.
+    snapshot; a decision that took another way has them read once. ``seen``: what the statement that
+    stored the message read of the profile's holder and the client's approach (its opening only).
     ``ends_unit``: nothing is written after it, so the decision may commit
     (``assignment.assign_if_unassigned``)."""
     if conversation.assigned_moderator_id is not None:
         return _settle(conversation, posted, was_active, now)
     moderator_id = assignment.assign_if_unassigned(conversation.id, now, pushed=conversation, ends_unit=ends_unit,
-                                                   seen_free=free)
+                                                   seen=seen)
     if moderator_id is not None:
         conversation.assigned_moderator_id, conversation.assigned_at = moderator_id, now
         holder = getattr(conversation, "moderator", None)

@@ -20,7 +20,7 @@ from ...extensions import db
 from ...models import (ClientLock, Conversation, Message, PendingClientMessage, Profile, ProfileAssignment, ProfileLock,
                        Role, Sanction, User)
 from ...models.chat import Sender
-from .. import activity
+from .. import activity, assignment
 from ..snapshots import ConversationSnapshot
 from . import rows
 
@@ -33,7 +33,7 @@ APPROACH = ClientLock.__table__.alias("o")
 
 def store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int,
           held_and_active: bool = False):
-    """``(conversation, Posted, was_active, False)`` as snapshots, or None when nothing was stored: not an
+    """``(conversation, Posted, was_active, None)`` as snapshots, or None when nothing was stored: not an
     active client, no such conversation, a hidden profile, or the token was stored before; with
     ``held_and_active``, also when no moderator holds the conversation or it had gone quiet."""
     statement = cached_statement(("sending.postgresql", held_and_active), lambda: _statement(held_and_active))
@@ -42,10 +42,10 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
 
 def store_first(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
     """A client's first message to a profile: the conversation created (waiting, counted), the
-    message and its pending row, in one statement; the same ``(conversation, Posted, was_active, free)``
-    as ``store`` (nobody holds it yet: the decision follows; ``free``: the statement also read that
-    nobody holds the profile and nobody approaches the client, what the usual decision needs to
-    know before it takes its turn), or None when nothing was stored: not
+    message and its pending row, in one statement; the same ``(conversation, Posted, was_active, seen)``
+    as ``store`` (nobody holds it yet: the decision follows; ``seen``: the statement also read who
+    holds the profile and who approaches the client, ``assignment.Seen``, what the usual decision
+    needs to know before it takes its turn), or None when nothing was stored: not
     an active client, a banned or muted one, a hidden or missing profile, or the conversation
     exists (created meanwhile, or ``store`` did not take the message: the checked path says why)."""
     statement = cached_statement(("sending.postgresql.first",), _first_statement)
@@ -54,16 +54,16 @@ def store_first(client_id: int, profile_id: int, body: str, token: str, now: dat
 
 def _stored(statement, client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int,
             opening: bool):
-    """Run one of the statements: its row as ``(conversation, Posted, was_active, free)``, or None;
-    ``free`` is read from the opening's row only (the other statements do not read it: False)."""
+    """Run one of the statements: its row as ``(conversation, Posted, was_active, seen)``, or None;
+    ``seen`` is read from the opening's row only (the other statements do not read it: None)."""
     row = db.session.connection().execute(statement, _params(client_id, profile_id, body, token, now,
                                                              session_version)).first()
     if row is None:
         return None
     row = row._mapping
     conversation: ConversationSnapshot = rows.conversation_snapshot(row)
-    free = opening and row["a_holder"] is None and row["o_approaching"] is None
-    return conversation, rows.linked(rows.message_snapshot(row), conversation, row), row["was_active"], free
+    seen = assignment.Seen(row["a_holder"], row["o_approaching"]) if opening else None
+    return conversation, rows.linked(rows.message_snapshot(row), conversation, row), row["was_active"], seen
 
 
 def _params(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int) -> dict:

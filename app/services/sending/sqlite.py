@@ -16,7 +16,7 @@ from . import rows
 
 
 def store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
-    """``(conversation, Posted, was_active)`` as snapshots, or None when nothing was stored: not an
+    """``(conversation, Posted, was_active, None)`` as snapshots (nothing read for the decision), or None when nothing was stored: not an
     active client, a banned or muted one, no such conversation, a hidden profile, or the token was stored before."""
     connection = db.session.connection()
     found = connection.execute(cached_statement(("sending.sqlite.conversation",), _conversation_statement),
@@ -43,7 +43,7 @@ def store(client_id: int, profile_id: int, body: str, token: str, now: datetime,
         rows.counters().returning(*rows.CONVERSATION.labelled(Conversation.__table__)))),
         {"conversation_id_": conversation.id, "now_": now}).first()
     conversation.__dict__.update(rows.CONVERSATION.values(counted._mapping))
-    return conversation, rows.linked(message, conversation, found), was_active, False
+    return conversation, rows.linked(message, conversation, found), was_active, None
 
 
 def _conversation_statement():
