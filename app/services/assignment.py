@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import DateTime, Integer, bindparam, case, cast, delete, func, insert, literal, null, select, update
+from sqlalchemy import (DateTime, Integer, bindparam, case, cast, delete, func, insert, literal, null, select, union_all,
+                        update)
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -400,17 +401,19 @@ _UNDECIDED = object()
 
 def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, pushed: Snapshot | None = None,
                     ends_unit: bool = False, seen: Seen | None = None):
-    """The usual decisions on PostgreSQL, with the decisions' turn held as briefly as possible, for
-    a client nobody approaches: a conversation whose profile nobody holds (a new client's first
-    message to it, or a profile that went free), or whose profile stays with its holder (available,
-    answering its other active conversations). Decisions take turns until their commit, and each
+    """The usual decisions on PostgreSQL, with the decisions' turn held as briefly as possible: a
+    conversation whose profile nobody holds (a new client's first message to it, or a profile that
+    went free), of a client nobody approaches; or whose profile stays with its holder (available,
+    answering its other active conversations), of a client nobody else approaches (the holder may:
+    their approach then goes on as it is). Decisions take turns until their commit, and each
     round trip made while holding the turn makes every other decision wait; under a busy server
     each waits its turn in the event loop too. So the situation is read before taking the turn (to
     choose this path only), and after it one statement does the rest with its guards, reading
     after taking the turn: the next in line picked in it and the profile given only if still free,
     or its holder kept only if available and answering; the client locked only if nobody
-    approaches them, the conversation claimed only if still without a moderator, its history and
-    the load counter. The turn is then held over that statement and the commit.
+    approaches them (or, for a kept profile, already approached by its holder), the conversation
+    claimed only if still without a moderator, its history and the load counter. The turn is then
+    held over that statement and the commit.
 
     Returns the moderator, None when the conversation needs no decision, or ``_UNDECIDED`` when
     the situation is another one or moved on meanwhile: then the whole decision is made by
@@ -429,14 +432,16 @@ def _first_decision(conversation_id: int, now: datetime, reason: ChangeReason, p
     finds them available and answering; with nobody in line, a free profile's statement does
     nothing (no profile given, no client locked)."""
     if seen is not None and pushed is not None:
-        if seen.approaching is not None:
+        if seen.approaching not in (None, seen.holder):
             return _UNDECIDED
         profile_id, client_id, holder = pushed.profile_id, pushed.client_id, seen.holder
     else:
         situation = _situation(conversation_id, now)
-        if situation is None or situation.assigned_moderator_id is not None or situation.approaching is not None:
+        if situation is None or situation.assigned_moderator_id is not None:
             return _UNDECIDED
         holder = situation.holder
+        if situation.approaching not in (None, holder):
+            return _UNDECIDED
         if holder is None and situation.next_in_line is None:
             return _UNDECIDED
         if holder is not None and not (situation.holder_available and situation.others_active):
@@ -475,7 +480,7 @@ _LOCK = Selected(ProfileLock, "l", PUSHED[ProfileLock])
 def _first_decision_statement(keeps: bool):
     """``_first_decision``'s statement: data-modifying CTEs, each acting only on what the one
     before it returned (the moderator: picked and given the free profile, or its holder kept ->
-    client lock -> claim -> history and load)."""
+    client lock, or the kept holder's live one -> claim -> history and load)."""
     c, changes, q = Conversation.__table__.c, AssignmentChange.__table__, QueueEntry.__table__.c
     pa, lock = ProfileAssignment.__table__, ClientLock.__table__
     now = bindparam("now", type_=DateTime())
@@ -508,6 +513,11 @@ def _first_decision_statement(keeps: bool):
                                             where=lock.c.expires_at < now)
               .returning(lock.c.moderator_id)
               .cte("locked"))
+    if keeps:  # or the holder already approaches the client: their lock stays as it is
+        approaching = (select(lock.c.moderator_id)
+                       .where(lock.c.client_id == bindparam("client", type_=Integer), lock.c.expires_at >= now,
+                              lock.c.moderator_id.in_(select(taken.c.moderator_id))))
+        locked = union_all(select(locked.c.moderator_id), approaching).cte("approached")
     target = select(locked.c.moderator_id).scalar_subquery()
     claimed = (update(Conversation.__table__)
                .where(c.id == bindparam("cid", type_=Integer), c.assigned_moderator_id.is_(None),

@@ -191,15 +191,22 @@ def test_a_first_message_the_page_says_opens_the_conversation_is_not_tried_in_on
 
 
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="the order of PostgreSQL's tries")
-def test_a_first_message_to_a_profile_its_holder_keeps_reads_nothing_before_the_decision(app, client):
+@pytest.mark.parametrize("approached", [False, True], ids=["new client", "client the holder approaches"])
+def test_a_first_message_to_a_profile_its_holder_keeps_reads_nothing_before_the_decision(app, client, approached):
     """The profile's holder answers another client of it, another moderator is less busy: the
-    opening read who holds the profile, so the decision keeps it with its holder without reading
-    the situation first (the decision itself is sent with its turn and commit by the driver)."""
+    opening read who holds the profile (and that nobody else approaches the client), so the
+    decision keeps it with its holder without reading the situation first (the decision itself is
+    sent with its turn and commit by the driver). Also when the holder approaches the client
+    already, through another of their profiles."""
     holder, profile = make_user(Role.MODERATOR, online=True), make_profile()
     first = app.test_client()
     assert send(first, login(first, make_user().email), profile.id, "first").status_code == 200
+    user = make_user()
+    csrf = login(client, user.email)
+    if approached:  # the client wrote to another profile the holder took: the holder approaches them
+        other = make_profile("Other")
+        assert send(client, csrf, other.id, "hi there").status_code == 200
     make_user(Role.MODERATOR, online=True)  # less busy: a fresh decision would give them the profile
-    csrf = login(client, make_user().email)
     with app_context():
         engine = db.engine
     with recorded_statements(engine, this_thread_only=True) as statements:
@@ -207,8 +214,8 @@ def test_a_first_message_to_a_profile_its_holder_keeps_reads_nothing_before_the_
     assert response.status_code == 200 and "me too" in response.get_data(as_text=True)
     assert len(statements) == 1 and "INSERT INTO conversations" in statements[0], statements
     with app_context():
-        held = dict(db.session.execute(select(Conversation.id, Conversation.assigned_moderator_id)).all())
-        assert list(held.values()) == [holder.id, holder.id]
+        held = db.session.execute(select(Conversation.assigned_moderator_id).where(Conversation.profile_id == profile.id))
+        assert held.scalars().all() == [holder.id, holder.id]
 
 
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="the opening statement is PostgreSQL's")

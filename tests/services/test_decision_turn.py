@@ -63,29 +63,11 @@ def test_a_client_approached_while_the_decision_waited_for_its_turn_goes_to_who_
     first, second = queued_moderator(T0), queued_moderator(T0 + timedelta(seconds=1))   # first is next in line
     client, profile = make_user(), make_profile()
     now = T0 + timedelta(seconds=2)
-
-    holder = db.engine.connect()
-    holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": activity.ASSIGNMENT_LOCK_KEY})
-    outcome = {}
-
-    def decide():
-        with app.app_context():
-            try:
-                outcome["conversation"] = post(client, profile, now)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                outcome["error"] = exc
-
-    worker = threading.Thread(target=decide)
-    worker.start()
-    waited = _waits_for_the_turn(holder)
-    holder.execute(ClientLock.__table__.insert().values(
-        client_id=client.id, profile_id=make_profile(name="Other").id, moderator_id=second.id, token="t" * 32,
-        locked_at=now, expires_at=now + timedelta(seconds=30), lock_reason="approach"))
-    holder.commit()
-    holder.close()
-    worker.join(30)
-    assert waited and "error" not in outcome, outcome
-    conversation = db.session.get(Conversation, outcome["conversation"])
+    conversation_id = _decided_while_the_turn_is_held(app, client, profile, now, lambda turn: turn.execute(
+        ClientLock.__table__.insert().values(
+            client_id=client.id, profile_id=make_profile(name="Other").id, moderator_id=second.id, token="t" * 32,
+            locked_at=now, expires_at=now + timedelta(seconds=30), lock_reason="approach")))
+    conversation = db.session.get(Conversation, conversation_id)
     assert conversation.assigned_moderator_id == second.id != first.id   # not the next in line
     assert db.session.get(ProfileAssignment, profile.id).moderator_id == second.id
 
@@ -123,6 +105,32 @@ def test_a_profile_its_holder_keeps_holds_the_turn_over_one_statement(ctx):
     assert loads == {holder.id: 2, idle.id: 0}
 
 
+def test_a_client_the_holder_already_approaches_goes_to_them_by_one_statement_and_keeps_the_approach(ctx):
+    """The client wrote to one of the holder's profiles seconds ago (the holder approaches them) and
+    now writes to another profile the holder keeps: one statement under the turn, the conversation
+    to the holder, and their approach goes on as it was (same lock, same owner token, same expiry)."""
+    holder, idle, profile, first = _kept_profile()
+    client = db.session.get(Conversation, first).client
+    lock = db.session.scalar(select(ClientLock).where(ClientLock.client_id == client.id))
+    before = (lock.moderator_id, lock.profile_id, lock.token, lock.expires_at)
+    assert before[0] == holder.id
+    with write_transaction():   # the other moderator is busier: the holder is next in line
+        db.session.execute(QueueEntry.__table__.update().where(QueueEntry.moderator_id == idle.id).values(load=5))
+    second = make_profile(name="Second")
+    post(make_user(), second, T0 + timedelta(seconds=3))   # the holder takes the second profile
+    assert db.session.get(ProfileAssignment, second.id).moderator_id == holder.id
+    with recorded_statements(db.engine) as statements, _commits_marked(db.engine, statements):
+        conversation_id = post(client, second, T0 + timedelta(seconds=4))
+    turn = next(i for i, statement in enumerate(statements) if "pg_advisory_xact_lock" in statement)
+    held = statements[turn + 1:statements.index(COMMIT, turn)]
+    assert len(held) == 1 and "INSERT INTO client_locks" in held[0], held
+    db.session.expire_all()
+    assert db.session.get(Conversation, conversation_id).assigned_moderator_id == holder.id
+    lock = db.session.scalar(select(ClientLock).where(ClientLock.client_id == client.id))
+    assert (lock.moderator_id, lock.profile_id, lock.token, lock.expires_at) == before
+    assert db.session.scalar(select(QueueEntry.load).where(QueueEntry.moderator_id == holder.id)) == 3
+
+
 def _holder_goes_offline(connection, holder, idle, profile, first):
     connection.execute(User.__table__.update().where(User.id == holder.id).values(is_online=False))
 
@@ -146,7 +154,37 @@ def test_a_holder_who_stopped_keeping_the_profile_while_the_decision_waited_does
     holder, idle, profile, first = _kept_profile()
     client = make_user()
     now = T0 + timedelta(minutes=2)   # the first client's approach (30 s) is over
+    conversation_id = _decided_while_the_turn_is_held(app, client, profile, now,
+                                                      lambda turn: meanwhile(turn, holder, idle, profile, first))
+    db.session.expire_all()
+    assert db.session.get(Conversation, conversation_id).assigned_moderator_id == idle.id
+    assert db.session.get(ProfileAssignment, profile.id).moderator_id == idle.id
+    assert db.session.scalar(select(ClientLock.moderator_id).where(ClientLock.client_id == client.id)) == idle.id
 
+
+def test_a_client_someone_else_approached_while_the_decision_waited_waits_for_that_approach(ctx, app):
+    """The first read saw the holder keeping the profile and nobody approaching the client; before
+    the decision had its turn, the other moderator approached the client. The holder does not get
+    the conversation while that approach runs: it waits (as the whole decision has it), and the
+    other moderator's lock is left as it was."""
+    holder, idle, profile, _ = _kept_profile()
+    client = make_user()
+    now = T0 + timedelta(seconds=3)
+    other_lock = {"client_id": client.id, "profile_id": make_profile(name="Other").id, "moderator_id": idle.id,
+                  "token": "t" * 32, "locked_at": now, "expires_at": now + timedelta(seconds=30),
+                  "lock_reason": "approach"}
+    conversation_id = _decided_while_the_turn_is_held(
+        app, client, profile, now, lambda turn: turn.execute(ClientLock.__table__.insert().values(**other_lock)))
+    db.session.expire_all()
+    assert db.session.get(Conversation, conversation_id).assigned_moderator_id is None
+    lock = db.session.scalar(select(ClientLock).where(ClientLock.client_id == client.id))
+    assert (lock.moderator_id, lock.token, lock.expires_at) == (idle.id, "t" * 32, now + timedelta(seconds=30))
+
+
+def _decided_while_the_turn_is_held(app, client, profile, now, meanwhile) -> int:
+    """The client's message to the profile posted in another thread while this test holds the
+    decisions' turn; once the post waits for the turn, ``meanwhile(connection)`` runs in the
+    turn's transaction, which then commits. The id of the conversation the post opened."""
     turn = db.engine.connect()
     turn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": activity.ASSIGNMENT_LOCK_KEY})
     outcome = {}
@@ -161,15 +199,12 @@ def test_a_holder_who_stopped_keeping_the_profile_while_the_decision_waited_does
     worker = threading.Thread(target=decide)
     worker.start()
     waited = _waits_for_the_turn(turn)
-    meanwhile(turn, holder, idle, profile, first)
+    meanwhile(turn)
     turn.commit()
     turn.close()
     worker.join(30)
     assert waited and "error" not in outcome, outcome
-    db.session.expire_all()
-    assert db.session.get(Conversation, outcome["conversation"]).assigned_moderator_id == idle.id
-    assert db.session.get(ProfileAssignment, profile.id).moderator_id == idle.id
-    assert db.session.scalar(select(ClientLock.moderator_id).where(ClientLock.client_id == client.id)) == idle.id
+    return outcome["conversation"]
 
 
 COMMIT = "-- COMMIT"
