@@ -269,7 +269,11 @@ def _move_client_locks(moves, now: datetime) -> None:
 
 
 def release_profile(profile_id: int, from_id: int, now: datetime, reason: ChangeReason) -> list[int]:
-    """The holder lets a profile go (disabled account): its conversations wait for a new decision."""
+    """The holder lets a profile go (disabled account): its conversations wait for a new decision.
+    Takes the decisions' turn first: a decision that read the holder after its turn then claims
+    for a holder still there (else the claim would name a holder deleted under it, which the
+    database refuses, and the client's message would fail)."""
+    activity.take_decision_turn()
     rows = db.session.execute(
         update(Conversation)
         .where(Conversation.profile_id == profile_id, Conversation.assigned_moderator_id == from_id)

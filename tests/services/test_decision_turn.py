@@ -181,6 +181,39 @@ def test_a_client_someone_else_approached_while_the_decision_waited_waits_for_th
     assert (lock.moderator_id, lock.token, lock.expires_at) == (idle.id, "t" * 32, now + timedelta(seconds=30))
 
 
+def test_an_account_disabled_lets_its_profiles_go_in_the_decisions_turn(ctx, app):
+    """Disabling a moderator deletes their hold on their profiles; a decision that read them as
+    the holder after its turn claims for them in the same statement, so the release waits for the
+    turn (else a release committed under that statement fails the claim's foreign key and the
+    client's message with it). Then it frees the profile and the conversation, as before."""
+    from app.services import users
+
+    holder, idle, profile, first = _kept_profile()
+    turn = db.engine.connect()
+    turn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": activity.ASSIGNMENT_LOCK_KEY})
+    outcome = {}
+
+    def disable():
+        with app.app_context():
+            try:
+                with write_transaction():
+                    users.set_active(holder.id, False, T0 + timedelta(seconds=3))
+                outcome["done"] = True
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                outcome["error"] = exc
+
+    worker = threading.Thread(target=disable)
+    worker.start()
+    waited = _waits_for_the_turn(turn, seconds=5)
+    turn.commit()
+    turn.close()
+    worker.join(30)
+    assert waited and outcome == {"done": True}, outcome
+    db.session.expire_all()
+    assert db.session.get(ProfileAssignment, profile.id) is None
+    assert db.session.get(Conversation, first).assigned_moderator_id is None
+
+
 def _decided_while_the_turn_is_held(app, client, profile, now, meanwhile) -> int:
     """The client's message to the profile posted in another thread while this test holds the
     decisions' turn; once the post waits for the turn, ``meanwhile(connection)`` runs in the
