@@ -189,55 +189,47 @@ def test_an_account_disabled_lets_its_profiles_go_in_the_decisions_turn(ctx, app
     from app.services import users
 
     holder, idle, profile, first = _kept_profile()
-    turn = db.engine.connect()
-    turn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": activity.ASSIGNMENT_LOCK_KEY})
-    outcome = {}
 
     def disable():
-        with app.app_context():
-            try:
-                with write_transaction():
-                    users.set_active(holder.id, False, T0 + timedelta(seconds=3))
-                outcome["done"] = True
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                outcome["error"] = exc
+        with write_transaction():
+            users.set_active(holder.id, False, T0 + timedelta(seconds=3))
 
-    worker = threading.Thread(target=disable)
-    worker.start()
-    waited = _waits_for_the_turn(turn, seconds=5)
-    turn.commit()
-    turn.close()
-    worker.join(30)
-    assert waited and outcome == {"done": True}, outcome
+    _run_while_the_turn_is_held(app, disable, meanwhile=lambda turn: None)
     db.session.expire_all()
     assert db.session.get(ProfileAssignment, profile.id) is None
     assert db.session.get(Conversation, first).assigned_moderator_id is None
 
 
 def _decided_while_the_turn_is_held(app, client, profile, now, meanwhile) -> int:
-    """The client's message to the profile posted in another thread while this test holds the
-    decisions' turn; once the post waits for the turn, ``meanwhile(connection)`` runs in the
-    turn's transaction, which then commits. The id of the conversation the post opened."""
+    """The client's message to the profile posted while the decisions' turn is held (see
+    ``_run_while_the_turn_is_held``): the id of the conversation it opened."""
+    return _run_while_the_turn_is_held(app, lambda: post(client, profile, now), meanwhile)
+
+
+def _run_while_the_turn_is_held(app, act, meanwhile):
+    """``act()`` run in another thread (in an app context) while this test holds the decisions'
+    turn; once it waits for the turn, ``meanwhile(connection)`` runs in the turn's transaction,
+    which then commits. What ``act`` returned (it must have waited and raised nothing)."""
     turn = db.engine.connect()
     turn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": activity.ASSIGNMENT_LOCK_KEY})
     outcome = {}
 
-    def decide():
+    def run():
         with app.app_context():
             try:
-                outcome["conversation"] = post(client, profile, now)
+                outcome["value"] = act()
             except BaseException as exc:  # noqa: BLE001 - reported below
                 outcome["error"] = exc
 
-    worker = threading.Thread(target=decide)
+    worker = threading.Thread(target=run)
     worker.start()
     waited = _waits_for_the_turn(turn)
     meanwhile(turn)
     turn.commit()
     turn.close()
     worker.join(30)
-    assert waited and "error" not in outcome, outcome
-    return outcome["conversation"]
+    assert waited and "error" not in outcome and "value" in outcome, outcome
+    return outcome["value"]
 
 
 COMMIT = "-- COMMIT"
