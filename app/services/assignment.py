@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import (DateTime, Integer, bindparam, case, cast, delete, func, insert, literal, null, select, union_all,
-                        update)
+from sqlalchemy import (DateTime, Integer, bindparam, case, cast, delete, func, insert, literal, null, select,
+                        union_all, update)
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key

@@ -214,8 +214,9 @@ def test_a_first_message_to_a_profile_its_holder_keeps_reads_nothing_before_the_
     assert response.status_code == 200 and "me too" in response.get_data(as_text=True)
     assert len(statements) == 1 and "INSERT INTO conversations" in statements[0], statements
     with app_context():
-        held = db.session.execute(select(Conversation.assigned_moderator_id).where(Conversation.profile_id == profile.id))
-        assert held.scalars().all() == [holder.id, holder.id]
+        held = db.session.scalars(select(Conversation.assigned_moderator_id)
+                                  .where(Conversation.profile_id == profile.id)).all()
+        assert held == [holder.id, holder.id]
 
 
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="the opening statement is PostgreSQL's")

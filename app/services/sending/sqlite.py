@@ -16,8 +16,9 @@ from . import rows
 
 
 def store(client_id: int, profile_id: int, body: str, token: str, now: datetime, session_version: int):
-    """``(conversation, Posted, was_active, None)`` as snapshots (nothing read for the decision), or None when nothing was stored: not an
-    active client, a banned or muted one, no such conversation, a hidden profile, or the token was stored before."""
+    """``(conversation, Posted, was_active, None)`` as snapshots (nothing read for the decision), or
+    None when nothing was stored: not an active client, a banned or muted one, no such
+    conversation, a hidden profile, or the token was stored before."""
     connection = db.session.connection()
     found = connection.execute(cached_statement(("sending.sqlite.conversation",), _conversation_statement),
                                {"client_": client_id, "profile_": profile_id,
