@@ -54,7 +54,6 @@ from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
-from app.database import write_transaction  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.redis_client import get_redis, names  # noqa: E402
 
@@ -130,13 +129,11 @@ def pytest_sessionfinish(session, exitstatus):
 def clean_state(app):
     """Every test starts with empty tables, none of our keys in Redis, and no job of an earlier
     test waiting to run (the worker process itself is shared)."""
+    from tests.support import context
+
     with app.app_context():
         db.session.remove()
-        # the app's own write path: on SQLite the shared worker may still hold the write lock
-        # (a job of the previous test), and BEGIN IMMEDIATE waits for it cooperatively
-        with write_transaction():
-            for table in reversed(db.metadata.sorted_tables):
-                db.session.execute(table.delete())
+        context.empty_tables()  # the app's write path: the shared worker may still be running a job
         db.session.remove()
         r = get_redis()
         for pattern in (names().everything, "LIMITS:*", "LIMITER*"):

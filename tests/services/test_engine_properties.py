@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from app.database import write_transaction
 from app.extensions import db
@@ -29,9 +29,17 @@ class AssignmentMachine(RuleBasedStateMachine):
         super().__init__()
         self.ctx = context.TEST_APP.test_request_context()
         self.ctx.push()
+        try:
+            self._set_up()
+        except BaseException:
+            self.teardown()  # hypothesis tears down only the machines it could make
+            raise
+        self.now = T0
+        self.just_balanced = False  # true only right after the periodic passes
+
+    def _set_up(self):
+        context.empty_tables()
         with write_transaction():
-            for table in reversed(db.metadata.sorted_tables):
-                db.session.execute(delete(table))
             self.moderators = [user_service.create_user(email=f"m{i}@prop.test", password="long-enough-1",
                                                         role=Role.MODERATOR, display_name=f"m{i}")
                                for i in range(4)]
@@ -40,8 +48,6 @@ class AssignmentMachine(RuleBasedStateMachine):
             from app.services import profiles
 
             self.profiles = [profiles.create_profile(name=f"p{i}", age=30) for i in range(3)]
-        self.now = T0
-        self.just_balanced = False  # true only right after the periodic passes
 
     def teardown(self):
         db.session.remove()
