@@ -26,17 +26,33 @@
     return (value > 0 ? value : fallback) * 1000;
   }
 
+  function signal(typedIn) {
+    lastSent = Date.now();
+    lastConversation = typedIn;
+    socket.send(JSON.stringify({ type: "typing", conversation: typedIn }));
+  }
+
+  function spacing() { return seconds(document.querySelector("[data-signal-seconds]"), "data-signal-seconds", 3); }
+
   document.addEventListener("input", function (evt) {
     var t = evt.target;
     if (!socket || !live || t.tagName !== "TEXTAREA" || !t.form || !t.form.matches("[data-send-form]")) { return; }
-    var now = Date.now(), typedIn = conversationOf(t);
-    if (now - lastSent >= seconds(document.querySelector("[data-signal-seconds]"), "data-signal-seconds", 3) ||
-        typedIn !== lastConversation) {
-      lastSent = now;
-      lastConversation = typedIn;
-      socket.send(JSON.stringify({ type: "typing", conversation: typedIn }));
-    }
+    var typedIn = conversationOf(t);
+    if (Date.now() - lastSent >= spacing() || typedIn !== lastConversation) { signal(typedIn); }
   });
+
+  /* A client typing while the answer to their first message is on its way signals without a
+     conversation; once the answer (or the message's push) gives the page one, the typing still
+     under way is signalled in it (else the other side would see nothing until the next key). */
+  function signalUnderWay() {
+    if (!socket || !live || lastConversation !== null || Date.now() - lastSent >= spacing()) { return; }
+    var box = document.querySelector("form[data-send-form] textarea");
+    var typedIn = box && box.value ? conversationOf(box) : null;
+    if (typedIn) { signal(typedIn); }
+  }
+
+  document.addEventListener("htmx:afterSettle", signalUnderWay);     // the answer
+  document.addEventListener("htmx:wsAfterMessage", signalUnderWay);  // or its push, first
 
   /* The newest message of the other side shown with the indicator ("theirs" on either page). */
   function theirLast(indicator) {

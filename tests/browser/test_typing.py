@@ -3,10 +3,14 @@ desktop (in English), each page served by its own process. Whoever types, the ot
 it; it goes by itself after a few seconds of silence, and at once when the message arrives."""
 from __future__ import annotations
 
+import re
+
+import pytest
 from playwright.sync_api import expect
 
 from app.models import Role
-from tests.support.browser import moderator_and_phone_client, require_chromium, type_and_send
+from tests.support.browser import (LIVE, PHONE, live_moderator_page, log_in, moderator_and_phone_client,
+                                  require_chromium, type_and_send, until_held)
 from tests.support.factories import make_profile, make_user
 
 require_chromium()
@@ -72,3 +76,64 @@ def test_each_side_sees_the_other_typing_until_silence_or_the_message(new_contex
 
     unexpected = browser_problems.unexpected()
     assert not unexpected, "browser errors:\n" + "\n".join(map(str, unexpected))
+
+
+@pytest.mark.parametrize("first", ["answer", "push"])
+def test_typing_while_the_first_message_is_on_its_way_shows_once_the_page_has_its_conversation(
+        new_context, browser_problems, web_server, second_web_server, first):
+    """The client types on while their page does not know the conversation their first message
+    opened (its answer and its push are both held back): its signals name none. When the answer,
+    or the push, gives the page the conversation, the typing still under way is signalled in it,
+    with no further key: the moderator sees it."""
+    moderator = make_user(Role.MODERATOR, display_name="Inès")
+    client = make_user(display_name="Julien", locale="fr")
+    hanna = make_profile("Hanna", 31)
+    mod = live_moderator_page(new_context, browser_problems, moderator, web_server.url)
+    page = new_context(**PHONE)
+    pushes = {"held": None}                    # the client's pushes naming their conversation, held back
+
+    def socket(ws):
+        server = ws.connect_to_server()
+        pushes["page"] = ws
+
+        def to_page(message):
+            if pushes["held"] is not None and "data-own-conversation" in str(message):
+                pushes["held"].append(message)
+            else:
+                ws.send(message)
+        server.on_message(to_page)
+
+    page.route_web_socket("**/ws", socket)
+    cli = browser_problems.watch(page, "client")
+    log_in(cli, second_web_server.url, client.email, touch=True)
+    cli.goto(f"{second_web_server.url}/profiles/{hanna.id}")
+    expect(cli.locator("body")).to_have_class(LIVE)
+    answers = []
+
+    def hold(route):
+        if route.request.method == "POST":
+            answers.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    sends = re.compile(r"/profiles/\d+/messages$")
+    cli.route(sends, hold)
+    pushes["held"] = []
+    type_and_send(cli, "Salut Hanna", touch=True)
+    until_held(cli, answers, 1)                # stored: the moderator has it, the page does not know yet
+    entry = mod.locator("#conversation-list li.conv").filter(has_text="Julien")
+    expect(entry).to_be_visible()
+    cli.keyboard.type("tu es là")
+    cli.wait_for_timeout(300)                  # every key's signal went out, none naming a conversation
+    mark = entry.locator(".typing-mark")
+    expect(mark).to_be_hidden()
+    if first == "answer":
+        route, answered = answers[0]
+        route.fulfill(response=answered)
+    else:
+        held, pushes["held"] = pushes["held"], None
+        for message in held:
+            pushes["page"].send(message)
+    expect(cli.locator("[data-own-conversation]")).not_to_have_attribute("data-own-conversation", "")
+    expect(mark).to_have_text("typing…")
+    assert not browser_problems.unexpected(), "\n".join(map(str, browser_problems.problems))
