@@ -301,18 +301,23 @@ def _situation(conversation_id: int, now: datetime):
                               {"cid": conversation_id, "now": now, "active_since": activity.active_since(now)}).first()
 
 
+def _answered_elsewhere(profile_id, conversation_id):
+    """The profile's other active conversations that someone holds (the holder's, by the
+    composite foreign key): while there is one, the profile stays with its available holder."""
+    other = _OTHER
+    return select(other.c.id).where(other.c.profile_id == profile_id, other.c.id != conversation_id,
+                                    other.c.assigned_moderator_id.is_not(None), activity.active_condition(other.c))
+
+
 def _situation_statement():
-    other, c = _OTHER, Conversation.__table__.c
+    c = Conversation.__table__.c
     pa, lock = ProfileAssignment.__table__.c, ClientLock.__table__.c
     holder, approacher = User.__table__.alias("holder"), User.__table__.alias("approacher")
-    others = (select(func.count()).select_from(other)
-              .where(other.c.profile_id == c.profile_id, other.c.id != c.id,
-                     other.c.assigned_moderator_id.is_not(None), activity.active_condition(other.c))
-              .scalar_subquery())
+    others = _answered_elsewhere(c.profile_id, c.id)
     return (
         select(c.profile_id, c.client_id, c.assigned_moderator_id,
                pa.moderator_id.label("holder"), moderator_queue.available(holder.c).label("holder_available"),
-               others.label("others_active"),
+               others.exists().label("others_active"),
                lock.moderator_id.label("approaching"),
                moderator_queue.available(approacher.c).label("approaching_available"),
                moderator_queue.next_in_line(aliased(User, name="queued")).scalar_subquery().label("next_in_line"))
@@ -490,15 +495,12 @@ def _first_decision_statement(keeps: bool):
     now = bindparam("now", type_=DateTime())
     pid = bindparam("pid", type_=Integer)
     if keeps:  # whoever holds the profile now (read after the turn), if available and answering
-        holder, other = User.__table__.alias("h"), _OTHER
-        answering = select(other.c.id).where(other.c.profile_id == pid, other.c.id != bindparam("cid", type_=Integer),
-                                             other.c.assigned_moderator_id.is_not(None),
-                                             activity.active_condition(other.c))
+        holder = User.__table__.alias("h")
         taken = (select(pa.c.moderator_id)
                  .where(pa.c.profile_id == pid,
                         select(holder.c.id).where(holder.c.id == pa.c.moderator_id,
                                                   moderator_queue.available(holder.c)).exists(),
-                        answering.exists())
+                        _answered_elsewhere(pid, bindparam("cid", type_=Integer)).exists())
                  .cte("taken"))
     else:
         pick = moderator_queue.next_in_line().cte("pick")
